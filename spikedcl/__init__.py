@@ -1,0 +1,79 @@
+"""spikedcl: the theory of contrastive learning, checked by simulation.
+
+Spiked-covariance data, random-masking views, closed-form linear contrastive
+learning and its baselines (PCA, autoencoder, GAN, HeteroPCA), subspace
+metrics, downstream risks and the theoretical bounds of Ji, Deng, Nakada, Zou
+& Zhang, "The Power of Contrast for Feature Learning" (JMLR 2023).
+"""
+
+from . import theory
+from .augment import draw_mask, expected_mask_moments, random_mask
+from .closed_form import (
+    contrastive_matrix,
+    expected_contrastive_matrix,
+    fit_autoencoder,
+    fit_contrastive,
+    fit_gan,
+    fit_heteropca,
+    fit_pca,
+    second_moment,
+)
+from .data import SpikedModel, haar_basis, noise_variances
+from .downstream import (
+    class_labels,
+    classification_excess,
+    draw_task,
+    excess_risk,
+    linear_oracle_risk,
+    logistic_test_metrics,
+    ols_test_mse,
+    population_risk,
+    regression_excess,
+    regression_labels,
+)
+from .exceptions import RankDeficientWarning, SpikedModelWarning
+from .metrics import principal_angles, sin_theta
+from .objectives import autoencoder_loss, contrastive_grad, contrastive_loss
+from .random import cell_seed, check_rng
+from .results import FitResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SpikedModel",
+    "haar_basis",
+    "noise_variances",
+    "draw_mask",
+    "random_mask",
+    "expected_mask_moments",
+    "second_moment",
+    "contrastive_matrix",
+    "expected_contrastive_matrix",
+    "fit_contrastive",
+    "fit_pca",
+    "fit_autoencoder",
+    "fit_gan",
+    "fit_heteropca",
+    "FitResult",
+    "contrastive_loss",
+    "contrastive_grad",
+    "autoencoder_loss",
+    "sin_theta",
+    "principal_angles",
+    "draw_task",
+    "regression_labels",
+    "class_labels",
+    "population_risk",
+    "linear_oracle_risk",
+    "excess_risk",
+    "ols_test_mse",
+    "logistic_test_metrics",
+    "regression_excess",
+    "classification_excess",
+    "theory",
+    "cell_seed",
+    "check_rng",
+    "SpikedModelWarning",
+    "RankDeficientWarning",
+    "__version__",
+]

@@ -1,0 +1,68 @@
+"""Small array-API linear-algebra helpers shared by the closed forms and metrics."""
+
+from __future__ import annotations
+
+from ._array_api import device_of, get_namespace
+
+__all__ = ["sym", "offdiag", "diag_part", "top_eigh", "fix_signs", "orthonormalize"]
+
+
+def sym(B):
+    """Symmetric part :math:`(B + B^\\top)/2` of a (stack of) square matrix."""
+    return (B + B.mT) / 2
+
+
+def _eye_like(M):
+    xp = get_namespace(M)
+    return xp.eye(M.shape[-1], dtype=M.dtype, device=device_of(M))
+
+
+def offdiag(M):
+    """:math:`\\Delta(M)`: ``M`` with its diagonal set to zero."""
+    return M * (1 - _eye_like(M))
+
+
+def diag_part(M):
+    """:math:`D(M)`: the diagonal part of ``M`` as a matrix."""
+    return M * _eye_like(M)
+
+
+def fix_signs(V):
+    """Flip columns so that the sum of cubes of each column is non-negative.
+
+    Eigenvectors have no sign convention across libraries; this makes the
+    exposed bases deterministic without changing any subspace.
+    """
+    xp = get_namespace(V)
+    s = xp.sum(V**3, axis=-2, keepdims=True)
+    return V * xp.where(s < 0, -1.0, 1.0)
+
+
+def top_eigh(S, k):
+    """Top-``k`` eigenpairs of a symmetric matrix, in descending order.
+
+    Parameters
+    ----------
+    S : array of shape (..., d, d)
+        Symmetric matrix or stack of them.
+    k : int
+        Number of eigenpairs.
+
+    Returns
+    -------
+    values : array of shape (..., k)
+        The ``k`` largest eigenvalues, descending.
+    vectors : array of shape (..., d, k)
+        Orthonormal eigenvectors with deterministic signs (:func:`fix_signs`).
+    """
+    xp = get_namespace(S)
+    vals, vecs = xp.linalg.eigh(S)
+    vals = xp.flip(vals, axis=-1)[..., :k]
+    vecs = xp.flip(vecs, axis=-1)[..., :k]
+    return vals, fix_signs(vecs)
+
+
+def orthonormalize(B):
+    """Orthonormal basis (thin QR) of the columns of ``B`` of shape (d, k)."""
+    xp = get_namespace(B)
+    return xp.linalg.qr(B).Q

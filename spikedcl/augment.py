@@ -1,0 +1,135 @@
+"""Random-masking augmentation: two complementary views of each sample (spec §2).
+
+A diagonal 0/1 mask :math:`A` splits a sample into :math:`Ax` and
+:math:`(I - A)x`. Positive pairs never see the noise diagonal because
+
+.. math::
+
+    \\mathbb{E}_A[A x x^\\top (I - A)] = p(1-p)\\,\\Delta(x x^\\top),
+
+where :math:`\\Delta` deletes the diagonal. Masks are drawn on the host from
+an explicit ``rng`` and moved to the namespace and device of ``X``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._array_api import device_of, to_namespace
+from ._validation import check_choice, check_data, check_unit_interval
+from .random import check_rng
+
+__all__ = ["MASK_MODES", "draw_mask", "random_mask", "expected_mask_moments"]
+
+MASK_MODES = ("per-sample", "fixed", "exact-count")
+
+
+def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
+    """Draw a boolean mask on the host; ``True`` marks a coordinate of view 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    d : int
+        Number of coordinates.
+    p : float, default=0.5
+        Probability (``"per-sample"``) or fraction (``"fixed"``,
+        ``"exact-count"``: exactly ``floor(p d)`` coordinates) of coordinates
+        sent to view 1, in ``(0, 1)``.
+    rng : None, int or numpy.random.Generator, optional
+        Random generator.
+    mode : {"per-sample", "fixed", "exact-count"}, default="per-sample"
+        ``"per-sample"``: iid Bernoulli(p) entries, fresh for every sample;
+        ``"fixed"``: one random set of ``floor(p d)`` coordinates shared by all
+        samples (the reproduction report's implementation); ``"exact-count"``:
+        a fresh set of ``floor(p d)`` coordinates per sample.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n, d) or (1, d)
+        The mask; ``"fixed"`` returns one row that broadcasts over samples.
+
+    Notes
+    -----
+    The spec phrases the fixed mask as "``floor(p d)`` zeros". The contrastive
+    objectives are symmetric in the two views, so sending ``floor(p d)``
+    coordinates to view 1 or to view 2 gives the same fit.
+    """
+    p = check_unit_interval(p, "p")
+    check_choice(mode, "mode", MASK_MODES)
+    rng = check_rng(rng)
+    if mode == "per-sample":
+        return rng.random((n, d)) < p
+    k = math.floor(p * d)
+    rows = 1 if mode == "fixed" else n
+    # the k smallest of iid uniforms per row: a uniformly random k-subset
+    u = rng.random((rows, d))
+    idx = np.argpartition(u, k, axis=1)[:, :k] if k > 0 else np.empty((rows, 0), dtype=int)
+    mask = np.zeros((rows, d), dtype=bool)
+    np.put_along_axis(mask, idx, True, axis=1)
+    return mask
+
+
+def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
+    """Split every sample into two complementary masked views.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data, one sample per row.
+    p : float, default=0.5
+        Masking probability in ``(0, 1)``; see :func:`draw_mask`.
+    rng : None, int or numpy.random.Generator, optional
+        Random generator for the mask.
+    mode : {"per-sample", "fixed", "exact-count"}, default="per-sample"
+        Mask law; see :func:`draw_mask`.
+
+    Returns
+    -------
+    X1 : array of shape (n_samples, n_features)
+        View 1, ``A x`` for each sample (no ``1/p`` rescaling).
+    X2 : array of shape (n_samples, n_features)
+        View 2, ``(I - A) x``; ``X1 + X2 == X`` exactly.
+
+    Notes
+    -----
+    Spec §2. The mask is drawn on the host and copied to the device of ``X``.
+    """
+    xp, X = check_data(X, "X", min_rows=1)
+    n, d = X.shape
+    mask = draw_mask(n, d, p, rng=rng, mode=mode)
+    mask = to_namespace(mask, xp, device=device_of(X))
+    X1 = xp.where(mask, X, xp.zeros((), dtype=X.dtype, device=device_of(X)))
+    return X1, X - X1
+
+
+def expected_mask_moments(x, p=0.5):
+    """Mask-averaged moments of one sample under iid Bernoulli(p) masks.
+
+    Parameters
+    ----------
+    x : array of shape (n_features,)
+        One sample.
+    p : float, default=0.5
+        Masking probability in ``(0, 1)``.
+
+    Returns
+    -------
+    dict of str to array
+        ``"mean"``: :math:`\\mathbb{E}[Ax] = p x`, shape (d,);
+        ``"cross"``: :math:`\\mathbb{E}[A x x^\\top (I-A)] = p(1-p)\\Delta(x x^\\top)`,
+        shape (d, d); ``"same"``: :math:`\\mathbb{E}[A x x^\\top A] = p^2 x x^\\top + p(1-p) D(x x^\\top)`,
+        shape (d, d).
+    """
+    xp, x = check_data(x, "x", ndim=1)
+    p = check_unit_interval(p, "p")
+    outer = x[:, None] * x[None, :]
+    diag = xp.eye(x.shape[0], dtype=x.dtype, device=device_of(x)) * outer
+    return {
+        "mean": p * x,
+        "cross": p * (1 - p) * (outer - diag),
+        "same": p**2 * outer + p * (1 - p) * diag,
+    }

@@ -1,0 +1,11 @@
+"""Warning classes raised by spikedcl."""
+
+__all__ = ["SpikedModelWarning", "RankDeficientWarning"]
+
+
+class SpikedModelWarning(UserWarning):
+    """A setting outside the regime of the theory (n > d >> r, incoherent U*)."""
+
+
+class RankDeficientWarning(UserWarning):
+    """A fitted representation has fewer than r positive directions."""

@@ -1,0 +1,67 @@
+"""The result type shared by every fitting routine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FitResult"]
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """A fitted linear representation ``f(x) = W x``.
+
+    Parameters
+    ----------
+    method : str
+        ``"contrastive"``, ``"pca"``, ``"autoencoder"``, ``"gan"`` or ``"heteropca"``.
+    W : array of shape (r, d)
+        The minimiser of the method's objective (encoder weights).
+    basis : array of shape (d, r)
+        Orthonormal basis of the learned subspace (row space of ``W``).
+    eigenvalues : array of shape (r,)
+        Top-``r`` eigenvalues, descending, of the matrix whose eigenvectors
+        span ``basis`` (``M`` for contrastive learning, the second moment for
+        PCA / autoencoder / GAN).
+    loss : array of shape ()
+        Objective value at ``W`` (0-d array in the namespace of the input).
+    solver : str, default="closed_form"
+        How ``W`` was obtained.
+    n_iter : int, default=0
+        Iterations used (0 for a closed form).
+    converged : bool, default=True
+        Whether the solver met its tolerance.
+    info : dict, default={}
+        Method-specific extras (e.g. the decoder of an autoencoder).
+    """
+
+    method: str
+    W: Any
+    basis: Any
+    eigenvalues: Any
+    loss: Any
+    solver: str = "closed_form"
+    n_iter: int = 0
+    converged: bool = True
+    info: dict = field(default_factory=dict)
+
+    @property
+    def r(self):
+        """Dimension of the representation."""
+        return self.W.shape[0]
+
+    def transform(self, X):
+        """Features ``F = X W^T`` of shape (n_samples, r).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        array of shape (n_samples, r)
+            The representation of each sample.
+        """
+        return X @ self.W.mT
