@@ -113,6 +113,12 @@ class SpikedModel:
     --------
     SpikedModel.random : Draw a model with a Haar basis and a named noise profile.
 
+    Warns
+    -----
+    SpikedModelWarning
+        When ``d < 10 r``, ``d < r^{3/2} log d`` or the incoherence ratio
+        :math:`I(U^\\star)/(r \\log d/d)` exceeds 2; :meth:`sample` warns when ``n <= d``.
+
     Notes
     -----
     Spec §1. The condition number is the variance ratio
@@ -142,6 +148,24 @@ class SpikedModel:
         object.__setattr__(self, "U", U)
         object.__setattr__(self, "noise_var", s2)
         object.__setattr__(self, "nu", nu)
+        self._warn_outside_regime()
+
+    def _warn_outside_regime(self):
+        d, r = self.d, self.r
+        if d < 10 * r or d < r**1.5 * math.log(d):
+            warnings.warn(
+                f"d={d} is not much larger than r={r} (theory needs d >> r: "
+                "d >= 10 r and d >= r^1.5 log d)",
+                SpikedModelWarning,
+                stacklevel=4,
+            )
+        if self.incoherence_ratio > INCOHERENCE_WARN_RATIO:
+            warnings.warn(
+                f"U* is coherent: max row norm^2 = {self.incoherence:.3g} is "
+                f"{self.incoherence_ratio:.2f} x r log d / d (> {INCOHERENCE_WARN_RATIO})",
+                SpikedModelWarning,
+                stacklevel=4,
+            )
 
     @classmethod
     def random(cls, d, r, *, nu=1.0, snr=1.0, noise="uniform", condition=4.0, rng=None):
@@ -167,8 +191,7 @@ class SpikedModel:
         Returns
         -------
         SpikedModel
-            The model. Warns with :class:`SpikedModelWarning` when ``d < 10 r``,
-            ``d < r^{3/2} log d`` or the incoherence ratio exceeds 2.
+            The model.
         """
         d = check_int(d, "d", low=2)
         r = check_int(r, "r", low=1, high=d - 1)
@@ -183,20 +206,6 @@ class SpikedModel:
             s2 = np.asarray(noise, dtype=float)
             profile = "custom"
         model = cls(U=U, nu=nu, noise_var=s2, profile=profile)
-        if d < 10 * r or d < r**1.5 * math.log(d):
-            warnings.warn(
-                f"d={d} is not much larger than r={r} (theory needs d >> r: "
-                "d >= 10 r and d >= r^1.5 log d)",
-                SpikedModelWarning,
-                stacklevel=2,
-            )
-        if model.incoherence_ratio > INCOHERENCE_WARN_RATIO:
-            warnings.warn(
-                f"U* is coherent: max row norm^2 = {model.incoherence:.3g} is "
-                f"{model.incoherence_ratio:.2f} x r log d / d (> {INCOHERENCE_WARN_RATIO})",
-                SpikedModelWarning,
-                stacklevel=2,
-            )
         return model
 
     @property
