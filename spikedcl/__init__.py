@@ -33,6 +33,7 @@ from .downstream import (
 )
 from .exceptions import RankDeficientWarning, SpikedModelWarning
 from .metrics import principal_angles, sin_theta
+from .population import population_fit, population_matrix
 from .objectives import autoencoder_loss, contrastive_grad, contrastive_loss
 from .random import cell_seed, check_rng
 from .results import FitResult
@@ -54,6 +55,8 @@ __all__ = [
     "fit_autoencoder",
     "fit_gan",
     "fit_heteropca",
+    "population_fit",
+    "population_matrix",
     "FitResult",
     "contrastive_loss",
     "contrastive_grad",

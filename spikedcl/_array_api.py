@@ -46,8 +46,8 @@ def to_namespace(x, xp, *, device=None, dtype=None):
 
 def to_numpy(x):
     """Return ``x`` as a NumPy array on the host (a no-op for NumPy input)."""
-    if isinstance(x, np.ndarray):
-        return x
+    if isinstance(x, np.ndarray) or not hasattr(x, "__array_namespace__"):
+        return np.asarray(x)
     if hasattr(x, "get"):  # CuPy: an explicit device-to-host copy
         return x.get()
     xp = array_namespace(x)

@@ -12,7 +12,6 @@ from ``X`` without forming ``n x n`` or ``n x d x d`` objects:
 
 from __future__ import annotations
 
-import math
 import warnings
 
 from ._array_api import get_namespace
@@ -41,6 +40,9 @@ __all__ = [
     "fit_autoencoder",
     "fit_gan",
     "fit_heteropca",
+    "contrastive_fit_from_matrix",
+    "principal_fit_from_moment",
+    "heteropca_fit_from_moment",
 ]
 
 CL_LOSSES = ("cross-view", "simclr")
@@ -221,6 +223,30 @@ def fit_contrastive(
     else:
         X1, X2 = random_mask(X, p, rng=rng, mode=mask_mode)
         M = contrastive_matrix(X1, X2, loss=loss)
+    info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
+    return contrastive_fit_from_matrix(M, r, lam=lam, info=info)
+
+
+def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None):
+    """Minimise :math:`-\\operatorname{tr}(WMW^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2` for a given ``M``.
+
+    Parameters
+    ----------
+    M : array of shape (d, d)
+        Symmetric contrastive matrix.
+    r : int
+        Representation dimension, ``1 <= r < d``.
+    lam : float, default=1.0
+        Regularisation :math:`\\lambda > 0`.
+    info : dict, optional
+        Extras stored in the result.
+
+    Returns
+    -------
+    FitResult
+        As :func:`fit_contrastive`.
+    """
+    xp = get_namespace(M)
     mu, V = top_eigh(M, r)
     mu_pos = xp.clip(mu, min=0.0)
     if not bool(mu[-1] > 0):
@@ -228,21 +254,24 @@ def fit_contrastive(
             f"the contrastive matrix has fewer than r={r} positive eigenvalues "
             f"(mu_r = {float(mu[-1]):.3g}); W has rank < r",
             RankDeficientWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     W = xp.sqrt(mu_pos / lam)[:, None] * V.mT
     loss_value = -xp.sum(mu_pos**2) / (2 * lam)
-    info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
-    return FitResult("contrastive", W, V, mu, loss_value, info=info)
+    return FitResult("contrastive", W, V, mu, loss_value, info=dict(info or {}, lam=lam))
 
 
-def _principal(X, r, center):
-    xp, X = check_data(X)
-    r = check_rank(r, X.shape[1])
-    S = second_moment(X, center=center)
+def _principal(S, r):
+    xp = get_namespace(S)
     sig, V = top_eigh(S, r)
     tail = xp.linalg.trace(S) - xp.sum(sig)
-    return xp, S, xp.clip(sig, min=0.0), V, tail
+    return xp, xp.clip(sig, min=0.0), V, tail
+
+
+def _moment(X, r, center):
+    _, X = check_data(X)
+    r = check_rank(r, X.shape[1])
+    return second_moment(X, center=center), r
 
 
 def fit_pca(X, r, *, center=False):
@@ -269,8 +298,8 @@ def fit_pca(X, r, *, center=False):
         of :math:`\\hat\\Sigma_0`, ``loss`` the reconstruction error
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
     """
-    _, _, sig, V, tail = _principal(X, r, center)
-    return FitResult("pca", V.mT, V, sig, tail, info={"center": center})
+    S, r = _moment(X, r, center)
+    return principal_fit_from_moment(S, r, "pca", info={"center": center})
 
 
 def fit_autoencoder(X, r, *, lam=0.0, center=False):
@@ -305,19 +334,8 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False):
         ``basis`` spans the PCA subspace while :math:`\\sigma_r > \\lambda`.
     """
     lam = check_positive(lam, "lam", allow_zero=True)
-    xp, S, sig, V, _ = _principal(X, r, center)
-    scale = xp.sqrt(xp.clip(1 - lam / sig, min=0.0)) if lam > 0 else xp.ones_like(sig)
-    if not bool(scale[-1] > 0):
-        warnings.warn(
-            f"lam={lam} exceeds the r-th eigenvalue of the second moment; the encoder has rank < r",
-            RankDeficientWarning,
-            stacklevel=2,
-        )
-    W_enc = scale[:, None] * V.mT
-    W_dec = W_enc.mT
-    loss = autoencoder_loss(W_enc, W_dec, S, lam)
-    info = {"decoder": W_dec, "lam": lam, "center": center}
-    return FitResult("autoencoder", W_enc, V, sig, loss, info=info)
+    S, r = _moment(X, r, center)
+    return principal_fit_from_moment(S, r, "autoencoder", lam=lam, info={"center": center})
 
 
 def fit_gan(X, r, *, center=False):
@@ -349,8 +367,53 @@ def fit_gan(X, r, *, center=False):
     FitResult
         ``W = G^T`` of shape (r, d); ``loss`` the optimal :math:`W_2^2`.
     """
-    xp, _, sig, V, tail = _principal(X, r, center)
-    return FitResult("gan", xp.sqrt(sig)[:, None] * V.mT, V, sig, tail, info={"center": center})
+    S, r = _moment(X, r, center)
+    return principal_fit_from_moment(S, r, "gan", info={"center": center})
+
+
+PRINCIPAL_METHODS = ("pca", "autoencoder", "gan")
+
+
+def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None):
+    """PCA, linear autoencoder or linear GAN fitted to a given second-moment matrix.
+
+    Parameters
+    ----------
+    S : array of shape (d, d)
+        Symmetric positive semi-definite second moment.
+    r : int
+        Dimension, ``1 <= r < d``.
+    method : {"pca", "autoencoder", "gan"}, default="pca"
+        Which minimiser to return (see :func:`fit_pca`, :func:`fit_autoencoder`,
+        :func:`fit_gan`); all span the top-``r`` eigenvectors of ``S``.
+    lam : float, default=0.0
+        Autoencoder penalty on both factors.
+    info : dict, optional
+        Extras stored in the result.
+
+    Returns
+    -------
+    FitResult
+        The fitted representation.
+    """
+    check_choice(method, "method", PRINCIPAL_METHODS)
+    xp, sig, V, tail = _principal(S, r)
+    info = dict(info or {})
+    if method == "pca":
+        return FitResult("pca", V.mT, V, sig, tail, info=info)
+    if method == "gan":
+        return FitResult("gan", xp.sqrt(sig)[:, None] * V.mT, V, sig, tail, info=info)
+    scale = xp.sqrt(xp.clip(1 - lam / sig, min=0.0)) if lam > 0 else xp.ones_like(sig)
+    if not bool(scale[-1] > 0):
+        warnings.warn(
+            f"lam={lam} exceeds the r-th eigenvalue of the second moment; the encoder has rank < r",
+            RankDeficientWarning,
+            stacklevel=3,
+        )
+    W_enc = scale[:, None] * V.mT
+    W_dec = W_enc.mT
+    info.update(decoder=W_dec, lam=lam)
+    return FitResult("autoencoder", W_enc, V, sig, autoencoder_loss(W_enc, W_dec, S, lam), info=info)
 
 
 def fit_heteropca(X, r, *, max_iter=50, tol=1e-8):
@@ -378,11 +441,32 @@ def fit_heteropca(X, r, *, max_iter=50, tol=1e-8):
         ``basis`` the top-``r`` singular vectors of the final ``N``; ``loss`` the
         off-diagonal residual :math:`\\|\\Delta(\\hat\\Sigma_0 - \\operatorname{trunc}_r N)\\|_F^2`.
     """
-    xp, X = check_data(X)
-    r = check_rank(r, X.shape[1])
+    S, r = _moment(X, r, False)
+    return heteropca_fit_from_moment(S, r, max_iter=max_iter, tol=tol)
+
+
+def heteropca_fit_from_moment(S, r, *, max_iter=50, tol=1e-8):
+    """HeteroPCA on a given second-moment matrix (see :func:`fit_heteropca`).
+
+    Parameters
+    ----------
+    S : array of shape (d, d)
+        Symmetric second moment.
+    r : int
+        Rank, ``1 <= r < d``.
+    max_iter : int, default=50
+        Maximum number of imputation steps.
+    tol : float, default=1e-8
+        Relative change at which to stop.
+
+    Returns
+    -------
+    FitResult
+        As :func:`fit_heteropca`.
+    """
+    xp = get_namespace(S)
     max_iter = check_int(max_iter, "max_iter", low=1)
     tol = check_positive(tol, "tol")
-    S = second_moment(X)
     target = offdiag(S)
     N = target
     converged = False

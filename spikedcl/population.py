@@ -1,0 +1,105 @@
+"""Population (n → ∞) versions of every estimator: the bias each method keeps.
+
+As :math:`n \\to \\infty` the sample moments converge to their population
+values: :math:`\\hat\\Sigma_0 \\to \\Sigma_x = \\nu^2 U^\\star U^{\\star\\top} + \\Sigma` and, for
+zero-mean data, the negative-pair term :math:`N \\to 0`, so
+
+* PCA / autoencoder / GAN fit :math:`\\Sigma_x`;
+* contrastive learning with per-sample masks fits :math:`p(1-p)\\Delta(\\Sigma_x)` (spec §3);
+* contrastive learning with a fixed mask ``a`` fits
+  :math:`\\operatorname{sym}(\\operatorname{diag}(a)\\Sigma_x\\operatorname{diag}(1-a))` (spec §2);
+* HeteroPCA imputes the diagonal of :math:`\\Delta(\\Sigma_x)`.
+
+These give the ``n = ∞`` rows of the spec's reference tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._array_api import to_namespace
+from ._linalg import offdiag, sym
+from ._validation import check_choice, check_positive, check_rank, check_unit_interval
+from .augment import draw_mask
+from .closed_form import (
+    PRINCIPAL_METHODS,
+    contrastive_fit_from_matrix,
+    heteropca_fit_from_moment,
+    principal_fit_from_moment,
+)
+
+__all__ = ["POPULATION_METHODS", "population_matrix", "population_fit"]
+
+POPULATION_METHODS = PRINCIPAL_METHODS + ("contrastive", "contrastive-fixed", "heteropca")
+
+
+def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, device=None):
+    """The ``d x d`` matrix whose top eigenvectors a method recovers as ``n → ∞``.
+
+    Parameters
+    ----------
+    model : SpikedModel
+        The data model.
+    method : str, default="contrastive"
+        One of :data:`POPULATION_METHODS`.
+    p : float, default=0.5
+        Masking probability (contrastive methods).
+    rng : None, int or numpy.random.Generator, optional
+        Draws the fixed mask for ``"contrastive-fixed"``.
+    xp : array namespace, optional
+        Namespace of the result (default NumPy).
+    device : object, optional
+        Device of the result in ``xp``.
+
+    Returns
+    -------
+    array of shape (d, d)
+        :math:`\\Sigma_x` (principal methods and HeteroPCA's input),
+        :math:`p(1-p)\\Delta(\\Sigma_x)` or the fixed-mask cross moment.
+    """
+    check_choice(method, "method", POPULATION_METHODS)
+    p = check_unit_interval(p, "p")
+    S = model.covariance()
+    if method == "contrastive":
+        S = p * (1 - p) * offdiag(S)
+    elif method == "contrastive-fixed":
+        a = draw_mask(1, model.d, p, rng=rng, mode="fixed")[0].astype(float)
+        S = sym(a[:, None] * S * (1 - a)[None, :])
+    return S if xp is None else to_namespace(S, xp, device=device)
+
+
+def population_fit(model, method="contrastive", *, r=None, p=0.5, lam=1.0, rng=None, xp=None, device=None):
+    """Fit a method to population moments: its limit as ``n → ∞``.
+
+    Parameters
+    ----------
+    model : SpikedModel
+        The data model.
+    method : str, default="contrastive"
+        One of :data:`POPULATION_METHODS`.
+    r : int, optional
+        Representation dimension (default ``model.r``).
+    p : float, default=0.5
+        Masking probability (contrastive methods).
+    lam : float, default=1.0
+        Contrastive regularisation :math:`\\lambda`.
+    rng : None, int or numpy.random.Generator, optional
+        Draws the fixed mask for ``"contrastive-fixed"``.
+    xp : array namespace, optional
+        Namespace of the result (default NumPy).
+    device : object, optional
+        Device of the result in ``xp``.
+
+    Returns
+    -------
+    FitResult
+        The population fit; ``sin_theta(model.U, fit.basis)`` is the method's bias.
+    """
+    r = model.r if r is None else check_rank(r, model.d)
+    lam = check_positive(lam, "lam")
+    S = population_matrix(model, method, p=p, rng=rng, xp=xp, device=device)
+    if method in PRINCIPAL_METHODS:
+        return principal_fit_from_moment(S, r, method, info={"population": True})
+    if method == "heteropca":
+        return heteropca_fit_from_moment(S, r, max_iter=1000, tol=1e-12)
+    return contrastive_fit_from_matrix(S, r, lam=lam, info={"population": True, "method": method})
