@@ -31,17 +31,29 @@ def device_of(x):
     return _device(x)
 
 
+def _host_dtype(xp, dtype):
+    """The NumPy dtype with the same kind and width as ``dtype`` of namespace ``xp``."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        pass
+    if xp.isdtype(dtype, "real floating"):
+        return np.dtype(f"float{xp.finfo(dtype).bits}")
+    raise TypeError(f"dtype must be a real floating dtype, got {dtype!r}")
+
+
 def to_namespace(x, xp, *, device=None, dtype=None):
-    """Copy a host (NumPy) array ``x`` into namespace ``xp`` on ``device``."""
+    """Copy a host (NumPy) array ``x`` into namespace ``xp`` on ``device``.
+
+    With ``dtype`` the cast happens on the host, so a device that lacks the
+    host's dtype (e.g. no float64) never sees it.
+    """
     x = np.asarray(x)
-    if dtype is not None and is_numpy_namespace(xp):
-        x = x.astype(dtype, copy=False)
+    if dtype is not None:
+        x = x.astype(_host_dtype(xp, dtype), copy=False)
     if is_numpy_namespace(xp):
         return x
-    out = xp.asarray(x, device=device) if device is not None else xp.asarray(x)
-    if dtype is not None and out.dtype != dtype:
-        out = xp.astype(out, dtype)
-    return out
+    return xp.asarray(x, device=device) if device is not None else xp.asarray(x)
 
 
 def to_numpy(x):

@@ -35,7 +35,7 @@ def fix_signs(V):
     """
     xp = get_namespace(V)
     s = xp.sum(V**3, axis=-2, keepdims=True)
-    return V * xp.where(s < 0, -1.0, 1.0)
+    return V * (1 - 2 * xp.astype(s < 0, V.dtype))
 
 
 def top_eigh(S, k):
