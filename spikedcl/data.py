@@ -109,15 +109,15 @@ class SpikedModel:
     profile : str, default="custom"
         Name of the noise profile, for bookkeeping.
 
-    See Also
-    --------
-    SpikedModel.random : Draw a model with a Haar basis and a named noise profile.
-
     Warns
     -----
     SpikedModelWarning
         When ``d < 10 r``, ``d < r^{3/2} log d`` or the incoherence ratio
         :math:`I(U^\\star)/(r \\log d/d)` exceeds 2; :meth:`sample` warns when ``n <= d``.
+
+    See Also
+    --------
+    SpikedModel.random : Draw a model with a Haar basis and a named noise profile.
 
     Notes
     -----
