@@ -23,7 +23,7 @@ from .random import check_rng
 
 __all__ = ["MASK_MODES", "draw_mask", "random_mask", "expected_mask_moments"]
 
-MASK_MODES = ("per-sample", "fixed", "exact-count")
+MASK_MODES = ("per-sample", "fixed", "fixed-bernoulli", "exact-count")
 
 
 def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
@@ -41,16 +41,19 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
         sent to view 1, in ``(0, 1)``.
     rng : None, int or numpy.random.Generator, optional
         Random generator.
-    mode : {"per-sample", "fixed", "exact-count"}, default="per-sample"
+    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
         ``"per-sample"``: iid Bernoulli(p) entries, fresh for every sample;
         ``"fixed"``: one random set of ``floor(p d)`` coordinates shared by all
-        samples (the reproduction report's implementation); ``"exact-count"``:
-        a fresh set of ``floor(p d)`` coordinates per sample.
+        samples (the reproduction report's implementation);
+        ``"fixed-bernoulli"``: one iid Bernoulli(p) mask shared by all samples
+        (its count varies, which adds bias: the spec's fixed-mask reference
+        values are reproduced by this law); ``"exact-count"``: a fresh set of
+        ``floor(p d)`` coordinates per sample.
 
     Returns
     -------
     numpy.ndarray of bool, shape (n, d) or (1, d)
-        The mask; ``"fixed"`` returns one row that broadcasts over samples.
+        The mask; the fixed modes return one row that broadcasts over samples.
 
     Notes
     -----
@@ -63,6 +66,8 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
     rng = check_rng(rng)
     if mode == "per-sample":
         return rng.random((n, d)) < p
+    if mode == "fixed-bernoulli":
+        return rng.random((1, d)) < p
     k = math.floor(p * d)
     rows = 1 if mode == "fixed" else n
     # the k smallest of iid uniforms per row: a uniformly random k-subset
@@ -84,7 +89,7 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
         Masking probability in ``(0, 1)``; see :func:`draw_mask`.
     rng : None, int or numpy.random.Generator, optional
         Random generator for the mask.
-    mode : {"per-sample", "fixed", "exact-count"}, default="per-sample"
+    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
         Mask law; see :func:`draw_mask`.
 
     Returns

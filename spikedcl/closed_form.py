@@ -193,7 +193,7 @@ def fit_contrastive(
         :math:`\\bar M` of :func:`expected_contrastive_matrix` (per-sample masks only).
     loss : {"cross-view", "simclr"}, default="cross-view"
         Batch form (L-a) or (L-b).
-    mask_mode : {"per-sample", "fixed", "exact-count"}, default="per-sample"
+    mask_mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
         Mask law for ``masks="realized"``; see :func:`spikedcl.draw_mask`.
     rng : None, int or numpy.random.Generator, optional
         Random generator for the masks.

@@ -30,7 +30,12 @@ from .closed_form import (
 
 __all__ = ["POPULATION_METHODS", "population_matrix", "population_fit"]
 
-POPULATION_METHODS = PRINCIPAL_METHODS + ("contrastive", "contrastive-fixed", "heteropca")
+POPULATION_METHODS = PRINCIPAL_METHODS + (
+    "contrastive",
+    "contrastive-fixed",
+    "contrastive-fixed-bernoulli",
+    "heteropca",
+)
 
 
 def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, device=None):
@@ -45,7 +50,8 @@ def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, 
     p : float, default=0.5
         Masking probability (contrastive methods).
     rng : None, int or numpy.random.Generator, optional
-        Draws the fixed mask for ``"contrastive-fixed"``.
+        Draws the mask for ``"contrastive-fixed"`` (``floor(p d)`` coordinates)
+        and ``"contrastive-fixed-bernoulli"`` (iid Bernoulli(p)).
     xp : array namespace, optional
         Namespace of the result (default NumPy).
     device : object, optional
@@ -62,8 +68,8 @@ def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, 
     S = model.covariance()
     if method == "contrastive":
         S = p * (1 - p) * offdiag(S)
-    elif method == "contrastive-fixed":
-        a = draw_mask(1, model.d, p, rng=rng, mode="fixed")[0].astype(float)
+    elif method.startswith("contrastive-"):
+        a = draw_mask(1, model.d, p, rng=rng, mode=method.removeprefix("contrastive-"))[0].astype(float)
         S = sym(a[:, None] * S * (1 - a)[None, :])
     return S if xp is None else to_namespace(S, xp, device=device)
 
@@ -84,7 +90,7 @@ def population_fit(model, method="contrastive", *, r=None, p=0.5, lam=1.0, rng=N
     lam : float, default=1.0
         Contrastive regularisation :math:`\\lambda`.
     rng : None, int or numpy.random.Generator, optional
-        Draws the fixed mask for ``"contrastive-fixed"``.
+        Draws the mask of the fixed-mask methods.
     xp : array namespace, optional
         Namespace of the result (default NumPy).
     device : object, optional

@@ -8,7 +8,7 @@ from spikedcl import draw_mask, expected_mask_moments, random_mask
 from spikedcl._linalg import offdiag
 
 
-@pytest.mark.parametrize("mode", ["per-sample", "fixed", "exact-count"])
+@pytest.mark.parametrize("mode", spikedcl.augment.MASK_MODES)
 @pytest.mark.parametrize("p", [0.3, 0.5])
 def test_views_are_complementary(mode, p, rng):
     X = rng.standard_normal((50, 17))
@@ -26,6 +26,8 @@ def test_mask_laws(rng):
     k = math.floor(p * d)
     fixed = draw_mask(n, d, p, rng=rng, mode="fixed")
     assert fixed.shape == (1, d) and fixed.sum() == k
+    bern = draw_mask(n, d, p, rng=rng, mode="fixed-bernoulli")
+    assert bern.shape == (1, d)
     exact = draw_mask(n, d, p, rng=rng, mode="exact-count")
     assert np.all(exact.sum(axis=1) == k)
     # exact-count sets are uniform: each coordinate is chosen with probability k/d

@@ -61,7 +61,7 @@ def test_lists_and_integers_are_accepted():
         ({"lam": "1"}, TypeError, "lam must be a real number"),
         ({"masks": "average"}, ValueError, "masks must be one of 'realized', 'expected'; got 'average'"),
         ({"loss": "infonce"}, ValueError, "loss must be one of 'cross-view', 'simclr'"),
-        ({"mask_mode": "block"}, ValueError, "mask_mode must be one of 'per-sample', 'fixed', 'exact-count'"),
+        ({"mask_mode": "block"}, ValueError, "mask_mode must be one of 'per-sample', 'fixed', 'fixed-bernoulli', 'exact-count'"),
         ({"masks": "expected", "mask_mode": "fixed"}, ValueError, "masks='expected' averages iid per-sample masks"),
         ({"rng": -3}, ValueError, "rng seed must be a non-negative integer"),
         ({"rng": 1.5}, TypeError, "rng must be None"),
