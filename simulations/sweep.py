@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
@@ -28,15 +29,18 @@ METHODS = {
     "cl": lambda X, r, rng: spikedcl.fit_contrastive(X, r, rng=rng),
     "cl-expected": lambda X, r, rng: spikedcl.fit_contrastive(X, r, masks="expected"),
     "cl-fixed": lambda X, r, rng: spikedcl.fit_contrastive(X, r, mask_mode="fixed", rng=rng),
+    "cl-fixed-bernoulli": lambda X, r, rng: spikedcl.fit_contrastive(
+        X, r, mask_mode="fixed-bernoulli", rng=rng
+    ),
     "heteropca": lambda X, r, rng: spikedcl.fit_heteropca(X, r),
 }
 
 QUICK = {
     "n": [500, 1000, 2000, 5000, 10000, 20000, 50000],
-    "d": 200,
+    "d": [200],
     "r": 5,
-    "condition": 8.0,
-    "noise": "uniform",
+    "condition": [8.0],
+    "noise": ["uniform"],
     "reps": 20,
     "methods": ["pca", "cl", "cl-expected", "cl-fixed"],
     "seed": 0,
@@ -47,10 +51,14 @@ def parse_args(argv=None):
     """Parse the command line; defaults are the quick preset."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, nargs="+", default=QUICK["n"], help="sample sizes")
-    p.add_argument("--d", type=int, default=QUICK["d"], help="ambient dimension")
+    p.add_argument("--d", type=int, nargs="+", default=QUICK["d"], help="ambient dimensions")
     p.add_argument("--r", type=int, default=QUICK["r"], help="signal rank")
-    p.add_argument("--condition", type=float, default=QUICK["condition"], help="noise variance ratio C")
-    p.add_argument("--noise", choices=NOISE_PROFILES, default=QUICK["noise"], help="noise profile")
+    p.add_argument(
+        "--condition", type=float, nargs="+", default=QUICK["condition"], help="noise variance ratios C"
+    )
+    p.add_argument(
+        "--noise", choices=NOISE_PROFILES, nargs="+", default=QUICK["noise"], help="noise profiles"
+    )
     p.add_argument("--reps", type=int, default=QUICK["reps"], help="replicates per grid point")
     p.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=QUICK["methods"])
     p.add_argument("--seed", type=int, default=QUICK["seed"], help="root seed")
@@ -58,26 +66,31 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.reps < 1:
         p.error("--reps must be >= 1")
-    if not 1 <= args.r < args.d:
-        p.error(f"need 1 <= r < d, got r={args.r}, d={args.d}")
+    if not 1 <= args.r < min(args.d):
+        p.error(f"need 1 <= r < d, got r={args.r}, d={min(args.d)}")
     if min(args.n) < 2:
         p.error("every --n must be >= 2")
+    if min(args.condition) < 1:
+        p.error("every --condition must be >= 1")
     return args
 
 
+def grid(args):
+    """The grid points (n, d, C, noise) of the sweep, in a fixed order."""
+    return list(itertools.product(args.n, args.d, args.condition, args.noise))
+
+
 def run(args):
-    """Return one row per (n, replicate, method) with the measured sinΘ."""
+    """Return one row per (grid point, replicate, method) with the measured sinΘ."""
     rows = []
-    for n in args.n:
-        cell = f"n={n},d={args.d},r={args.r},C={args.condition},noise={args.noise}"
+    for n, d, condition, noise in grid(args):
+        cell = f"n={n},d={d},r={args.r},C={condition:g},noise={noise}"
         for rep in range(args.reps):
             data_seed, mask_seed = spikedcl.cell_seed(args.seed, cell, rep).spawn(2)
             rng = np.random.default_rng(data_seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", spikedcl.SpikedModelWarning)
-                model = spikedcl.SpikedModel.random(
-                    args.d, args.r, noise=args.noise, condition=args.condition, rng=rng
-                )
+                model = spikedcl.SpikedModel.random(d, args.r, noise=noise, condition=condition, rng=rng)
                 X = model.sample(n, rng=rng)
             for method in args.methods:
                 t0 = time.perf_counter()
@@ -85,7 +98,8 @@ def run(args):
                 elapsed = time.perf_counter() - t0
                 rows.append(
                     {
-                        "n": n, "d": args.d, "r": args.r, "method": method, "rep": rep,
+                        "n": n, "d": d, "r": args.r, "C": condition, "noise": noise,
+                        "method": method, "rep": rep, "seed": args.seed,
                         "sin_theta": float(spikedcl.sin_theta(model.U, fit.basis)),
                         "time_s": elapsed,
                     }
@@ -95,23 +109,32 @@ def run(args):
 
 def summarize(df):
     """Mean sinΘ with a normal 95% confidence half-width, one column per method."""
-    g = df.groupby(["n", "method"])["sin_theta"]
+    keys = [k for k in ("noise", "C", "d", "n") if df[k].nunique() > 1] or ["n"]
+    g = df.groupby(keys + ["method"])["sin_theta"]
     table = g.mean().map("{:.3f}".format) + " ± " + (1.96 * g.sem().fillna(0.0)).map("{:.3f}".format)
     return table.unstack("method")
+
+
+def _list(values):
+    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 def main(argv=None):
     """Command-line entry point; returns the process exit code."""
     args = parse_args(argv)
     print(
-        f"spikedcl {spikedcl.__version__}: d={args.d}, r={args.r}, C={args.condition:g} "
-        f"({args.noise}), reps={args.reps}, seed={args.seed}, methods={' '.join(args.methods)}"
+        f"spikedcl {spikedcl.__version__}: n={_list(args.n)}, d={_list(args.d)}, r={args.r}, "
+        f"C={_list(args.condition)}, noise={_list(args.noise)}, reps={args.reps}, "
+        f"seed={args.seed}, methods={_list(args.methods)}"
     )
     t0 = time.perf_counter()
     df = run(args)
     print(f"\nmean ‖sinΘ(U*, Û)‖_F ± 95% CI ({time.perf_counter() - t0:.1f} s)")
     print(summarize(df).to_string())
-    print(f"\nrandom subspace: {float(spikedcl.theory.random_subspace_value(args.d, args.r)):.3f}")
+    anchors = ", ".join(
+        f"d={d}: {float(spikedcl.theory.random_subspace_value(d, args.r)):.3f}" for d in args.d
+    )
+    print(f"\nrandom subspace (nothing learned): {anchors}")
     if args.out:
         df.to_csv(args.out, index=False)
         print(f"rows written to {args.out}")
