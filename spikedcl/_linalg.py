@@ -6,7 +6,7 @@ import scipy.linalg
 
 from ._array_api import device_of, get_namespace, is_numpy_namespace
 
-__all__ = ["sym", "offdiag", "diag_part", "top_eigh", "fix_signs", "orthonormalize"]
+__all__ = ["sym", "eye_like", "offdiag", "diag_part", "top_eigh", "fix_signs", "orthonormalize"]
 
 
 def sym(B):
@@ -14,19 +14,20 @@ def sym(B):
     return (B + B.mT) / 2
 
 
-def _eye_like(M):
+def eye_like(M):
+    """Identity with the size, dtype and device of the square matrix ``M``."""
     xp = get_namespace(M)
     return xp.eye(M.shape[-1], dtype=M.dtype, device=device_of(M))
 
 
 def offdiag(M):
     """:math:`\\Delta(M)`: ``M`` with its diagonal set to zero."""
-    return M * (1 - _eye_like(M))
+    return M * (1 - eye_like(M))
 
 
 def diag_part(M):
     """:math:`D(M)`: the diagonal part of ``M`` as a matrix."""
-    return M * _eye_like(M)
+    return M * eye_like(M)
 
 
 def fix_signs(V):
@@ -69,7 +70,15 @@ def top_eigh(S, k):
     return vals, fix_signs(vecs)
 
 
-def orthonormalize(B):
-    """Orthonormal basis (thin QR) of the columns of ``B`` of shape (d, k)."""
+def orthonormalize(B, name="B"):
+    """Orthonormal basis (thin QR) of the columns of ``B`` of shape (d, k).
+
+    Raises :class:`ValueError` naming ``name`` when ``B`` is numerically rank
+    deficient (a QR would silently return a basis of another subspace).
+    """
     xp = get_namespace(B)
-    return xp.linalg.qr(B).Q
+    Q, R = xp.linalg.qr(B)
+    diag = xp.abs(xp.linalg.diagonal(R))
+    if not bool(xp.min(diag) > B.shape[0] * xp.finfo(B.dtype).eps * xp.max(diag)):
+        raise ValueError(f"{name} must have full column rank (its columns span fewer than {B.shape[1]} dimensions)")
+    return Q

@@ -47,7 +47,7 @@ def check_data(X, name="X", *, ndim=2, min_rows=2, finite=True):
         xp = get_namespace(X)
     if not xp.isdtype(X.dtype, "real floating"):
         if xp.isdtype(X.dtype, ("integral", "bool")):
-            X = xp.astype(X, xp.float64)
+            X = xp.astype(X, _default_float(xp, X))
         else:
             raise TypeError(f"{name} must have a real floating dtype, got {X.dtype}")
     if X.ndim != ndim:
@@ -61,6 +61,16 @@ def check_data(X, name="X", *, ndim=2, min_rows=2, finite=True):
     if finite and not bool(xp.all(xp.isfinite(X))):
         raise ValueError(f"{name} contains NaN or infinite values")
     return xp, X
+
+
+def _default_float(xp, X):
+    """The namespace's default real floating dtype on the device of ``X``."""
+    try:
+        from ._array_api import device_of
+
+        return xp.__array_namespace_info__().default_dtypes(device=device_of(X))["real floating"]
+    except (AttributeError, TypeError, KeyError):
+        return xp.float64
 
 
 def _shape_text(ndim):

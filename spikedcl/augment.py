@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from ._array_api import device_of, to_namespace
-from ._validation import check_choice, check_data, check_unit_interval
+from ._array_api import device_of, get_namespace, to_namespace
+from ._linalg import diag_part, offdiag
+from ._validation import check_choice, check_data, check_int, check_unit_interval
 from .random import check_rng
 
 __all__ = ["MASK_MODES", "draw_mask", "random_mask", "expected_mask_moments"]
@@ -61,18 +62,23 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
     objectives are symmetric in the two views, so sending ``floor(p d)``
     coordinates to view 1 or to view 2 gives the same fit.
     """
+    n = check_int(n, "n", low=1)
+    d = check_int(d, "d", low=2)
     p = check_unit_interval(p, "p")
     check_choice(mode, "mode", MASK_MODES)
     rng = check_rng(rng)
+    k = math.floor(p * d)
+    if mode in ("fixed", "exact-count") and k == 0:
+        raise ValueError(
+            f"p must be at least 1/d = {1 / d:.3g} for mode={mode!r}: floor(p d) = 0 leaves view 1 empty"
+        )
     if mode == "per-sample":
         return rng.random((n, d)) < p
     if mode == "fixed-bernoulli":
         return rng.random((1, d)) < p
-    k = math.floor(p * d)
     rows = 1 if mode == "fixed" else n
     # the k smallest of iid uniforms per row: a uniformly random k-subset
-    u = rng.random((rows, d))
-    idx = np.argpartition(u, k, axis=1)[:, :k] if k > 0 else np.empty((rows, 0), dtype=int)
+    idx = np.argpartition(rng.random((rows, d)), k, axis=1)[:, :k]
     mask = np.zeros((rows, d), dtype=bool)
     np.put_along_axis(mask, idx, True, axis=1)
     return mask
@@ -103,10 +109,15 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
     -----
     Spec §2. The mask is drawn on the host and copied to the device of ``X``.
     """
-    xp, X = check_data(X, "X", min_rows=1)
+    _, X = check_data(X, "X", min_rows=1)
+    return split_views(X, p, rng=rng, mode=mode)
+
+
+def split_views(X, p=0.5, *, rng=None, mode="per-sample"):
+    """:func:`random_mask` without the checks on ``X`` (for callers that validated it)."""
+    xp = get_namespace(X)
     n, d = X.shape
-    mask = draw_mask(n, d, p, rng=rng, mode=mode)
-    mask = to_namespace(mask, xp, device=device_of(X))
+    mask = to_namespace(draw_mask(n, d, p, rng=rng, mode=mode), xp, device=device_of(X))
     X1 = xp.where(mask, X, xp.zeros((), dtype=X.dtype, device=device_of(X)))
     return X1, X - X1
 
@@ -132,9 +143,8 @@ def expected_mask_moments(x, p=0.5):
     xp, x = check_data(x, "x", ndim=1)
     p = check_unit_interval(p, "p")
     outer = x[:, None] * x[None, :]
-    diag = xp.eye(x.shape[0], dtype=x.dtype, device=device_of(x)) * outer
     return {
         "mean": p * x,
-        "cross": p * (1 - p) * (outer - diag),
-        "same": p**2 * outer + p * (1 - p) * diag,
+        "cross": p * (1 - p) * offdiag(outer),
+        "same": p**2 * outer + p * (1 - p) * diag_part(outer),
     }

@@ -24,7 +24,7 @@ from ._validation import (
     check_rank,
     check_unit_interval,
 )
-from .augment import MASK_MODES, random_mask
+from .augment import MASK_MODES, split_views
 from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
 from .results import FitResult
@@ -64,7 +64,12 @@ def second_moment(X, *, center=False):
     array of shape (n_features, n_features)
         The symmetric second-moment matrix.
     """
-    xp, X = check_data(X)
+    _, X = check_data(X)
+    return _second_moment(X, center)
+
+
+def _second_moment(X, center=False):
+    xp = get_namespace(X)
     if center:
         X = X - xp.mean(X, axis=0, keepdims=True)
     return sym(X.mT @ X) / X.shape[0]
@@ -109,11 +114,16 @@ def contrastive_matrix(X1, X2, *, loss="cross-view"):
     sums use the column-sum identity
     :math:`\\sum_{i \\ne j} a_i b_j^\\top = (\\sum a_i)(\\sum b_j)^\\top - \\sum a_i b_i^\\top`.
     """
-    xp, X1 = check_data(X1, "X1")
+    _, X1 = check_data(X1, "X1")
     _, X2 = check_data(X2, "X2")
     if X1.shape != X2.shape:
         raise ValueError(f"X1 and X2 must have the same shape, got {X1.shape} and {X2.shape}")
     check_choice(loss, "loss", CL_LOSSES)
+    return _realized_matrix(X1, X2, loss)
+
+
+def _realized_matrix(X1, X2, loss):
+    xp = get_namespace(X1, X2)
     n = X1.shape[0]
     C12 = X1.mT @ X2
     S_pos = sym(C12) / n
@@ -144,9 +154,13 @@ def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view"):
         ``"simclr"``: :math:`p(1-p)\\Delta(\\hat\\Sigma_0) - N/4`, with
         :math:`N = (s s^\\top - X^\\top X)/(n(n-1))`.
     """
-    xp, X = check_data(X)
+    _, X = check_data(X)
     p = check_unit_interval(p, "p")
     check_choice(loss, "loss", CL_LOSSES)
+    return _expected_matrix(X, p, loss)
+
+
+def _expected_matrix(X, p, loss):
     N, S0 = _negative_pairs(X)
     q = p * (1 - p)
     if loss == "cross-view":
@@ -219,10 +233,9 @@ def fit_contrastive(
                 "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
                 f"or masks='realized' (got mask_mode={mask_mode!r})"
             )
-        M = expected_contrastive_matrix(X, p, loss=loss)
+        M = _expected_matrix(X, p, loss)
     else:
-        X1, X2 = random_mask(X, p, rng=rng, mode=mask_mode)
-        M = contrastive_matrix(X1, X2, loss=loss)
+        M = _realized_matrix(*split_views(X, p, rng=rng, mode=mask_mode), loss)
     info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
     return contrastive_fit_from_matrix(M, r, lam=lam, info=info)
 
@@ -233,7 +246,7 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None):
     Parameters
     ----------
     M : array of shape (d, d)
-        Symmetric contrastive matrix.
+        Contrastive matrix; only its symmetric part is used.
     r : int
         Representation dimension, ``1 <= r < d``.
     lam : float, default=1.0
@@ -246,6 +259,9 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None):
     FitResult
         As :func:`fit_contrastive`.
     """
+    M = _check_square(M, "M")
+    r = check_rank(r, M.shape[0])
+    lam = check_positive(lam, "lam")
     xp = get_namespace(M)
     mu, V = top_eigh(M, r)
     mu_pos = xp.clip(mu, min=0.0)
@@ -271,7 +287,15 @@ def _principal(S, r):
 def _moment(X, r, center):
     _, X = check_data(X)
     r = check_rank(r, X.shape[1])
-    return second_moment(X, center=center), r
+    return _second_moment(X, center), r
+
+
+def _check_square(M, name):
+    """Validate a square matrix and return its symmetric part."""
+    _, M = check_data(M, name, min_rows=1)
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"{name} must be a square (d, d) matrix, got shape {tuple(M.shape)}")
+    return sym(M)
 
 
 def fit_pca(X, r, *, center=False):
@@ -397,6 +421,9 @@ def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None):
         The fitted representation.
     """
     check_choice(method, "method", PRINCIPAL_METHODS)
+    S = _check_square(S, "S")
+    r = check_rank(r, S.shape[0])
+    lam = check_positive(lam, "lam", allow_zero=True)
     xp, sig, V, tail = _principal(S, r)
     info = dict(info or {})
     if method == "pca":
@@ -464,6 +491,8 @@ def heteropca_fit_from_moment(S, r, *, max_iter=50, tol=1e-8):
     FitResult
         As :func:`fit_heteropca`.
     """
+    S = _check_square(S, "S")
+    r = check_rank(r, S.shape[0])
     xp = get_namespace(S)
     max_iter = check_int(max_iter, "max_iter", low=1)
     tol = check_positive(tol, "tol")

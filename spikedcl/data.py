@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array_api import to_namespace
-from ._validation import check_choice, check_int, check_positive
+from ._validation import check_choice, check_int, check_positive, check_rank
 from .exceptions import SpikedModelWarning
 from .random import check_rng
 
@@ -90,6 +90,8 @@ def haar_basis(d, r, rng=None):
     numpy.ndarray of shape (d, r)
         Orthonormal columns.
     """
+    d = check_int(d, "d", low=2)
+    r = check_rank(r, d)
     q, rr = np.linalg.qr(check_rng(rng).standard_normal((d, r)))
     return q * np.where(np.diag(rr) < 0, -1.0, 1.0)
 

@@ -15,10 +15,14 @@ the oracle features :math:`U^\\star`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
-from ._validation import check_data, check_int, check_positive
+from ._linalg import eye_like
+from .exceptions import ConvergenceWarning
+from ._validation import check_choice, check_data, check_int, check_positive
 from .random import check_rng
 
 __all__ = [
@@ -91,6 +95,7 @@ def regression_labels(Z, w, *, nu=1.0, noise_std=0.1, rng=None):
     """
     xp, Z = check_data(Z, "Z", min_rows=1)
     w = _task(w, Z)
+    nu = check_positive(nu, "nu")
     noise_std = check_positive(noise_std, "noise_std", allow_zero=True)
     eps = check_rng(rng).standard_normal(Z.shape[0]) * noise_std
     return Z @ w / nu + to_namespace(eps, xp, device=device_of(Z), dtype=Z.dtype)
@@ -120,10 +125,18 @@ def class_labels(Z, w, *, nu=1.0, scale=1.0, rng=None):
     """
     xp, Z = check_data(Z, "Z", min_rows=1)
     w = _task(w, Z)
+    nu = check_positive(nu, "nu")
     scale = check_positive(scale, "scale")
     u = to_namespace(check_rng(rng).random(Z.shape[0]), xp, device=device_of(Z), dtype=Z.dtype)
     prob = 1 / (1 + xp.exp(-scale * (Z @ w) / nu))
     return xp.astype(u < prob, Z.dtype)
+
+
+def _check_basis(B, model):
+    xp, B = check_data(B, "B", min_rows=1)
+    if B.shape[0] != model.d:
+        raise ValueError(f"B must have shape (d, k) with d={model.d}, got {tuple(B.shape)}")
+    return xp, B
 
 
 def _model_arrays(model, like):
@@ -139,8 +152,10 @@ def population_risk(B, model, w, *, noise_std=0.1):
 
     .. math::
 
-        R(B) = 1 + \\sigma_\\varepsilon^2 - c^\\top B (B^\\top \\Sigma_x B)^{+} B^\\top c,
-        \\qquad c = \\mathbb E[x y] = \\nu U^\\star w^\\star.
+        R(B) = \\|w^\\star\\|^2 + \\sigma_\\varepsilon^2 - c^\\top B (B^\\top \\Sigma_x B)^{+} B^\\top c,
+        \\qquad c = \\mathbb E[x y] = \\nu U^\\star w^\\star,
+
+    where :math:`\\|w^\\star\\|^2 + \\sigma_\\varepsilon^2 = \\operatorname{Var}(y)` (1.01 for a unit task vector).
 
     Parameters
     ----------
@@ -159,15 +174,13 @@ def population_risk(B, model, w, *, noise_std=0.1):
     array of shape ()
         :math:`R(B)`, computed in O(d k^2) without forming :math:`\\Sigma_x`.
     """
-    xp, B = check_data(B, "B", min_rows=1)
-    if B.shape[0] != model.d:
-        raise ValueError(f"B must have shape (d, k) with d={model.d}, got {tuple(B.shape)}")
+    xp, B = _check_basis(B, model)
     _, U, s2 = _model_arrays(model, B)
     w = _task(w, U)
     BU = B.mT @ U
     gram = model.nu**2 * (BU @ BU.mT) + B.mT @ (s2[:, None] * B)
     bc = model.nu * (BU @ w)
-    return 1 + noise_std**2 - bc @ (xp.linalg.pinv(gram) @ bc)
+    return xp.sum(w**2) + noise_std**2 - bc @ (xp.linalg.pinv(gram) @ bc)
 
 
 def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
@@ -193,13 +206,13 @@ def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
     array of shape ()
         :math:`R_{lin}`, a lower bound on :math:`R(B)` for every ``B``.
     """
-    like = np.zeros((1, 1)) if like is None else like
+    like = np.zeros((1, 1)) if like is None else check_data(like, "like", min_rows=1)[1]
     xp, U, s2 = _model_arrays(model, like)
     w = _task(w, U)
     K = U.mT @ (U / s2[:, None])
-    I = xp.eye(model.r, dtype=U.dtype, device=device_of(U))
     nu2 = model.nu**2
-    return 1 + noise_std**2 - nu2 * (w @ (K @ xp.linalg.solve(I + nu2 * K, w[:, None])[:, 0]))
+    explained = nu2 * (w @ (K @ xp.linalg.solve(eye_like(K) + nu2 * K, w[:, None])[:, 0]))
+    return xp.sum(w**2) + noise_std**2 - explained
 
 
 def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
@@ -226,8 +239,8 @@ def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
     array of shape ()
         The excess risk.
     """
-    if reference not in RISK_REFERENCES:
-        raise ValueError(f"reference must be one of {RISK_REFERENCES}; got {reference!r}")
+    check_choice(reference, "reference", RISK_REFERENCES)
+    _, B = _check_basis(B, model)
     risk = population_risk(B, model, w, noise_std=noise_std)
     if reference == "latent":
         xp, U, _ = _model_arrays(model, B)
@@ -316,35 +329,47 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
         Intercept followed by the coefficients.
     """
     xp, F, y = _check_xy(F, y, "train")
+    if not bool(xp.all((y == 0) | (y == 1))):
+        raise ValueError("y must hold labels in {0, 1}")
     ridge = check_positive(ridge, "ridge")
+    max_iter = check_int(max_iter, "max_iter", low=1)
     A = _design(F)
     n, k1 = A.shape
     dev = device_of(A)
-    pen = xp.ones(k1, dtype=A.dtype, device=dev) * ridge
-    pen = xp.concat([xp.zeros(1, dtype=A.dtype, device=dev), pen[1:]])
+    # no penalty on the intercept
+    pen = ridge * xp.concat(
+        [xp.zeros(1, dtype=A.dtype, device=dev), xp.ones(k1 - 1, dtype=A.dtype, device=dev)]
+    )
     beta = xp.zeros(k1, dtype=A.dtype, device=dev)
     f = _logistic_objective(A, y, beta, ridge)
-    for _ in range(check_int(max_iter, "max_iter", low=1)):
+    grad_norm = float("inf")
+    for _ in range(max_iter):
         prob = 1 / (1 + xp.exp(-(A @ beta)))
         grad = A.mT @ (prob - y) / n + pen * beta
-        if float(xp.max(xp.abs(grad))) < tol:
+        grad_norm = float(xp.max(xp.abs(grad)))
+        if grad_norm < tol:
             break
-        H = (A.mT * (prob * (1 - prob))[None, :]) @ A / n + _diag(pen)
+        H = (A.mT * (prob * (1 - prob))[None, :]) @ A
+        H = H / n + eye_like(H) * pen[None, :]
         step = xp.linalg.solve(H, grad[:, None])[:, 0]
         t = 1.0
-        while True:
+        while t >= 1e-10:  # backtracking: Newton steps can overshoot far from the minimum
             trial = beta - t * step
             f_trial = _logistic_objective(A, y, trial, ridge)
-            if bool(f_trial <= f) or t < 1e-8:
+            if bool(f_trial <= f):
                 break
             t /= 2
+        else:
+            break  # no descent along the Newton direction: the minimum, to rounding
         beta, f = trial, f_trial
+    if grad_norm > max(tol, 1e-6):
+        warnings.warn(
+            f"logistic regression stopped with max |gradient| = {grad_norm:.2g} > tol={tol:g} "
+            f"within max_iter={max_iter} Newton steps",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return beta
-
-
-def _diag(v):
-    xp = get_namespace(v)
-    return xp.eye(v.shape[0], dtype=v.dtype, device=device_of(v)) * v[None, :]
 
 
 def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6):

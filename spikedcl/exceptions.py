@@ -1,6 +1,6 @@
 """Warning classes raised by spikedcl."""
 
-__all__ = ["SpikedModelWarning", "RankDeficientWarning"]
+__all__ = ["SpikedModelWarning", "RankDeficientWarning", "ConvergenceWarning"]
 
 
 class SpikedModelWarning(UserWarning):
@@ -9,3 +9,7 @@ class SpikedModelWarning(UserWarning):
 
 class RankDeficientWarning(UserWarning):
     """A fitted representation has fewer than r positive directions."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped before meeting its tolerance."""

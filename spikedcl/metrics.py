@@ -28,7 +28,7 @@ def _bases(U, V):
         )
     if U.shape[1] > U.shape[0]:
         raise ValueError(f"U and V must have shape (d, r) with r <= d, got {tuple(U.shape)}")
-    return xp, orthonormalize(U), orthonormalize(V)
+    return xp, orthonormalize(U, "U"), orthonormalize(V, "V")
 
 
 def _sines_cosines(U, V):
@@ -51,7 +51,8 @@ def sin_theta(U, V, *, norm="fro"):
     Parameters
     ----------
     U : array of shape (d, r)
-        Basis of the first subspace (need not be orthonormal, full column rank).
+        Basis of the first subspace (need not be orthonormal; full column rank,
+        else :class:`ValueError`: pass ``fit.basis``, not a rank-deficient ``W.T``).
     V : array of shape (d, r)
         Basis of the second subspace, same shape.
     norm : {"fro", "op"}, default="fro"
@@ -94,10 +95,8 @@ def principal_angles(U, V):
         (as :func:`scipy.linalg.subspace_angles`).
     """
     xp, sines, cosines = _sines_cosines(U, V)
-    r = sines.shape[0]
     from_sin = xp.flip(xp.asin(xp.clip(sines, max=1.0)))  # ascending angles
     from_cos = xp.acos(xp.clip(cosines, min=0.0, max=1.0))  # ascending angles
     use_sin = from_sin < (math.pi / 4)
-    angles = xp.where(use_sin, from_sin, from_cos)
-    return angles[:r]
+    return xp.where(use_sin, from_sin, from_cos)
 

@@ -30,10 +30,6 @@ __all__ = [
     "BoundFit",
 ]
 
-#: Two-block lower-bound constants c in c*sqrt(r) by condition number (spec §7).
-TWO_BLOCK_LOWER_CONSTANT = {4.0: 0.32, 8.0: 0.35}
-
-
 def _as_arrays(*args):
     """Broadcastable float arrays in the namespace of the first array argument (NumPy otherwise)."""
     arrays = [a for a in args if hasattr(a, "__array_namespace__")]

@@ -173,4 +173,7 @@ def test_float32_without_float64():
     risk = sc.excess_risk(sc.fit_pca(Xs, 3).basis, model, w)
     assert risk.dtype == xs.float32
     np.testing.assert_allclose(float(risk), float(sc.excess_risk(sc.fit_pca(X, 3).basis, model, w)), atol=1e-4)
-    assert float(sc.sin_theta(Us, Us)) < 1e-3
+    fit32 = sc.fit_contrastive(Xs, 3, masks="expected")
+    d32 = sc.sin_theta(Us, fit32.basis)
+    assert d32.dtype == xs.float32
+    np.testing.assert_allclose(float(d32), float(sc.sin_theta(model.U, sc.fit_contrastive(X, 3, masks="expected").basis)), rtol=1e-4)

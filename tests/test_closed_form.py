@@ -269,6 +269,8 @@ def test_population_limits(seed):
     S = hard.covariance()
     cl = np.linalg.eigh(S - np.diag(np.diag(S)))[1][:, -3:]
     assert 1e-3 < sin_theta(hard.U, cl) < 0.25 * pca_bias
+    assert sin_theta(cl, spikedcl.population_fit(hard, "contrastive").basis) < 1e-10
+    assert sin_theta(hard.U, spikedcl.population_fit(hard, "heteropca").basis) < 1e-5
 
 
 def test_large_n_cl_beats_pca_on_two_block_and_pca_is_consistent_at_c1(seed):

@@ -81,3 +81,9 @@ def test_bad_input(pair):
         sin_theta(np.ones((2, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="NaN"):
         principal_angles(U * np.nan, V)
+    # a rank-deficient basis spans fewer than r dimensions: no silent answer
+    E = np.eye(20)
+    with pytest.raises(ValueError, match="V must have full column rank"):
+        sin_theta(E[:, :2], np.column_stack([E[:, 0], np.zeros(20)]))
+    with pytest.raises(ValueError, match="U must have full column rank"):
+        sin_theta(np.column_stack([U[:, :3], U[:, 0] + U[:, 1]]), V)

@@ -94,3 +94,38 @@ def test_unknown_population_method():
         sc.population_fit(model, "vae")
     with pytest.raises(ValueError, match=r"r must be an integer in \[1, 29\]"):
         sc.population_fit(model, "pca", r=30)
+
+
+def test_from_matrix_entry_points_validate_and_symmetrise(rng):
+    from spikedcl.closed_form import (
+        contrastive_fit_from_matrix,
+        heteropca_fit_from_moment,
+        principal_fit_from_moment,
+    )
+
+    A = rng.standard_normal((5, 5))
+    M = A + A.T
+    with pytest.raises(ValueError, match=r"r must be an integer in \[1, 4\], got 7"):
+        contrastive_fit_from_matrix(M, 7)
+    with pytest.raises(ValueError, match=r"r must be an integer in \[1, 4\], got 0"):
+        principal_fit_from_moment(M @ M, 0)
+    with pytest.raises(ValueError, match=r"lam must lie in \(0, inf\)"):
+        contrastive_fit_from_matrix(M, 2, lam=-1.0)
+    with pytest.raises(ValueError, match=r"M must be a square \(d, d\) matrix, got shape \(5, 4\)"):
+        contrastive_fit_from_matrix(M[:, :4], 2)
+    with pytest.raises(ValueError, match=r"S must be a square"):
+        heteropca_fit_from_moment(M[:4], 2)
+    # only the symmetric part of M enters the objective tr(W M W^T)
+    a, b = contrastive_fit_from_matrix(M / 2 + (A - A.T), 2), contrastive_fit_from_matrix(M / 2, 2)
+    np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, atol=1e-12)
+
+
+def test_mask_sizes():
+    with pytest.raises(ValueError, match=r"p must be at least 1/d = 0.02 for mode='fixed'"):
+        sc.draw_mask(10, 50, 0.01, mode="fixed")
+    with pytest.raises(ValueError, match="mode='exact-count'"):
+        sc.fit_contrastive(X, 2, p=0.1, mask_mode="exact-count", rng=0)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, inf\]"):
+        sc.draw_mask(-1, 5)
+    with pytest.raises(ValueError, match=r"r must be an integer in \[1, 4\], got 8"):
+        sc.haar_basis(5, 8)
