@@ -37,6 +37,17 @@ def test_quick_sweep_prints_a_table_and_writes_rows(sweep, tmp_path, capsys):
     pd.testing.assert_series_equal(df["sin_theta"], pd.read_csv(out2)["sin_theta"])
 
 
+def test_downstream_metric(sweep, capsys):
+    argv = ["--n", "5000", "--d", "60", "--r", "3", "--reps", "3", "--metric", "excess_risk", "--methods", "pca", "cl"]
+    assert sweep.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "ΔR_U* = R(Û) − R(U*)" in text and "random subspace" not in text
+    df = sweep.run(sweep.parse_args(argv))
+    means = df.groupby("method")[["excess_risk", "excess_risk_linear"]].mean()
+    assert means.loc["cl", "excess_risk"] < means.loc["pca", "excess_risk"]
+    assert (df["excess_risk_linear"] >= -1e-12).all()  # R_lin bounds every representation
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -45,6 +56,8 @@ def test_quick_sweep_prints_a_table_and_writes_rows(sweep, tmp_path, capsys):
         (["--reps", "0"], "--reps must be >= 1"),
         (["--methods", "vae"], "invalid choice: 'vae'"),
         (["--noise", "pink"], "invalid choice: 'pink'"),
+        (["--condition", "0.5"], "every --condition must be >= 1"),
+        (["--metric", "accuracy"], "invalid choice: 'accuracy'"),
     ],
 )
 def test_bad_arguments_exit_with_code_2(sweep, argv, message, capsys):
