@@ -13,6 +13,7 @@ the machine they were taken on (benchmarks/README.md).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -20,6 +21,18 @@ import time
 import numpy as np
 
 import spikedcl as sc
+
+
+def cpu_name():
+    """The processor's model name where the OS reports it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def median_time(fn, repeat):
@@ -59,7 +72,7 @@ def main(argv=None):
         cases["sklearn PCA (auto)"] = lambda: PCA(args.r).fit(X)
     except ImportError:
         pass
-    print(f"machine: {platform.processor() or platform.machine()}, numpy {np.__version__}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, numpy {np.__version__}")
     print(f"n={args.n}, d={args.d}, r={args.r}, median of {args.repeat}\n")
     base = median_time(cases["X.T @ X"], args.repeat)
     print(f"{'case':38s} {'time [ms]':>10s} {'/ XᵀX':>8s}")
