@@ -403,10 +403,27 @@ def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6):
     return acc, log_loss
 
 
-def _fresh_test(model, n_test, rng, like):
-    xp = get_namespace(like)
-    return model.sample(n_test, rng=rng, return_latent=True, xp=xp, device=device_of(like),
-                        dtype=like.dtype)
+def _train_test_features(B, model, X, Z, n_test, rng, labels):
+    """Labels for (X, Z), a fresh test sample with its labels, and the features of B and U*.
+
+    Draw order from ``rng``: training labels, test sample, test labels.
+    Returns ``(y, y_test, {"B": (F, F_test), "oracle": (F, F_test)})``.
+    """
+    n_test = check_int(n_test, "n_test", low=2)
+    _, B = _check_basis(B, model)
+    _, X = check_data(X, "X")
+    _, Z = check_data(Z, "Z")
+    if X.shape != (Z.shape[0], model.d) or Z.shape[1] != model.r:
+        raise ValueError(
+            f"X and Z must have shapes (n, {model.d}) and (n, {model.r}), got "
+            f"{tuple(X.shape)} and {tuple(Z.shape)}"
+        )
+    y = labels(Z)
+    X_t, Z_t = model.sample(n_test, rng=rng, return_latent=True, xp=get_namespace(X),
+                            device=device_of(X), dtype=X.dtype)
+    y_t = labels(Z_t)
+    _, U, _ = _model_arrays(model, X)
+    return y, y_t, {"B": (X @ B, X_t @ B), "oracle": (X @ U, X_t @ U)}
 
 
 def regression_excess(B, model, w, X, Z, *, n_test=10_000, noise_std=0.1, rng=None):
@@ -440,13 +457,11 @@ def regression_excess(B, model, w, X, Z, *, n_test=10_000, noise_std=0.1, rng=No
         ``"mse"``, ``"mse_oracle"`` (features :math:`U^\\star`) and ``"excess"`` = their difference.
     """
     rng = check_rng(rng)
-    n_test = check_int(n_test, "n_test", low=2)
-    y = regression_labels(Z, w, nu=model.nu, noise_std=noise_std, rng=rng)
-    X_t, Z_t = _fresh_test(model, n_test, rng, X)
-    y_t = regression_labels(Z_t, w, nu=model.nu, noise_std=noise_std, rng=rng)
-    _, U, _ = _model_arrays(model, X)
-    mse = ols_test_mse(X @ B, y, X_t @ B, y_t)
-    mse_oracle = ols_test_mse(X @ U, y, X_t @ U, y_t)
+    y, y_t, feats = _train_test_features(
+        B, model, X, Z, n_test, rng,
+        lambda Z_: regression_labels(Z_, w, nu=model.nu, noise_std=noise_std, rng=rng),
+    )
+    mse, mse_oracle = (ols_test_mse(F, y, F_t, y_t) for F, F_t in feats.values())
     return {"mse": mse, "mse_oracle": mse_oracle, "excess": mse - mse_oracle}
 
 
@@ -480,13 +495,10 @@ def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=No
         and ``"excess_log_loss"`` (``B`` minus oracle).
     """
     rng = check_rng(rng)
-    n_test = check_int(n_test, "n_test", low=2)
-    y = class_labels(Z, w, nu=model.nu, scale=scale, rng=rng)
-    X_t, Z_t = _fresh_test(model, n_test, rng, X)
-    y_t = class_labels(Z_t, w, nu=model.nu, scale=scale, rng=rng)
-    _, U, _ = _model_arrays(model, X)
-    acc, ll = logistic_test_metrics(X @ B, y, X_t @ B, y_t)
-    acc0, ll0 = logistic_test_metrics(X @ U, y, X_t @ U, y_t)
+    y, y_t, feats = _train_test_features(
+        B, model, X, Z, n_test, rng, lambda Z_: class_labels(Z_, w, nu=model.nu, scale=scale, rng=rng)
+    )
+    (acc, ll), (acc0, ll0) = (logistic_test_metrics(F, y, F_t, y_t) for F, F_t in feats.values())
     return {
         "accuracy": acc,
         "accuracy_oracle": acc0,

@@ -212,6 +212,10 @@ def test_bad_downstream_input(setting):
         regression_labels(np.ones((5, 4)), w, noise_std=-1.0)
     with pytest.raises(ValueError, match=r"scale must lie in \(0, inf\)"):
         class_labels(np.ones((5, 4)), w, scale=0.0)
+    with pytest.raises(ValueError, match=r"X and Z must have shapes \(n, 60\) and \(n, 4\)"):
+        regression_excess(model.U, model, w, np.ones((10, 60)), np.ones((9, 4)))
+    with pytest.raises(ValueError, match=r"n_test must be an integer in \[2, inf\]"):
+        classification_excess(model.U, model, w, np.ones((10, 60)), np.ones((10, 4)), n_test=1)
     with pytest.raises(ValueError, match=r"nu must lie in \(0, inf\)"):
         regression_labels(np.ones((5, 4)), w, nu=0.0)
     with pytest.raises(ValueError, match=r"y must hold labels in \{0, 1\}"):
