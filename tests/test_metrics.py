@@ -87,3 +87,23 @@ def test_bad_input(pair):
         sin_theta(E[:, :2], np.column_stack([E[:, 0], np.zeros(20)]))
     with pytest.raises(ValueError, match="U must have full column rank"):
         sin_theta(np.column_stack([U[:, :3], U[:, 0] + U[:, 1]]), V)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(d=st.integers(2, 30), data=st.data())
+def test_sin_theta_properties_for_any_shape(d, data):
+    r = data.draw(st.integers(1, d))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    U, V = rng.standard_normal((d, r)), rng.standard_normal((d, r))
+    fro, op = sin_theta(U, V), sin_theta(U, V, norm="op")
+    assert -1e-12 <= op <= fro + 1e-12 <= np.sqrt(r) * op + 1e-9
+    assert fro <= np.sqrt(min(r, d - r)) + 1e-12  # at most min(r, d − r) angles can be non-zero
+    assert fro == pytest.approx(sin_theta(V, U), abs=1e-10)
+    Q = np.linalg.qr(rng.standard_normal((d, d))).Q  # rotating both subspaces changes nothing
+    assert sin_theta(Q @ U, Q @ V) == pytest.approx(fro, abs=1e-10)
