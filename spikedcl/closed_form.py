@@ -27,7 +27,9 @@ from ._validation import (
 from .augment import MASK_MODES, split_views
 from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
+from .random import check_rng
 from .results import FitResult
+from .training import train_autoencoder, train_contrastive
 
 __all__ = [
     "CL_LOSSES",
@@ -46,6 +48,7 @@ __all__ = [
 ]
 
 CL_LOSSES = ("cross-view", "simclr")
+SOLVERS = ("closed_form", "gd")
 CL_MASKS = ("realized", "expected")
 
 
@@ -178,8 +181,10 @@ def fit_contrastive(
     loss="cross-view",
     mask_mode="per-sample",
     rng=None,
+    solver="closed_form",
+    solver_options=None,
 ):
-    """Closed-form linear contrastive learning with random-masking views (spec §3).
+    """Linear contrastive learning with random-masking views (spec §3), in closed form or by GD.
 
     Minimises
 
@@ -210,7 +215,12 @@ def fit_contrastive(
     mask_mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
         Mask law for ``masks="realized"``; see :func:`spikedcl.draw_mask`.
     rng : None, int or numpy.random.Generator, optional
-        Random generator for the masks.
+        Random generator for the masks, then for the GD initialisation.
+    solver : {"closed_form", "gd"}, default="closed_form"
+        ``"gd"`` runs :func:`spikedcl.training.train_contrastive` on the same ``M``
+        and lands on the closed form.
+    solver_options : dict, optional
+        Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
 
     Returns
     -------
@@ -227,6 +237,8 @@ def fit_contrastive(
     check_choice(masks, "masks", CL_MASKS)
     check_choice(loss, "loss", CL_LOSSES)
     check_choice(mask_mode, "mask_mode", MASK_MODES)
+    check_choice(solver, "solver", SOLVERS)
+    rng = check_rng(rng)
     if masks == "expected":
         if mask_mode != "per-sample":
             raise ValueError(
@@ -237,6 +249,10 @@ def fit_contrastive(
     else:
         M = _realized_matrix(*split_views(X, p, rng=rng, mode=mask_mode), loss)
     info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
+    if solver == "gd":
+        fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
+        fit.info.update(info)
+        return fit
     return contrastive_fit_from_matrix(M, r, lam=lam, info=info)
 
 
@@ -326,7 +342,7 @@ def fit_pca(X, r, *, center=False):
     return principal_fit_from_moment(S, r, "pca", info={"center": center})
 
 
-def fit_autoencoder(X, r, *, lam=0.0, center=False):
+def fit_autoencoder(X, r, *, lam=0.0, center=False, solver="closed_form", solver_options=None, rng=None):
     """Two-factor linear autoencoder in closed form (spec §4).
 
     .. math::
@@ -350,6 +366,12 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False):
         Penalty on both factors (never the encoder alone: then no minimiser exists).
     center : bool, default=False
         Centre the columns first.
+    solver : {"closed_form", "gd"}, default="closed_form"
+        ``"gd"`` trains both factors with :func:`spikedcl.training.train_autoencoder`.
+    solver_options : dict, optional
+        Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
+    rng : None, int or numpy.random.Generator, optional
+        Draws the GD initialisation.
 
     Returns
     -------
@@ -358,7 +380,12 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False):
         ``basis`` spans the PCA subspace while :math:`\\sigma_r > \\lambda`.
     """
     lam = check_positive(lam, "lam", allow_zero=True)
+    check_choice(solver, "solver", SOLVERS)
     S, r = _moment(X, r, center)
+    if solver == "gd":
+        fit = train_autoencoder(S, r, lam=lam, rng=rng, solver_options=solver_options)
+        fit.info["center"] = center
+        return fit
     return principal_fit_from_moment(S, r, "autoencoder", lam=lam, info={"center": center})
 
 

@@ -1,6 +1,6 @@
 """Warning classes raised by spikedcl."""
 
-__all__ = ["SpikedModelWarning", "RankDeficientWarning", "ConvergenceWarning"]
+__all__ = ["SpikedModelWarning", "RankDeficientWarning", "ConvergenceWarning", "DivergenceError"]
 
 
 class SpikedModelWarning(UserWarning):
@@ -13,3 +13,7 @@ class RankDeficientWarning(UserWarning):
 
 class ConvergenceWarning(UserWarning):
     """An iterative solver stopped before meeting its tolerance."""
+
+
+class DivergenceError(ArithmeticError):
+    """An iterative solver produced a non-finite loss or diverging iterates."""

@@ -12,7 +12,10 @@ from ._array_api import get_namespace
 __all__ = [
     "contrastive_loss",
     "contrastive_grad",
+    "contrastive_batch_loss",
+    "contrastive_batch_grad",
     "autoencoder_loss",
+    "autoencoder_grad",
 ]
 
 
@@ -100,3 +103,119 @@ def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
         + xp.sum((DtD @ ES) * W_enc)
     )
     return fit + lam * (xp.sum(W_enc**2) + xp.sum(W_dec**2))
+
+
+def _batch_terms(W, X1, X2, loss):
+    """Features and the pieces shared by the batch loss and its gradient."""
+    xp = get_namespace(W, X1, X2)
+    n = X1.shape[0]
+    F1, F2 = X1 @ W.mT, X2 @ W.mT
+    if loss == "cross-view":
+        weight = 1 / (n * (n - 1))
+        a_sum, b_sum = xp.sum(X1, axis=0), xp.sum(X2, axis=0)
+    else:  # SimCLR (L-b): negatives through x = x1 + x2, weight 1/(4 n (n-1))
+        weight = 1 / (4 * n * (n - 1))
+        a_sum = b_sum = xp.sum(X1 + X2, axis=0)
+    return xp, n, F1, F2, weight, a_sum, b_sum
+
+
+def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
+    """Linear contrastive loss of a batch of view pairs, from the features alone (spec §3).
+
+    .. math::
+
+        \\mathcal L = -\\frac1n\\sum_i \\langle W x_i^{(1)}, W x_i^{(2)}\\rangle
+        + \\frac{1}{n(n-1)}\\sum_{i \\ne j}\\langle W x_i^{(1)}, W x_j^{(2)}\\rangle
+        + \\frac{\\lambda}{2}\\|W W^\\top\\|_F^2
+
+    for ``loss="cross-view"`` (L-a); for ``loss="simclr"`` (L-b) the negative term is
+    :math:`\\frac{1}{4n(n-1)}\\sum_{i \\ne j}\\langle W x_i, W x_j\\rangle`, :math:`x = x^{(1)} + x^{(2)}`.
+    Equal to :func:`contrastive_loss` with ``M = contrastive_matrix(X1, X2, loss=loss)``,
+    at cost O(n d r) per evaluation.
+
+    Parameters
+    ----------
+    W : array of shape (r, d)
+        Encoder weights.
+    X1 : array of shape (n_samples, d)
+        First views, ``n_samples >= 2``.
+    X2 : array of shape (n_samples, d)
+        Second views.
+    lam : float, default=1.0
+        Regularisation :math:`\\lambda`.
+    loss : {"cross-view", "simclr"}, default="cross-view"
+        Batch form.
+
+    Returns
+    -------
+    array of shape ()
+        The loss.
+    """
+    xp, n, F1, F2, weight, a_sum, b_sum = _batch_terms(W, X1, X2, loss)
+    pos = xp.sum(F1 * F2)
+    if loss == "cross-view":
+        neg = xp.sum((W @ a_sum) * (W @ b_sum)) - pos
+    else:
+        F = F1 + F2
+        neg = xp.sum((W @ a_sum) ** 2) - xp.sum(F * F)
+    G = W @ W.mT
+    return -pos / n + weight * neg + lam / 2 * xp.sum(G * G)
+
+
+def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
+    """Gradient of :func:`contrastive_batch_loss` with respect to ``W``, in O(n d r).
+
+    Parameters
+    ----------
+    W : array of shape (r, d)
+        Encoder weights.
+    X1 : array of shape (n_samples, d)
+        First views.
+    X2 : array of shape (n_samples, d)
+        Second views.
+    lam : float, default=1.0
+        Regularisation :math:`\\lambda`.
+    loss : {"cross-view", "simclr"}, default="cross-view"
+        Batch form.
+
+    Returns
+    -------
+    array of shape (r, d)
+        :math:`-2 W M + 2\\lambda (W W^\\top) W` without forming ``M``.
+    """
+    xp, n, F1, F2, weight, a_sum, b_sum = _batch_terms(W, X1, X2, loss)
+    pos = F1.mT @ X2 + F2.mT @ X1  # d/dW sum_i <W a_i, W b_i> = W (A^T B + B^T A)
+    Wa, Wb = W @ a_sum, W @ b_sum
+    if loss == "cross-view":
+        neg = Wa[:, None] * b_sum[None, :] + Wb[:, None] * a_sum[None, :] - pos
+    else:
+        X = X1 + X2
+        neg = 2 * (Wa[:, None] * a_sum[None, :] - (F1 + F2).mT @ X)
+    return -pos / n + weight * neg + 2 * lam * ((W @ W.mT) @ W)
+
+
+def autoencoder_grad(W_enc, W_dec, S, lam=0.0):
+    """Gradients of :func:`autoencoder_loss` with respect to both factors (spec §4).
+
+    Parameters
+    ----------
+    W_enc : array of shape (r, d)
+        Encoder :math:`W_E`.
+    W_dec : array of shape (d, r)
+        Decoder :math:`W_D`.
+    S : array of shape (d, d)
+        Symmetric second moment :math:`X^\\top X/n`.
+    lam : float, default=0.0
+        Penalty on both factors.
+
+    Returns
+    -------
+    grad_enc : array of shape (r, d)
+        :math:`2(W_D^\\top W_D W_E S - W_D^\\top S) + 2\\lambda W_E`.
+    grad_dec : array of shape (d, r)
+        :math:`2(W_D W_E S W_E^\\top - S W_E^\\top) + 2\\lambda W_D`.
+    """
+    ES = W_enc @ S
+    grad_enc = 2 * ((W_dec.mT @ W_dec) @ ES - W_dec.mT @ S) + 2 * lam * W_enc
+    grad_dec = 2 * (W_dec @ (ES @ W_enc.mT) - ES.mT) + 2 * lam * W_dec
+    return grad_enc, grad_dec

@@ -80,6 +80,27 @@ def test_matrices_and_fits(data):
     check(fit.transform(Xs), sc.fit_pca(X, 3).transform(X))
 
 
+def test_gradient_descent_fits(data):
+    _, X, _, Xs, _ = data
+    for kw in ({"masks": "expected"}, {"loss": "simclr"}):
+        gd, ref = sc.fit_contrastive(Xs, 3, solver="gd", rng=4, **kw), sc.fit_contrastive(X, 3, solver="gd", rng=4, **kw)
+        check_fit(gd, ref, rtol=1e-6, atol=1e-8)
+        assert gd.n_iter == ref.n_iter
+    check_fit(sc.fit_autoencoder(Xs, 3, solver="gd", rng=5), sc.fit_autoencoder(X, 3, solver="gd", rng=5), rtol=1e-6, atol=1e-8)
+    X1s, X2s = sc.random_mask(Xs, rng=6)
+    X1, X2 = sc.random_mask(X, rng=6)
+    W = np.random.default_rng(7).standard_normal((3, 30))
+    Ws = xs.asarray(W, device=DEV)
+    from spikedcl.objectives import contrastive_batch_grad, contrastive_batch_loss, autoencoder_grad
+
+    for loss in ("cross-view", "simclr"):
+        check(contrastive_batch_loss(Ws, X1s, X2s, loss=loss), contrastive_batch_loss(W, X1, X2, loss=loss))
+        check(contrastive_batch_grad(Ws, X1s, X2s, loss=loss), contrastive_batch_grad(W, X1, X2, loss=loss))
+    S, Ss = sc.second_moment(X), sc.second_moment(Xs)
+    for a, b in zip(autoencoder_grad(Ws, Ws.mT, Ss, 0.1), autoencoder_grad(W, W.T, S, 0.1)):
+        check(a, b)
+
+
 def test_population_fits(data):
     model = data[0]
     for method in sc.population.POPULATION_METHODS:

@@ -7,7 +7,7 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import spikedcl  # noqa: E402
-from spikedcl import theory  # noqa: E402
+from spikedcl import objectives, solvers, theory, training  # noqa: E402
 
 # checks that are matters of taste rather than correctness
 IGNORED = {
@@ -33,7 +33,12 @@ def _public_objects():
             for attr, member in vars(obj).items():
                 if not attr.startswith("_") and (inspect.isfunction(member) or isinstance(member, classmethod)):
                     names.append(f"spikedcl.{name}.{attr}")
-    names += [f"spikedcl.theory.{name}" for name in theory.__all__]
+    for module in (theory, objectives, solvers, training):
+        names += [
+            f"{module.__name__}.{name}"
+            for name in module.__all__
+            if callable(getattr(module, name))
+        ]
     return names
 
 
