@@ -29,7 +29,7 @@ from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
 from .random import check_rng
 from .results import FitResult
-from .training import train_autoencoder, train_contrastive
+from .training import train_autoencoder, train_contrastive, train_contrastive_minibatch
 
 __all__ = [
     "CL_LOSSES",
@@ -49,6 +49,7 @@ __all__ = [
 
 CL_LOSSES = ("cross-view", "simclr")
 SOLVERS = ("closed_form", "gd")
+CL_SOLVERS = SOLVERS + ("sgd", "adam")
 CL_MASKS = ("realized", "expected")
 
 
@@ -216,11 +217,15 @@ def fit_contrastive(
         Mask law for ``masks="realized"``; see :func:`spikedcl.draw_mask`.
     rng : None, int or numpy.random.Generator, optional
         Random generator for the masks, then for the GD initialisation.
-    solver : {"closed_form", "gd"}, default="closed_form"
+    solver : {"closed_form", "gd", "sgd", "adam"}, default="closed_form"
         ``"gd"`` runs :func:`spikedcl.training.train_contrastive` on the same ``M``
-        and lands on the closed form.
+        and lands on the closed form; ``"sgd"`` and ``"adam"`` train on minibatches
+        with fresh masks at every step
+        (:func:`spikedcl.training.train_contrastive_minibatch`) and approach the
+        closed form on :math:`\\bar M`.
     solver_options : dict, optional
-        Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
+        Options of the solver (:data:`spikedcl.training.GD_OPTIONS`,
+        :data:`spikedcl.training.MINIBATCH_OPTIONS`).
 
     Returns
     -------
@@ -237,8 +242,18 @@ def fit_contrastive(
     check_choice(masks, "masks", CL_MASKS)
     check_choice(loss, "loss", CL_LOSSES)
     check_choice(mask_mode, "mask_mode", MASK_MODES)
-    check_choice(solver, "solver", SOLVERS)
+    check_choice(solver, "solver", CL_SOLVERS)
     rng = check_rng(rng)
+    info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
+    if solver in ("sgd", "adam"):
+        if masks != "realized":
+            raise ValueError(f"solver={solver!r} draws fresh masks at every step: use masks='realized'")
+        fit = train_contrastive_minibatch(
+            X, r, p=p, lam=lam, loss=loss, mask_mode=mask_mode, method=solver, rng=rng,
+            solver_options=solver_options,
+        )
+        fit.info.update(info)
+        return fit
     if masks == "expected":
         if mask_mode != "per-sample":
             raise ValueError(
@@ -248,7 +263,6 @@ def fit_contrastive(
         M = _expected_matrix(X, p, loss)
     else:
         M = _realized_matrix(*split_views(X, p, rng=rng, mode=mask_mode), loss)
-    info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
     if solver == "gd":
         fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
         fit.info.update(info)

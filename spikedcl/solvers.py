@@ -16,7 +16,7 @@ from ._array_api import get_namespace
 from ._validation import check_int, check_positive
 from .exceptions import DivergenceError
 
-__all__ = ["SolverResult", "gradient_descent"]
+__all__ = ["SolverResult", "gradient_descent", "stochastic_descent"]
 
 #: Sufficient decrease constant of the Armijo backtracking rule.
 ARMIJO = 1e-4
@@ -186,4 +186,144 @@ def gradient_descent(
         stop_reason=reason,
         wall_time=time.perf_counter() - t0,
         step=step,
+    )
+
+
+SCHEDULES = ("constant", "cosine", "inverse-sqrt")
+STOCHASTIC_METHODS = ("sgd", "adam")
+
+
+def _lr_factor(schedule, t, total):
+    """Learning-rate multiplier at step ``t`` of ``total``."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * t / total))
+    return 1 / math.sqrt(1 + t)
+
+
+def stochastic_descent(
+    batch_grad,
+    x0,
+    *,
+    n_samples,
+    batch_size,
+    epochs,
+    lr,
+    method="adam",
+    schedule="constant",
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    tol_rel=0.0,
+    rng=None,
+    monitor=None,
+):
+    """Minibatch SGD or Adam over shuffled epochs.
+
+    Each epoch visits a fresh permutation of the samples in batches of
+    ``batch_size`` (the last, smaller batch is dropped when it has fewer than
+    two samples). ``batch_grad`` draws whatever randomness the objective needs
+    for the batch, e.g. fresh masks, from the generator it is given.
+
+    Parameters
+    ----------
+    batch_grad : callable
+        ``batch_grad(params, idx, rng) -> (loss, grads)`` for the sample indices
+        ``idx`` (a NumPy integer array).
+    x0 : tuple of arrays
+        Initial parameters.
+    n_samples : int
+        Number of samples.
+    batch_size : int
+        Samples per step, ``2 <= batch_size``; larger than ``n_samples`` means full batch.
+    epochs : int
+        Passes over the data.
+    lr : float
+        Base learning rate :math:`\\eta > 0`.
+    method : {"sgd", "adam"}, default="adam"
+        Plain SGD or Adam (Kingma & Ba 2015, with bias correction).
+    schedule : {"constant", "cosine", "inverse-sqrt"}, default="constant"
+        Learning-rate schedule over all steps.
+    betas : tuple of float, default=(0.9, 0.999)
+        Adam's moment decay rates.
+    eps : float, default=1e-8
+        Adam's denominator offset.
+    tol_rel : float, default=0.0
+        Stop when the mean batch loss of an epoch changes by at most ``tol_rel``
+        times its size (0 disables).
+    rng : None, int or numpy.random.Generator, optional
+        Shuffles the samples and is passed on to ``batch_grad``.
+    monitor : callable, optional
+        ``monitor(params) -> float``, recorded after every epoch in ``info["monitor"]``.
+
+    Returns
+    -------
+    SolverResult
+        ``loss_history`` holds the mean batch loss of each epoch; ``n_iter`` counts steps.
+
+    Raises
+    ------
+    DivergenceError
+        When a batch loss or gradient becomes non-finite, naming the learning rate.
+    """
+    from ._validation import check_choice
+    from .random import check_rng
+
+    n_samples = check_int(n_samples, "n_samples", low=2)
+    batch_size = min(check_int(batch_size, "batch_size", low=2), n_samples)
+    epochs = check_int(epochs, "epochs", low=1)
+    lr = check_positive(lr, "lr")
+    check_choice(method, "method", STOCHASTIC_METHODS)
+    check_choice(schedule, "schedule", SCHEDULES)
+    rng = check_rng(rng)
+    t0 = time.perf_counter()
+    x = tuple(x0)
+    xp = get_namespace(*x)
+    m = [xp.zeros_like(a) for a in x]
+    v = [xp.zeros_like(a) for a in x]
+    n_batches = n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
+    total = epochs * n_batches
+    history, monitored = [], []
+    step, converged, reason = 0, False, "max_iter"
+    for _ in range(epochs):
+        perm = rng.permutation(n_samples)
+        epoch_loss = 0.0
+        for b in range(n_batches):
+            idx = perm[b * batch_size : (b + 1) * batch_size]
+            loss, g = batch_grad(x, idx, rng)
+            loss = float(loss)
+            eta = lr * _lr_factor(schedule, step, total)
+            if not math.isfinite(loss) or not math.isfinite(_norm2(g)):
+                raise DivergenceError(
+                    f"the batch loss or gradient became non-finite at step {step + 1} with "
+                    f"learning rate {eta:.3g}: reduce lr"
+                )
+            step += 1
+            if method == "sgd":
+                x = tuple(a - eta * ga for a, ga in zip(x, g))
+            else:
+                b1, b2 = betas
+                m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
+                v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g)]
+                c1, c2 = 1 - b1**step, 1 - b2**step
+                x = tuple(a - eta * (mi / c1) / (xp.sqrt(vi / c2) + eps) for a, mi, vi in zip(x, m, v))
+            epoch_loss += loss / n_batches
+        if monitor is not None:
+            monitored.append(float(monitor(x)))
+        if tol_rel > 0 and history and abs(history[-1] - epoch_loss) <= tol_rel * abs(epoch_loss):
+            history.append(epoch_loss)
+            converged, reason = True, "relative loss change"
+            break
+        history.append(epoch_loss)
+    return SolverResult(
+        params=x,
+        loss=history[-1],
+        loss_history=history,
+        grad_norm=math.nan,
+        n_iter=step,
+        converged=converged,
+        stop_reason=reason,
+        wall_time=time.perf_counter() - t0,
+        step=lr,
+        info={"monitor": monitored, "epochs": len(history), "batch_size": batch_size, "method": method},
     )

@@ -13,22 +13,38 @@ import math
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import orthonormalize, sym
 from ._validation import check_int, check_positive
-from .objectives import autoencoder_grad, autoencoder_loss, contrastive_grad, contrastive_loss
+from .augment import draw_mask, split_views
+from .objectives import (
+    autoencoder_grad,
+    autoencoder_loss,
+    contrastive_batch_grad,
+    contrastive_batch_loss,
+    contrastive_grad,
+    contrastive_loss,
+)
 from .random import check_rng
 from .results import FitResult
-from .solvers import gradient_descent
+from .solvers import gradient_descent, stochastic_descent
 
-__all__ = ["GD_OPTIONS", "train_contrastive", "train_autoencoder"]
+__all__ = [
+    "GD_OPTIONS",
+    "MINIBATCH_OPTIONS",
+    "train_contrastive",
+    "train_autoencoder",
+    "train_contrastive_minibatch",
+]
 
 #: Options accepted by ``solver_options`` of the gradient-descent fits.
 GD_OPTIONS = ("step", "max_iter", "tol_grad", "tol_rel", "backtracking", "init_scale")
+#: Options accepted by ``solver_options`` of the minibatch fits.
+MINIBATCH_OPTIONS = ("batch_size", "epochs", "lr", "schedule", "tol_rel", "init_scale", "monitor")
 
 
-def _check_options(options):
+def _check_options(options, allowed=GD_OPTIONS):
     options = dict(options or {})
-    unknown = set(options) - set(GD_OPTIONS)
+    unknown = set(options) - set(allowed)
     if unknown:
-        raise ValueError(f"unknown solver_options {sorted(unknown)}; allowed: {', '.join(GD_OPTIONS)}")
+        raise ValueError(f"unknown solver_options {sorted(unknown)}; allowed: {', '.join(allowed)}")
     if "max_iter" in options:
         options["max_iter"] = check_int(options["max_iter"], "max_iter", low=0)
     for key in ("step", "init_scale"):
@@ -147,3 +163,88 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     return _result(
         "autoencoder", W_enc, S, autoencoder_loss(W_enc, W_dec, S, lam), res, {"decoder": W_dec, "lam": lam}
     )
+
+
+def train_contrastive_minibatch(
+    X, r, *, p=0.5, lam=1.0, loss="cross-view", mask_mode="per-sample", method="adam", rng=None,
+    solver_options=None, expected_matrix=None,
+):
+    """Minibatch SGD or Adam on the batch contrastive loss with fresh masks at every step.
+
+    The regime the peers train in: each step draws a batch, masks it afresh
+    (per-sample laws; a fixed mask is drawn once) and follows the gradient of
+    :func:`~spikedcl.objectives.contrastive_batch_loss`. In expectation over the
+    masks this minimises the mask-averaged objective, so with a decaying
+    learning rate the iterates approach the closed form on :math:`\\bar M`.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, d)
+        Data.
+    r : int
+        Representation dimension.
+    p : float, default=0.5
+        Masking probability.
+    lam : float, default=1.0
+        Regularisation :math:`\\lambda`.
+    loss : {"cross-view", "simclr"}, default="cross-view"
+        Batch form.
+    mask_mode : str, default="per-sample"
+        Mask law (:func:`spikedcl.draw_mask`).
+    method : {"sgd", "adam"}, default="adam"
+        Update rule.
+    rng : None, int or numpy.random.Generator, optional
+        Draws the initialisation, the shuffles and the masks.
+    solver_options : dict, optional
+        Keys of :data:`MINIBATCH_OPTIONS`: ``batch_size`` (256), ``epochs`` (50),
+        ``lr`` (Adam 0.01; SGD the spec's GD step on :math:`\\bar M`), ``schedule``
+        ("cosine"), ``tol_rel`` (0), ``init_scale`` (1e-3) and ``monitor``
+        (a callable of ``W`` recorded every epoch).
+    expected_matrix : array of shape (d, d), optional
+        :math:`\\bar M` of ``X``, if already computed.
+
+    Returns
+    -------
+    FitResult
+        ``solver`` is ``method``; ``loss`` is the mask-averaged objective at ``W``;
+        ``info`` holds the per-epoch ``loss_history`` and ``monitor`` values.
+    """
+    from .closed_form import expected_contrastive_matrix
+
+    options = _check_options(solver_options, MINIBATCH_OPTIONS)
+    rng = check_rng(rng)
+    xp = get_namespace(X)
+    n, d = X.shape
+    M_bar = expected_contrastive_matrix(X, p, loss=loss) if expected_matrix is None else expected_matrix
+    W0 = _init((r, d), options.pop("init_scale", 1e-3), rng, X)
+    if "lr" not in options:
+        options["lr"] = 1e-2 if method == "adam" else 1 / (2 * _spectral_norm(M_bar) + 6 * _spectral_norm(M_bar))
+    monitor = options.pop("monitor", None)
+    options.setdefault("batch_size", 256)
+    options.setdefault("epochs", 50)
+    options.setdefault("schedule", "cosine")
+    fixed = mask_mode.startswith("fixed")
+    if fixed:  # one mask for the whole run
+        views = split_views(X, p, rng=rng, mode=mask_mode)
+
+    def batch_grad(params, idx, rng_):
+        idx = to_namespace(idx, xp, device=device_of(X))
+        if fixed:
+            X1, X2 = (xp.take(V, idx, axis=0) for V in views)
+        else:
+            X1, X2 = split_views(xp.take(X, idx, axis=0), p, rng=rng_, mode=mask_mode)
+        W = params[0]
+        return (
+            contrastive_batch_loss(W, X1, X2, lam, loss=loss),
+            (contrastive_batch_grad(W, X1, X2, lam, loss=loss),),
+        )
+
+    res = stochastic_descent(
+        batch_grad, (W0,), n_samples=n, method=method, rng=rng,
+        monitor=None if monitor is None else (lambda params: monitor(params[0])),
+        **options,
+    )
+    W = res.params[0]
+    fit = _result("contrastive", W, M_bar, contrastive_loss(W, M_bar, lam), res, {"lam": lam, **res.info})
+    return FitResult(fit.method, fit.W, fit.basis, fit.eigenvalues, fit.loss, solver=method,
+                     n_iter=fit.n_iter, converged=fit.converged, info=fit.info)

@@ -78,7 +78,8 @@ def test_contrastive_gd_lands_on_the_closed_form(f6, loss, masks, seed):
     assert sc.sin_theta(gd.basis, closed.basis) < 1e-8
     np.testing.assert_allclose(gd.eigenvalues, closed.eigenvalues, rtol=1e-6)
     history = np.array(gd.info["loss_history"])
-    assert np.all(np.diff(history) <= 1e-15 * np.abs(history[1:]).max())  # monotone descent
+    # monotone descent, up to the rounding slack the Armijo test allows (8 ulp of f)
+    assert np.all(np.diff(history) <= 8 * np.finfo(float).eps * np.abs(history[1:]))
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.05])
@@ -122,7 +123,7 @@ def test_solver_stopping_rules():
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        ({"solver": "adam"}, ValueError, "solver must be one of 'closed_form', 'gd'"),
+        ({"solver": "lbfgs"}, ValueError, "solver must be one of 'closed_form', 'gd', 'sgd', 'adam'"),
         ({"solver": "gd", "solver_options": {"lr": 0.1}}, ValueError, r"unknown solver_options \['lr'\]"),
         ({"solver": "gd", "solver_options": {"step": -1.0}}, ValueError, r"step must lie in \(0, inf\)"),
         ({"solver": "gd", "solver_options": {"max_iter": 1.5}}, TypeError, "max_iter must be an integer"),
@@ -131,3 +132,61 @@ def test_solver_stopping_rules():
 def test_bad_solver_arguments(f6, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         sc.fit_contrastive(f6, 4, **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_minibatch_training_with_fresh_masks_approaches_the_mask_averaged_closed_form(f6, solver, seed):
+    """Fresh masks at every step: in expectation SGD minimises the M̄ objective.
+
+    Budget: 30 epochs of batches of 256 (about 600 steps), cosine schedule. At
+    that budget the distance is 0.05 ± 0.003 over seeds; the stated tolerance is
+    0.1. More epochs shrink it (0.076, 0.039, 0.024 after 10, 100, 300 epochs).
+    """
+    ref = sc.fit_contrastive(f6, 4, lam=0.5, masks="expected")
+    fit = sc.fit_contrastive(f6, 4, lam=0.5, solver=solver, rng=seed, solver_options={"epochs": 30})
+    assert fit.solver == solver and fit.info["epochs"] == 30 and fit.n_iter == 30 * 20
+    assert sc.sin_theta(fit.basis, ref.basis) < 0.1
+    assert fit.loss == pytest.approx(ref.loss, rel=0.02)  # the mask-averaged objective at W
+    short = sc.fit_contrastive(f6, 4, lam=0.5, solver=solver, rng=seed, solver_options={"epochs": 5})
+    assert sc.sin_theta(fit.basis, ref.basis) < sc.sin_theta(short.basis, ref.basis)
+
+
+def test_minibatch_with_one_fixed_mask_approaches_that_masks_closed_form(f6, seed):
+    """A fixed mask is drawn once (after W0), so SGD minimises that mask's objective."""
+    U = np.linalg.qr(np.random.default_rng(seed).standard_normal((60, 4))).Q
+    fit = sc.fit_contrastive(
+        f6, 4, lam=0.5, solver="sgd", mask_mode="fixed", rng=seed,
+        solver_options={"epochs": 30, "monitor": lambda W: sc.sin_theta(U, W.T)},
+    )
+    assert len(fit.info["monitor"]) == 30 and len(fit.info["loss_history"]) == 30
+    replay = np.random.default_rng(seed)
+    replay.standard_normal((4, 60))  # W0
+    M = sc.contrastive_matrix(*sc.random_mask(f6, rng=replay, mode="fixed"))
+    target = sc.closed_form.contrastive_fit_from_matrix(M, 4, lam=0.5)
+    assert sc.sin_theta(fit.basis, target.basis) < 0.1
+    assert sc.sin_theta(fit.basis, sc.fit_contrastive(f6, 4, masks="expected").basis) > 0.1
+
+
+@pytest.mark.parametrize(
+    "options, exc, match",
+    [
+        ({"batch_size": 1}, ValueError, r"batch_size must be an integer in \[2, inf\]"),
+        ({"epochs": 0}, ValueError, r"epochs must be an integer in \[1, inf\]"),
+        ({"lr": 0.0}, ValueError, r"lr must lie in \(0, inf\)"),
+        ({"schedule": "step"}, ValueError, "schedule must be one of 'constant', 'cosine', 'inverse-sqrt'"),
+        ({"momentum": 0.9}, ValueError, r"unknown solver_options \['momentum'\]"),
+    ],
+)
+def test_bad_minibatch_options(f6, options, exc, match):
+    with pytest.raises(exc, match=match):
+        sc.fit_contrastive(f6, 4, solver="sgd", solver_options=options)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow notes before the error
+def test_minibatch_needs_realized_masks_and_stops_on_divergence(f6, seed):
+    with pytest.raises(ValueError, match="solver='adam' draws fresh masks at every step: use masks='realized'"):
+        sc.fit_contrastive(f6, 4, solver="adam", masks="expected")
+    with pytest.raises(DivergenceError, match="learning rate .*reduce lr"):
+        sc.fit_contrastive(
+            f6, 4, solver="sgd", rng=seed, solver_options={"lr": 50.0, "schedule": "constant", "init_scale": 1.0}
+        )
