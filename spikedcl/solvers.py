@@ -87,6 +87,7 @@ def gradient_descent(
     tol_grad=1e-10,
     tol_rel=0.0,
     backtracking=True,
+    monitor=None,
 ):
     """Full-batch gradient descent with an optional Armijo backtracking line search.
 
@@ -113,6 +114,9 @@ def gradient_descent(
         Stop when :math:`|f_t - f_{t+1}| \\le` ``tol_rel`` :math:`\\cdot |f_t|` (0 disables).
     backtracking : bool, default=True
         Use the Armijo rule.
+    monitor : callable, optional
+        ``monitor(params) -> float``, recorded at the start and after every step
+        in ``info["monitor"]``.
 
     Returns
     -------
@@ -136,6 +140,7 @@ def gradient_descent(
     if not math.isfinite(f):
         raise DivergenceError(f"the loss is not finite at the initial point ({f})")
     history = [f]
+    monitored = [] if monitor is None else [float(monitor(x))]
     reason, converged, n_iter = "max_iter", False, 0
     g = grad(x)
     gn2 = _norm2(g)
@@ -161,6 +166,8 @@ def gradient_descent(
             )
         x, n_iter = trial, n_iter + 1
         history.append(f_trial)
+        if monitor is not None:
+            monitored.append(float(monitor(x)))
         change = abs(f - f_trial)
         f = f_trial
         g = grad(x)
@@ -186,6 +193,7 @@ def gradient_descent(
         stop_reason=reason,
         wall_time=time.perf_counter() - t0,
         step=step,
+        info={} if monitor is None else {"monitor": monitored},
     )
 
 

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: Options accepted by ``solver_options`` of the gradient-descent fits.
-GD_OPTIONS = ("step", "max_iter", "tol_grad", "tol_rel", "backtracking", "init_scale")
+GD_OPTIONS = ("step", "max_iter", "tol_grad", "tol_rel", "backtracking", "init_scale", "monitor")
 #: Options accepted by ``solver_options`` of the minibatch fits.
 MINIBATCH_OPTIONS = ("batch_size", "epochs", "lr", "schedule", "tol_rel", "init_scale", "monitor")
 
@@ -51,6 +51,14 @@ def _check_options(options, allowed=GD_OPTIONS):
         if key in options:
             options[key] = check_positive(options[key], key)
     return options
+
+
+def _first(fn):
+    return lambda params: fn(params[0])
+
+
+def _unpack(fn):
+    return lambda params: fn(*params)
 
 
 def _init(shape, scale, rng, like):
@@ -70,7 +78,7 @@ def _result(method, W, S, loss, res, extra):
     basis = orthonormalize(W.mT, "W.T")
     eig = xp.flip(xp.linalg.eigvalsh(sym(basis.mT @ S @ basis)))
     info = {"loss_history": res.loss_history, "stop_reason": res.stop_reason, "wall_time": res.wall_time,
-            "step": res.step, "grad_norm": res.grad_norm, **extra}
+            "step": res.step, "grad_norm": res.grad_norm, **res.info, **extra}
     return FitResult(method, W, basis, eig, loss, solver="gd", n_iter=res.n_iter, converged=res.converged, info=info)
 
 
@@ -100,7 +108,8 @@ def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
     solver_options : dict, optional
         Keys of :data:`GD_OPTIONS`: ``step`` (default: the rule above), ``max_iter``
         (100000), ``tol_grad`` (1e-10), ``tol_rel`` (0), ``backtracking`` (True),
-        ``init_scale`` (1e-3).
+        ``init_scale`` (1e-3) and ``monitor`` (a callable of ``W`` recorded at every
+        step in ``info["monitor"]``).
 
     Returns
     -------
@@ -113,6 +122,8 @@ def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
     if "step" not in options:
         w0 = float(get_namespace(W0).linalg.matrix_norm(W0)) ** 2  # Frobenius ≥ spectral: safe
         options["step"] = 1 / (2 * norm_M + 6 * lam * max(w0, norm_M / lam))
+    if "monitor" in options:
+        options["monitor"] = _first(options["monitor"])
     res = gradient_descent(
         lambda p: contrastive_loss(p[0], M, lam),
         lambda p: (contrastive_grad(p[0], M, lam),),
@@ -140,7 +151,8 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     rng : None, int or numpy.random.Generator, optional
         Draws the initial factors.
     solver_options : dict, optional
-        As for :func:`train_contrastive` (``init_scale`` default :math:`1/\\sqrt d`).
+        As for :func:`train_contrastive` (``init_scale`` default :math:`1/\\sqrt d`;
+        ``monitor`` is called as ``monitor(W_enc, W_dec)``).
 
     Returns
     -------
@@ -153,6 +165,8 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     rng = check_rng(rng)
     E0, D0 = _init((r, d), scale, rng, S), _init((d, r), scale, rng, S)
     options.setdefault("step", 1 / (8 * _spectral_norm(S) + 4 * lam))
+    if "monitor" in options:  # the AE monitor sees (W_enc, W_dec)
+        options["monitor"] = _unpack(options["monitor"])
     res = gradient_descent(
         lambda p: autoencoder_loss(p[0], p[1], S, lam),
         lambda p: autoencoder_grad(p[0], p[1], S, lam),
@@ -241,10 +255,10 @@ def train_contrastive_minibatch(
 
     res = stochastic_descent(
         batch_grad, (W0,), n_samples=n, method=method, rng=rng,
-        monitor=None if monitor is None else (lambda params: monitor(params[0])),
+        monitor=None if monitor is None else _first(monitor),
         **options,
     )
     W = res.params[0]
-    fit = _result("contrastive", W, M_bar, contrastive_loss(W, M_bar, lam), res, {"lam": lam, **res.info})
+    fit = _result("contrastive", W, M_bar, contrastive_loss(W, M_bar, lam), res, {"lam": lam})
     return FitResult(fit.method, fit.W, fit.basis, fit.eigenvalues, fit.loss, solver=method,
                      n_iter=fit.n_iter, converged=fit.converged, info=fit.info)

@@ -65,3 +65,19 @@ def test_bad_arguments_exit_with_code_2(sweep, argv, message, capsys):
         sweep.main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_fig6_quick_renders(tmp_path, capsys):
+    fig6 = _load("fig6")
+    assert fig6.main(["--quick", "--out", str(tmp_path)]) == 0
+    for ext in ("pdf", "png", "csv"):
+        assert (tmp_path / f"fig6.{ext}").stat().st_size > 0
+    df = pd.read_csv(tmp_path / "fig6.csv")
+    assert set(df.panel) == {"loss gap", "distance to P*", "AE decoder vs PCA", "minibatch"}
+    # GD reaches the closed forms even in the quick setting
+    last = df.groupby(["panel", "series"]).value.last()
+    assert last[("distance to P*", "CL cross-view")] < 1e-8
+    assert last[("AE decoder vs PCA", "AE")] < 1e-6
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "fig6.png").shape[1] > 1000
