@@ -29,7 +29,7 @@ from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
 from .random import check_rng
 from .results import FitResult
-from .training import train_autoencoder, train_contrastive, train_contrastive_minibatch
+from .training import train_autoencoder, train_contrastive, train_contrastive_minibatch, train_pca
 
 __all__ = [
     "CL_LOSSES",
@@ -328,7 +328,7 @@ def _check_square(M, name):
     return sym(M)
 
 
-def fit_pca(X, r, *, center=False):
+def fit_pca(X, r, *, center=False, solver="closed_form", solver_options=None, rng=None):
     """Principal component analysis: top-``r`` eigenvectors of the second moment (spec §4).
 
     .. math::
@@ -344,6 +344,13 @@ def fit_pca(X, r, *, center=False):
     center : bool, default=False
         Centre the columns first. The theory (and the default) uses the
         uncentred :math:`\\hat\\Sigma_0`; centring changes it by O(1/n).
+    solver : {"closed_form", "gd"}, default="closed_form"
+        ``"gd"`` minimises the Grassmann objective with
+        :func:`spikedcl.training.train_pca`.
+    solver_options : dict, optional
+        Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
+    rng : None, int or numpy.random.Generator, optional
+        Draws the GD initialisation.
 
     Returns
     -------
@@ -352,7 +359,12 @@ def fit_pca(X, r, *, center=False):
         of :math:`\\hat\\Sigma_0`, ``loss`` the reconstruction error
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
     """
+    check_choice(solver, "solver", SOLVERS)
     S, r = _moment(X, r, center)
+    if solver == "gd":
+        fit = train_pca(S, r, rng=rng, solver_options=solver_options)
+        fit.info["center"] = center
+        return fit
     return principal_fit_from_moment(S, r, "pca", info={"center": center})
 
 

@@ -16,6 +16,8 @@ __all__ = [
     "contrastive_batch_grad",
     "autoencoder_loss",
     "autoencoder_grad",
+    "rayleigh_loss",
+    "rayleigh_grad",
 ]
 
 
@@ -219,3 +221,53 @@ def autoencoder_grad(W_enc, W_dec, S, lam=0.0):
     grad_enc = 2 * ((W_dec.mT @ W_dec) @ ES - W_dec.mT @ S) + 2 * lam * W_enc
     grad_dec = 2 * (W_dec @ (ES @ W_enc.mT) - ES.mT) + 2 * lam * W_dec
     return grad_enc, grad_dec
+
+
+def rayleigh_loss(V, S):
+    """PCA as a Grassmann objective: the negative generalised Rayleigh quotient.
+
+    .. math::
+
+        f(V) = -\\operatorname{tr}\\big((V^\\top V)^{-1} V^\\top S V\\big),
+
+    which depends on ``V`` only through its column space; its minimisers span
+    the top-``r`` eigenvectors of ``S`` and the minimum is minus their eigenvalue sum.
+
+    Parameters
+    ----------
+    V : array of shape (d, r)
+        Basis (full column rank).
+    S : array of shape (d, d)
+        Symmetric second moment.
+
+    Returns
+    -------
+    array of shape ()
+        The objective.
+    """
+    xp = get_namespace(V, S)
+    G = V.mT @ V
+    return -xp.linalg.trace(xp.linalg.solve(G, V.mT @ (S @ V)))
+
+
+def rayleigh_grad(V, S):
+    """Gradient :math:`-2(I - V G^{-1} V^\\top) S V G^{-1}`, :math:`G = V^\\top V`, of :func:`rayleigh_loss`.
+
+    Parameters
+    ----------
+    V : array of shape (d, r)
+        Basis (full column rank).
+    S : array of shape (d, d)
+        Symmetric second moment.
+
+    Returns
+    -------
+    array of shape (d, r)
+        The gradient; it is orthogonal to the column space of ``V`` (a Grassmann
+        tangent vector), so plain gradient steps move the subspace only.
+    """
+    xp = get_namespace(V, S)
+    G = V.mT @ V
+    SV = S @ V
+    SVG = xp.linalg.solve(G, SV.mT).mT  # S V G^{-1} (G symmetric)
+    return -2 * (SVG - V @ xp.linalg.solve(G, V.mT @ SVG))

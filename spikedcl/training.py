@@ -21,6 +21,8 @@ from .objectives import (
     contrastive_batch_loss,
     contrastive_grad,
     contrastive_loss,
+    rayleigh_grad,
+    rayleigh_loss,
 )
 from .random import check_rng
 from .results import FitResult
@@ -31,6 +33,7 @@ __all__ = [
     "MINIBATCH_OPTIONS",
     "train_contrastive",
     "train_autoencoder",
+    "train_pca",
     "train_contrastive_minibatch",
 ]
 
@@ -177,6 +180,43 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     return _result(
         "autoencoder", W_enc, S, autoencoder_loss(W_enc, W_dec, S, lam), res, {"decoder": W_dec, "lam": lam}
     )
+
+
+def train_pca(S, r, *, rng=None, solver_options=None):
+    """PCA by gradient descent on the Grassmann objective :func:`~spikedcl.objectives.rayleigh_loss`.
+
+    Starts from :math:`\\mathrm{randn}(d, r)/\\sqrt d` with step :math:`1/(4\\lambda_{\\max}(S))`
+    and Armijo backtracking; the gradient is orthogonal to the current subspace.
+
+    Parameters
+    ----------
+    S : array of shape (d, d)
+        Second moment.
+    r : int
+        Number of components.
+    rng : None, int or numpy.random.Generator, optional
+        Draws the initial basis.
+    solver_options : dict, optional
+        As for :func:`train_contrastive` (``init_scale`` default :math:`1/\\sqrt d`).
+
+    Returns
+    -------
+    FitResult
+        ``W`` the orthonormalised final basis transposed, ``solver="gd"``.
+    """
+    options = _check_options(solver_options)
+    d = S.shape[0]
+    V0 = _init((d, r), options.pop("init_scale", 1 / math.sqrt(d)), rng, S)
+    options.setdefault("step", 1 / (4 * _spectral_norm(S)))
+    if "monitor" in options:
+        options["monitor"] = _first(options["monitor"])
+    res = gradient_descent(
+        lambda p: rayleigh_loss(p[0], S), lambda p: (rayleigh_grad(p[0], S),), (V0,), **options
+    )
+    V = orthonormalize(res.params[0], "V")
+    xp = get_namespace(V)
+    tail = xp.linalg.trace(S) + rayleigh_loss(V, S)  # reconstruction error, as fit_pca
+    return _result("pca", V.mT, S, tail, res, {})
 
 
 def train_contrastive_minibatch(

@@ -12,6 +12,8 @@ from spikedcl.objectives import (
     contrastive_batch_loss,
     contrastive_grad,
     contrastive_loss,
+    rayleigh_grad,
+    rayleigh_loss,
 )
 from spikedcl.solvers import gradient_descent
 
@@ -56,6 +58,19 @@ def test_autoencoder_gradient_by_finite_differences(lam, rng):
     assert_gradient(gD, finite_difference(lambda V: autoencoder_loss(E, V, S, lam), D))
 
 
+def test_rayleigh_gradient_and_invariance(rng):
+    A = rng.standard_normal((7, 7))
+    S = A @ A.T
+    V = rng.standard_normal((7, 3))
+    g = rayleigh_grad(V, S)
+    assert_gradient(g, finite_difference(lambda B: rayleigh_loss(B, S), V))
+    np.testing.assert_allclose(V.T @ g, 0, atol=1e-12)  # a Grassmann tangent vector
+    G = rng.standard_normal((3, 3))
+    assert rayleigh_loss(V @ G, S) == pytest.approx(rayleigh_loss(V, S), rel=1e-10)
+    top = np.linalg.eigh(S)[1][:, -3:]
+    assert rayleigh_loss(top, S) == pytest.approx(-np.linalg.eigvalsh(S)[-3:].sum(), rel=1e-12)
+
+
 @pytest.fixture
 def f6(seed):
     """The F6 setting: n = 5000, d = 60, r = 4, λ = 0.5 (spec §3, §9)."""
@@ -91,6 +106,14 @@ def test_autoencoder_gd_lands_on_the_pca_subspace(f6, lam, seed):
     assert gd.loss == pytest.approx(closed.loss, rel=1e-10)
     # the product W_D W_E is unique even though the factors are not
     np.testing.assert_allclose(gd.info["decoder"] @ gd.W, closed.info["decoder"] @ closed.W, atol=1e-7)
+
+
+def test_pca_gd_lands_on_the_pca_subspace(f6, seed):
+    gd, closed = sc.fit_pca(f6, 4, solver="gd", rng=seed), sc.fit_pca(f6, 4)
+    assert gd.converged and gd.solver == "gd"
+    assert sc.sin_theta(gd.basis, closed.basis) < 1e-8
+    assert gd.loss == pytest.approx(closed.loss, rel=1e-12)
+    np.testing.assert_allclose(gd.eigenvalues, closed.eigenvalues, rtol=1e-10)
 
 
 def test_fixed_step_without_backtracking_diverges_with_a_clear_error():
