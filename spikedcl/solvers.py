@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._array_api import get_namespace
-from ._validation import check_int, check_positive
+from ._validation import check_choice, check_int, check_positive
 from .exceptions import DivergenceError
+from .random import check_rng
 
 __all__ = ["SolverResult", "gradient_descent", "stochastic_descent"]
 
@@ -274,9 +275,6 @@ def stochastic_descent(
     DivergenceError
         When a batch loss or gradient becomes non-finite, naming the learning rate.
     """
-    from ._validation import check_choice
-    from .random import check_rng
-
     n_samples = check_int(n_samples, "n_samples", low=2)
     batch_size = min(check_int(batch_size, "batch_size", low=2), n_samples)
     epochs = check_int(epochs, "epochs", low=1)

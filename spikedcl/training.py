@@ -75,14 +75,14 @@ def _spectral_norm(M):
     return float(xp.max(xp.abs(xp.linalg.eigvalsh(sym(M)))))
 
 
-def _result(method, W, S, loss, res, extra):
+def _result(method, W, S, loss, res, extra, solver="gd"):
     """FitResult of a trained encoder: its row space and the Rayleigh quotients of S on it."""
     xp = get_namespace(W)
     basis = orthonormalize(W.mT, "W.T")
     eig = xp.flip(xp.linalg.eigvalsh(sym(basis.mT @ S @ basis)))
     info = {"loss_history": res.loss_history, "stop_reason": res.stop_reason, "wall_time": res.wall_time,
             "step": res.step, "grad_norm": res.grad_norm, **res.info, **extra}
-    return FitResult(method, W, basis, eig, loss, solver="gd", n_iter=res.n_iter, converged=res.converged, info=info)
+    return FitResult(method, W, basis, eig, loss, solver=solver, n_iter=res.n_iter, converged=res.converged, info=info)
 
 
 def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
@@ -221,7 +221,7 @@ def train_pca(S, r, *, rng=None, solver_options=None):
 
 def train_contrastive_minibatch(
     X, r, *, p=0.5, lam=1.0, loss="cross-view", mask_mode="per-sample", method="adam", rng=None,
-    solver_options=None, expected_matrix=None,
+    solver_options=None,
 ):
     """Minibatch SGD or Adam on the batch contrastive loss with fresh masks at every step.
 
@@ -254,8 +254,6 @@ def train_contrastive_minibatch(
         ``lr`` (Adam 0.01; SGD the spec's GD step on :math:`\\bar M`), ``schedule``
         ("cosine"), ``tol_rel`` (0), ``init_scale`` (1e-3) and ``monitor``
         (a callable of ``W`` recorded every epoch).
-    expected_matrix : array of shape (d, d), optional
-        :math:`\\bar M` of ``X``, if already computed.
 
     Returns
     -------
@@ -269,10 +267,11 @@ def train_contrastive_minibatch(
     rng = check_rng(rng)
     xp = get_namespace(X)
     n, d = X.shape
-    M_bar = expected_contrastive_matrix(X, p, loss=loss) if expected_matrix is None else expected_matrix
+    M_bar = expected_contrastive_matrix(X, p, loss=loss)
     W0 = _init((r, d), options.pop("init_scale", 1e-3), rng, X)
     if "lr" not in options:
-        options["lr"] = 1e-2 if method == "adam" else 1 / (2 * _spectral_norm(M_bar) + 6 * _spectral_norm(M_bar))
+        # SGD: the GD rule 1/(2‖M‖ + 6λ max(‖W0‖², ‖M‖/λ)) with ‖W0‖² ≪ ‖M‖/λ
+        options["lr"] = 1e-2 if method == "adam" else 1 / (8 * _spectral_norm(M_bar))
     monitor = options.pop("monitor", None)
     options.setdefault("batch_size", 256)
     options.setdefault("epochs", 50)
@@ -299,6 +298,4 @@ def train_contrastive_minibatch(
         **options,
     )
     W = res.params[0]
-    fit = _result("contrastive", W, M_bar, contrastive_loss(W, M_bar, lam), res, {"lam": lam})
-    return FitResult(fit.method, fit.W, fit.basis, fit.eigenvalues, fit.loss, solver=method,
-                     n_iter=fit.n_iter, converged=fit.converged, info=fit.info)
+    return _result("contrastive", W, M_bar, contrastive_loss(W, M_bar, lam), res, {"lam": lam}, solver=method)
