@@ -8,7 +8,7 @@ are moved to the caller's namespace and device with :func:`to_namespace`.
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import array_namespace, is_numpy_namespace
+from array_api_compat import array_namespace, is_cupy_namespace, is_numpy_namespace
 from array_api_compat import device as _device
 from array_api_compat import to_device as _to_device
 
@@ -18,7 +18,16 @@ __all__ = [
     "to_namespace",
     "to_numpy",
     "is_numpy_namespace",
+    "is_cupy_namespace",
+    "DEVICES",
+    "namespace_for",
 ]
+
+#: Devices understood by :func:`namespace_for` (and the CLI's ``--device``).
+DEVICES = ("cpu", "cuda")
+
+_GPU_EXTRA = 'pip install -e ".[gpu]"'
+
 
 
 def get_namespace(*arrays):
@@ -66,3 +75,67 @@ def to_numpy(x):
     if xp.__name__.startswith("array_api_strict"):
         return np.asarray(_to_device(x, xp.Device("CPU_DEVICE")))
     return np.asarray(x)
+
+
+def namespace_for(device="cpu", dtype=None):
+    """The array namespace and device that run spikedcl on ``device``.
+
+    Parameters
+    ----------
+    device : {"cpu", "cuda"}, default="cpu"
+        ``"cpu"``: NumPy (through array-api-compat); ``"cuda"``: CuPy on the
+        current CUDA device. ``"cuda:K"`` selects device ``K``.
+    dtype : {None, "float64", "float32"} or dtype, optional
+        Checked to name a real floating dtype; resolve it with
+        ``getattr(xp, name)`` (``None`` stands for float64).
+
+    Returns
+    -------
+    xp : namespace
+        The array-API namespace (``array_api_compat.numpy`` or ``array_api_compat.cupy``).
+    device : object
+        The device to pass as ``device=`` when moving host data there.
+
+    Raises
+    ------
+    ValueError
+        For an unknown device, or ``"cuda"`` when CuPy is not installed or no
+        CUDA device is visible; the message names the extra to install.
+    TypeError
+        When ``dtype`` is not a real floating dtype name.
+    """
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string, one of {', '.join(map(repr, DEVICES))}; got {device!r}")
+    kind, _, index = device.partition(":")
+    if kind not in DEVICES or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"device must be one of {', '.join(map(repr, DEVICES))} (or 'cuda:K'); got {device!r}")
+    name = "float64" if dtype is None else getattr(dtype, "name", None) or str(dtype)
+    name = {"double": "float64", "single": "float32", "f8": "float64", "f4": "float32"}.get(name, name)
+    if name not in ("float64", "float32"):
+        raise TypeError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if kind == "cpu":
+        import array_api_compat.numpy as xnp
+
+        return xnp, "cpu"
+    try:
+        import cupy
+    except ImportError:
+        raise ValueError(
+            f"device='cuda' needs CuPy, which is not installed: {_GPU_EXTRA} "
+            "(installs cupy-cuda13x; needs an NVIDIA GPU with a CUDA 13 driver)"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError when no driver or no device is present
+        count, reason = 0, f" ({type(exc).__name__}: {exc})"
+    else:
+        reason = ""
+    k = int(index) if index else 0
+    if count <= k:
+        raise ValueError(
+            f"device={device!r} needs a CUDA GPU, but CuPy sees {count} device(s){reason}; "
+            f"run on a machine with an NVIDIA GPU and {_GPU_EXTRA}, or use device='cpu'"
+        )
+    import array_api_compat.cupy as xcp
+
+    return xcp, cupy.cuda.Device(k)
