@@ -1,161 +1,170 @@
-"""Run a simulation sweep of spikedcl and print a summary table.
+"""Run a spikedcl simulation sweep, resumably, and print a summary table.
 
-The default is a quick preset (well under a minute on two cores): sinΘ to U*
-for PCA and linear contrastive learning (realized per-sample masks, the
-mask-averaged matrix and a fixed mask) as n grows, at d = 200, r = 5,
-condition number 8, 20 replicates (spec §9, figure F1). Every row also holds
-the exact downstream excess risks ΔR_U* and ΔR_lin of spec §6.
+Without arguments this runs the ``quick`` configuration (about a minute or less
+on two cores): ‖sinΘ(U*, Û)‖_F for PCA and linear contrastive learning
+(realized per-sample masks, the mask-averaged matrix and a fixed mask) as n
+grows, at d = 200, r = 5, condition number 8, 20 replicates (spec §9, F1).
 
 Usage::
 
-    python simulations/sweep.py
-    python simulations/sweep.py --n 1000 5000 20000 --d 100 --reps 10 --out results/quick.csv
+    python simulations/sweep.py                                  # the quick preset
+    python simulations/sweep.py --config fig1 --n-jobs -1        # figure F1 in full
+    python simulations/sweep.py --config fig2 --quick            # a tiny version
+    python simulations/sweep.py --config fig1 --n 1000 5000 --reps 5 --out results/try
+    python simulations/sweep.py --config fig1 --backend dask --scheduler tcp://host:8786
+
+Results go to ``results/NAME`` (``results/NAME-quick`` with ``--quick``): one
+parquet file per finished cell, ``results.parquet`` with every row,
+``config.json`` with the resolved configuration. Rerunning resumes: finished
+cells are reused, ``--force`` recomputes. Exit codes: 0 success, 1 some cells
+failed (listed, and in ``failures.json``), 2 bad configuration or arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import contextlib
+import json
+import os
+import shlex
 import sys
-import time
-import warnings
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
-import spikedcl
-from spikedcl.data import NOISE_PROFILES
-
-METHODS = {
-    "pca": lambda X, r, rng: spikedcl.fit_pca(X, r),
-    "cl": lambda X, r, rng: spikedcl.fit_contrastive(X, r, rng=rng),
-    "cl-expected": lambda X, r, rng: spikedcl.fit_contrastive(X, r, masks="expected"),
-    "cl-fixed": lambda X, r, rng: spikedcl.fit_contrastive(X, r, mask_mode="fixed", rng=rng),
-    "cl-fixed-bernoulli": lambda X, r, rng: spikedcl.fit_contrastive(
-        X, r, mask_mode="fixed-bernoulli", rng=rng
-    ),
-    "heteropca": lambda X, r, rng: spikedcl.fit_heteropca(X, r),
-}
-
-METRICS = ("sin_theta", "excess_risk", "excess_risk_linear")
-
-QUICK = {
-    "n": [500, 1000, 2000, 5000, 10000, 20000, 50000],
-    "d": [200],
-    "r": 5,
-    "condition": [8.0],
-    "noise": ["uniform"],
-    "reps": 20,
-    "methods": ["pca", "cl", "cl-expected", "cl-fixed"],
-    "seed": 0,
-}
+# command-line flag -> grid axis of the configuration
+GRID_FLAGS = {"n": int, "d": int, "r": int, "condition": float, "noise": str, "mask_prob": float}
+AXIS = {"condition": "C"}
 
 
 def parse_args(argv=None):
-    """Parse the command line; defaults are the quick preset."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, nargs="+", default=QUICK["n"], help="sample sizes")
-    p.add_argument("--d", type=int, nargs="+", default=QUICK["d"], help="ambient dimensions")
-    p.add_argument("--r", type=int, default=QUICK["r"], help="signal rank")
-    p.add_argument(
-        "--condition", type=float, nargs="+", default=QUICK["condition"], help="noise variance ratios C"
+    """Parse the command line (see the module docstring)."""
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"configurations: {', '.join(sorted(q.stem for q in CONFIG_DIR.glob('*.toml')))}",
     )
-    p.add_argument(
-        "--noise", choices=NOISE_PROFILES, nargs="+", default=QUICK["noise"], help="noise profiles"
+    p.add_argument("--config", default="quick", help="configuration name or TOML path (default: quick)")
+    p.add_argument("--quick", action="store_true", help="the configuration's tiny variant")
+    g = p.add_argument_group("grid overrides (replace the configuration's values)")
+    g.add_argument("--n", type=int, nargs="+", help="sample sizes")
+    g.add_argument("--d", type=int, nargs="+", help="ambient dimensions")
+    g.add_argument("--r", type=int, nargs="+", help="signal ranks")
+    g.add_argument("--condition", "--C", dest="condition", type=float, nargs="+", help="noise condition numbers C")
+    g.add_argument("--noise", nargs="+", help="noise profiles")
+    g.add_argument("--mask-prob", dest="mask_prob", type=float, nargs="+", help="mask probabilities p")
+    g.add_argument("--methods", nargs="+", help="methods to fit")
+    g.add_argument("--solver", choices=("closed_form", "gd"), help="solver of the fits")
+    g.add_argument("--reps", type=int, help="replicates per grid point")
+    g.add_argument("--seed", type=int, help="root seed")
+    g.add_argument("--reps-per-cell", type=int, help="replicates stored per cell file")
+    e = p.add_argument_group("execution")
+    e.add_argument("--out", help="output directory (default: results/NAME[-quick])")
+    e.add_argument("--n-jobs", type=int, default=1, help="parallel workers (-1: all cores)")
+    e.add_argument("--backend", choices=("loky", "threading", "dask"), default="loky")
+    e.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    e.add_argument("--device", choices=("cpu", "cuda"), help="array device of the fits")
+    e.add_argument("--dtype", choices=("float64", "float32"), help="floating dtype of the fits")
+    e.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="reuse finished cells (default)")
+    e.add_argument("--force", action="store_true", help="discard existing results and recompute")
+    e.add_argument("--dry-run", action="store_true", help="print the resolved config and cells, run nothing")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    e.add_argument("--metric", help="metric of the summary table (default: the config's)")
+    return p.parse_args(argv)
+
+
+def overrides_from(args):
+    """The configuration overrides given on the command line."""
+    grid = {AXIS.get(k, k): getattr(args, k) for k in GRID_FLAGS if getattr(args, k) is not None}
+    params = {k: getattr(args, k) for k in ("solver", "device", "dtype") if getattr(args, k) is not None}
+    if args.methods is not None:
+        params["methods"] = args.methods
+    return {"grid": grid, "params": params, "reps": args.reps, "seed": args.seed,
+            "reps_per_cell": args.reps_per_cell}
+
+
+@contextlib.contextmanager
+def backend_context(backend, scheduler, n_jobs):
+    """Select the joblib backend; for Dask connect to (or start) a cluster."""
+    from joblib import parallel_config
+
+    from spikedcl.sweep import ConfigError
+
+    if backend != "dask":
+        with parallel_config(backend=backend):
+            yield
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError("--backend dask needs the dask extra: pip install -e '.[dask]'") from None
+    cluster = None
+    if scheduler is None:
+        workers = os.cpu_count() if n_jobs < 0 else max(n_jobs, 1)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        with parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _describe(config, n_cells, out):
+    grid = " ∪ ".join("{" + ", ".join(f"{k}={v}" for k, v in g.items()) + "}" for g in config["grid"])
+    params = ", ".join(f"{k}={v}" for k, v in config["params"].items())
+    return (
+        f"config {config['name']}: {config['description']}\n"
+        f"  experiment {config['experiment']}, reps={config['reps']}, seed={config['seed']}\n"
+        f"  grid {grid}\n  params {params}\n"
+        f"  {n_cells} cells of <= {config['reps_per_cell']} replicates -> {out}"
     )
-    p.add_argument("--reps", type=int, default=QUICK["reps"], help="replicates per grid point")
-    p.add_argument("--methods", nargs="+", choices=sorted(METHODS), default=QUICK["methods"])
-    p.add_argument("--seed", type=int, default=QUICK["seed"], help="root seed")
-    p.add_argument(
-        "--metric", choices=METRICS, default="sin_theta", help="quantity of the summary table"
-    )
-    p.add_argument("--out", help="write the per-replicate rows to this CSV file")
-    args = p.parse_args(argv)
-    if args.reps < 1:
-        p.error("--reps must be >= 1")
-    if not 1 <= args.r < min(args.d):
-        p.error(f"need 1 <= r < d, got r={args.r}, d={min(args.d)}")
-    if min(args.n) < 2:
-        p.error("every --n must be >= 2")
-    if min(args.condition) < 1:
-        p.error("every --condition must be >= 1")
-    return args
-
-
-def grid(args):
-    """The grid points (n, d, C, noise) of the sweep, in a fixed order."""
-    return list(itertools.product(args.n, args.d, args.condition, args.noise))
-
-
-def run(args):
-    """Return one row per (grid point, replicate, method) with the measured sinΘ."""
-    rows = []
-    for n, d, condition, noise in grid(args):
-        cell = f"n={n},d={d},r={args.r},C={condition:g},noise={noise}"
-        for rep in range(args.reps):
-            data_seed, mask_seed = spikedcl.cell_seed(args.seed, cell, rep).spawn(2)
-            rng = np.random.default_rng(data_seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", spikedcl.SpikedModelWarning)
-                model = spikedcl.SpikedModel.random(d, args.r, noise=noise, condition=condition, rng=rng)
-                X = model.sample(n, rng=rng)
-            w = spikedcl.draw_task(args.r, rng=rng)
-            for method in args.methods:
-                t0 = time.perf_counter()
-                fit = METHODS[method](X, args.r, np.random.default_rng(mask_seed))
-                elapsed = time.perf_counter() - t0
-                rows.append(
-                    {
-                        "n": n, "d": d, "r": args.r, "C": condition, "noise": noise,
-                        "method": method, "rep": rep, "seed": args.seed,
-                        "sin_theta": float(spikedcl.sin_theta(model.U, fit.basis)),
-                        "excess_risk": float(spikedcl.excess_risk(fit.basis, model, w)),
-                        "excess_risk_linear": float(
-                            spikedcl.excess_risk(fit.basis, model, w, reference="linear")
-                        ),
-                        "time_s": elapsed,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def summarize(df, metric="sin_theta"):
-    """Mean of ``metric`` with a normal 95% confidence half-width, one column per method."""
-    keys = [k for k in ("noise", "C", "d", "n") if df[k].nunique() > 1] or ["n"]
-    g = df.groupby(keys + ["method"])[metric]
-    table = g.mean().map("{:.3f}".format) + " ± " + (1.96 * g.sem().fillna(0.0)).map("{:.3f}".format)
-    return table.unstack("method")
-
-
-def _list(values):
-    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
 def main(argv=None):
     """Command-line entry point; returns the process exit code."""
+    import spikedcl
+    from spikedcl.sweep import ConfigError, expand_cells, load_config, resolve_config, run_sweep, summary_table
+
     args = parse_args(argv)
-    print(
-        f"spikedcl {spikedcl.__version__}: n={_list(args.n)}, d={_list(args.d)}, r={args.r}, "
-        f"C={_list(args.condition)}, noise={_list(args.noise)}, reps={args.reps}, "
-        f"seed={args.seed}, methods={_list(args.methods)}"
-    )
-    t0 = time.perf_counter()
-    df = run(args)
-    label = {
-        "sin_theta": "‖sinΘ(U*, Û)‖_F",
-        "excess_risk": "ΔR_U* = R(Û) − R(U*)",
-        "excess_risk_linear": "ΔR_lin = R(Û) − R_lin",
-    }[args.metric]
-    print(f"\nmean {label} ± 95% CI ({time.perf_counter() - t0:.1f} s)")
-    print(summarize(df, args.metric).to_string())
-    if args.metric == "sin_theta":
-        anchors = ", ".join(
-            f"d={d}: {float(spikedcl.theory.random_subspace_value(d, args.r)):.3f}" for d in args.d
-        )
-        print(f"\nrandom subspace (nothing learned): {anchors}")
-    if args.out:
-        df.to_csv(args.out, index=False)
-        print(f"rows written to {args.out}")
+    try:
+        if args.n_jobs == 0:
+            raise ConfigError("--n-jobs must be a positive integer or negative (-1: all cores), got 0")
+        if args.scheduler and args.backend != "dask":
+            raise ConfigError("--scheduler needs --backend dask")
+        if args.device == "cuda":
+            from spikedcl._array_api import namespace_for
+
+            namespace_for("cuda")
+        raw = load_config(args.config, config_dir=CONFIG_DIR)
+        config = resolve_config(raw, quick=args.quick, overrides=overrides_from(args))
+        out = Path(args.out or Path("results") / (config["name"] + ("-quick" if args.quick else "")))
+        cells = expand_cells(config)
+        print(f"spikedcl {spikedcl.__version__}\n" + _describe(config, len(cells), out))
+        if args.dry_run:
+            print(json.dumps(config, indent=2, default=str))
+            return 0
+        meta = {"command": shlex.join(["python", "simulations/sweep.py", *(argv if argv is not None else sys.argv[1:])])}
+        with backend_context(args.backend, args.scheduler, args.n_jobs):
+            result = run_sweep(config, out, n_jobs=args.n_jobs, resume=args.resume, force=args.force,
+                               progress=not args.no_progress, context={"backend": args.backend}, meta=meta)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\n{result.n_run} cells run, {result.n_skipped} reused, {len(result.failures)} failed "
+          f"in {result.elapsed:.1f} s; rows in {out / 'results.parquet'}")
+    metric = args.metric or config["summary"].get("metric", "sin_theta")
+    if not result.table.empty and metric in set(result.table["metric"]):
+        print(f"\nmean {metric} ± 95% CI over replicates")
+        print(summary_table(result.table, metric).to_string())
+    if result.failures:
+        print(f"\n{len(result.failures)} cell(s) failed (details in {out / 'failures.json'}):", file=sys.stderr)
+        for f in result.failures:
+            print(f"  {f['cell_id']} {f['params']}: {f['error']}", file=sys.stderr)
+        return 1
     return 0
 
 
