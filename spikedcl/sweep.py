@@ -632,7 +632,7 @@ def summary_table(df, metric, *, by=None, level=0.95):
     pandas.DataFrame
         Index: the ``by`` columns; columns: methods; cells ``"mean ± half"``.
     """
-    from scipy import stats
+    from .analysis import mean_ci
 
     sub = df[(df["metric"] == metric) & (df["method"] != "theory")]
     if sub.empty:
@@ -641,8 +641,7 @@ def summary_table(df, metric, *, by=None, level=0.95):
         first = df.columns.get_loc("cell_id") + 1
         coords = list(df.columns[first:df.columns.get_loc("method")])
         by = [c for c in coords if sub[c].nunique() > 1] or coords[:1]
-    g = sub.groupby(by + ["method"], sort=False)["value"]
-    mean, sem, count = g.mean(), g.sem(), g.count()
-    half = sem.fillna(0.0) * stats.t.ppf(0.5 + level / 2, (count - 1).clip(lower=1))
-    table = mean.map("{:.3f}".format) + " ± " + half.map("{:.3f}".format)
-    return table.unstack("method")
+    stats = mean_ci(sub, by + ["method"], level=level)
+    stats["text"] = stats["mean"].map("{:.3f}".format) + " ± " + stats["half"].map("{:.3f}".format)
+    methods = list(dict.fromkeys(sub["method"]))
+    return stats.pivot(index=by, columns="method", values="text")[methods]

@@ -1,0 +1,218 @@
+"""Figures from saved sweep results: mean lines, confidence bands, fitted slopes, theory overlays.
+
+A figure is a row of panels, each described by a small specification (the
+``[figure]`` table of a sweep configuration)::
+
+    { x = "n", metric = "sin_theta", where = { d = 100 }, methods = ["pca", "cl"],
+      logx = true, logy = true, slope = true, theory = "cl_bound_shape",
+      theory_method = "cl", limits = ["pca-population"], split = "noise", title = "..." }
+
+* each method is drawn as its mean over replicates with a 95 % Student-t band;
+* ``slope = true`` fits the log-log exponent and writes it in the legend;
+* ``theory`` names a theory metric of the results (``method = "theory"``)
+  drawn dashed after fitting one constant to ``theory_method``'s means
+  (:func:`spikedcl.theory.fit_bound_constant`);
+* ``limits`` lists n-independent methods (population limits) drawn as dotted
+  horizontal lines;
+* ``split`` draws one line per value of another column.
+
+Matplotlib is imported lazily, so importing :mod:`spikedcl` stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .analysis import mean_ci, select
+from .theory import fit_bound_constant, loglog_slope
+
+__all__ = ["METHOD_LABELS", "plot_panel", "figure_from_spec", "save_figure", "style"]
+
+#: Legend labels of the built-in methods.
+METHOD_LABELS = {
+    "pca": "PCA",
+    "ae": "autoencoder",
+    "gan": "GAN",
+    "cl": "CL (realized masks)",
+    "cl-expected": "CL (mask-averaged M̄)",
+    "cl-fixed": "CL (fixed mask)",
+    "cl-fixed-bernoulli": "CL (fixed mask)",
+    "heteropca": "HeteroPCA",
+    "oracle": "linear oracle",
+    "pca-population": "PCA, n = ∞",
+    "cl-population": "CL, n = ∞",
+    "cl-fixed-population": "CL fixed mask, n = ∞",
+}
+_STYLE = {
+    "pca": dict(color="tab:red", marker="o"),
+    "ae": dict(color="tab:orange", marker="s", linestyle=(0, (4, 2))),
+    "gan": dict(color="tab:brown", marker="^", linestyle=(0, (1, 1))),
+    "cl": dict(color="tab:blue", marker="o"),
+    "cl-expected": dict(color="tab:cyan", marker="D"),
+    "cl-fixed": dict(color="tab:purple", marker="v"),
+    "cl-fixed-bernoulli": dict(color="tab:purple", marker="v"),
+    "heteropca": dict(color="tab:green", marker="P"),
+    "oracle": dict(color="black", marker="x"),
+    "pca-population": dict(color="tab:red"),
+    "cl-population": dict(color="tab:blue"),
+}
+_AXIS_LABELS = {
+    "n": "sample size n",
+    "d": "dimension d",
+    "C": "noise condition number C",
+    "sin_theta": "‖sin Θ(U*, Û)‖_F",
+    "excess_risk": "ΔR_U* = R(Û) − R(U*)",
+    "excess_risk_linear": "ΔR_lin = R(Û) − R_lin",
+}
+_PANEL_KEYS = {"x", "metric", "where", "methods", "logx", "logy", "slope", "theory", "theory_method",
+               "limits", "split", "title", "ylabel", "xlabel"}
+
+
+def style():
+    """A matplotlib style context for paper figures (small fonts, light grid).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        ``matplotlib.rc_context`` with the project's settings.
+    """
+    import matplotlib as mpl
+
+    return mpl.rc_context({
+        "font.size": 9, "axes.titlesize": 9, "legend.fontsize": 7, "axes.grid": True,
+        "grid.alpha": 0.3, "lines.linewidth": 1.4, "lines.markersize": 3.5, "figure.dpi": 110,
+        "savefig.bbox": "tight", "pdf.fonttype": 42,
+    })
+
+
+def _band(ax, stats, x, label, **kw):
+    line, = ax.plot(stats[x], stats["mean"], label=label, **kw)
+    ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=0.18, linewidth=0)
+    return line
+
+
+def plot_panel(ax, df, spec):
+    """Draw one panel of a figure from a long results table.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Target axes.
+    df : pandas.DataFrame
+        Long results table (:func:`spikedcl.sweep.run_sweep`).
+    spec : dict
+        Panel specification (see the module docstring); ``x`` and ``metric``
+        are required.
+
+    Returns
+    -------
+    dict
+        Fitted log-log slopes by method (when ``slope`` is set) and the fitted
+        theory constant under ``"theory_constant"``.
+    """
+    unknown = set(spec) - _PANEL_KEYS
+    if unknown or "x" not in spec or "metric" not in spec:
+        raise ValueError(f"panel spec needs 'x' and 'metric' and only keys {sorted(_PANEL_KEYS)}; "
+                         f"got {sorted(spec)}")
+    x, metric = spec["x"], spec["metric"]
+    data = select(df, metric, where=spec.get("where"))
+    data = data[data["method"] != "theory"]
+    methods = spec.get("methods") or [m for m in dict.fromkeys(data["method"]) if m not in spec.get("limits", [])]
+    split = spec.get("split")
+    fitted = {}
+    for method in methods:
+        sub = data[data["method"] == method]
+        if sub.empty:
+            continue
+        for key, part in sub.groupby(split) if split else [(None, sub)]:
+            stats = mean_ci(part, x)
+            label = METHOD_LABELS.get(method, method) + (f", {key}" if split else "")
+            kw = dict(_STYLE.get(method, {}))
+            if split:
+                kw.pop("color", None)
+            if spec.get("slope") and len(stats) >= 2 and (stats["mean"] > 0).all():
+                s, _ = loglog_slope(stats[x], stats["mean"])
+                fitted[method if key is None else f"{method}, {key}"] = s
+                label += f" (slope {s:+.2f})"
+            _band(ax, stats, x, label, **kw)
+    for method in spec.get("limits", []):
+        sub = data[data["method"] == method]
+        if len(sub):
+            level = float(sub["value"].mean())
+            ax.axhline(level, linestyle=":", linewidth=1.1, label=f"{METHOD_LABELS.get(method, method)}: {level:.3f}",
+                       **{k: v for k, v in _STYLE.get(method, {}).items() if k == "color"})
+    theory = spec.get("theory")
+    if theory:
+        shape = select(df, theory, "theory", spec.get("where")).groupby(x)["value"].mean()
+        ref = spec.get("theory_method", "cl")
+        target = mean_ci(data[data["method"] == ref], x).set_index(x)["mean"].reindex(shape.index)
+        if len(shape) and target.notna().all():
+            const = float(fit_bound_constant(shape.to_numpy(), target.to_numpy()).coef[0])
+            fitted["theory_constant"] = const
+            ax.plot(shape.index, const * shape.to_numpy(), linestyle="--", color="0.35",
+                    label=f"theory: {const:.2f}·(r^1.5 log d/d + √(dr/n))")
+    ax.set_xscale("log" if spec.get("logx") else "linear")
+    ax.set_yscale("log" if spec.get("logy") else "linear")
+    ax.set_xlabel(spec.get("xlabel", _AXIS_LABELS.get(x, x)))
+    ax.set_ylabel(spec.get("ylabel", _AXIS_LABELS.get(metric, metric)))
+    if spec.get("title"):
+        ax.set_title(spec["title"])
+    ax.legend(loc="best", frameon=False)
+    return fitted
+
+
+def figure_from_spec(df, config):
+    """Build the figure of a configuration from its saved results.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results table.
+    config : dict
+        Resolved configuration whose ``figure`` table holds ``panels`` (a list
+        of panel specifications).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per specification, side by side; ``fig.fitted`` holds each
+        panel's fitted slopes.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = config.get("figure", {}).get("panels")
+    if not panels:
+        raise ValueError(f"config {config.get('name')!r} has no [figure] panels")
+    with style():
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+        fig.fitted = [plot_panel(ax, df, spec) for ax, spec in zip(axes[0], panels)]
+        if config.get("description"):
+            fig.suptitle(config["description"], fontsize=8, y=1.02)
+        fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, out_dir, name):
+    """Save ``fig`` as ``out_dir/name.pdf`` and ``.png``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    out_dir : str or pathlib.Path
+        Directory (created if missing).
+    name : str
+        File stem.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.{ext}" for ext in ("pdf", "png")]
+    with style():
+        for path in paths:
+            fig.savefig(path, dpi=150)
+    return paths
