@@ -1,0 +1,302 @@
+"""Alignment and uniformity (Wang & Isola 2020; seed_systems.md §2).
+
+The metrics apply to any representation: pass the embeddings of the two
+views (or of one set of samples for uniformity); they are ℓ₂-normalised
+here, as the definitions ask for features on the sphere.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._array_api import get_namespace
+from .._validation import check_data, check_positive
+from ._common import check_pair, eye_bool, logsumexp, masked_logits, normalize_backward, row_normalize, softmax
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_T",
+    "DEFAULT_WEIGHTS",
+    "alignment",
+    "uniformity",
+    "uniformity_value_and_grad",
+    "uniformity_lower_bound",
+    "align_uniform_loss",
+    "align_uniform_grad",
+    "align_uniform_value_and_grad",
+]
+
+#: Published defaults of the reference code: alignment exponent, uniformity scale, weights.
+DEFAULT_ALPHA = 2.0
+DEFAULT_T = 2.0
+DEFAULT_WEIGHTS = (1.0, 1.0)
+
+
+def _sq_dists(U):
+    xp = get_namespace(U)
+    sq = xp.sum(U * U, axis=1)
+    D = sq[:, None] + sq[None, :] - 2 * (U @ U.mT)
+    return xp.clip(D, min=0)
+
+
+def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
+    """Alignment :math:`\\mathbb E_{\\mathrm{pos}}\\|f(x) - f(y)\\|^\\alpha` of paired embeddings.
+
+    .. math::
+
+        \\mathcal L_{\\mathrm{align}} = \\frac1N\\sum_i \\|u^1_i - u^2_i\\|_2^\\alpha,
+        \\qquad u = z/\\|z\\|
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views, paired row by row.
+    alpha : float, default=2.0
+        Exponent :math:`\\alpha > 0`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows first.
+
+    Returns
+    -------
+    array of shape ()
+        :math:`\\mathcal L_{\\mathrm{align}} \\in [0, 2^\\alpha]` for normalised rows.
+    """
+    xp, Z1, Z2 = check_pair(Z1, Z2, min_rows=1)
+    alpha = check_positive(alpha, "alpha")
+    if normalize:
+        Z1, Z2 = row_normalize(Z1)[0], row_normalize(Z2)[0]
+    d2 = xp.sum((Z1 - Z2) ** 2, axis=1)
+    return xp.mean(d2 ** (alpha / 2))
+
+
+def uniformity_value_and_grad(U, *, t=DEFAULT_T):
+    """Uniformity of points (no normalisation) and its gradient.
+
+    .. math::
+
+        \\mathcal L_{\\mathrm{uniform}} = \\log\\frac{2}{N(N-1)}\\sum_{i<j}e^{-t\\|u_i - u_j\\|^2}
+
+    Parameters
+    ----------
+    U : array of shape (N, k)
+        Points, ``N >= 2``.
+    t : float, default=2.0
+        Scale :math:`t > 0`.
+
+    Returns
+    -------
+    loss : array of shape ()
+        The log-mean Gaussian potential.
+    dU : array of shape (N, k)
+        :math:`-4t\\sum_j P_{ij}(u_i - u_j)` with :math:`P` the softmax of
+        :math:`-t\\|u_i-u_j\\|^2` over all ordered pairs :math:`i \\ne j`.
+    """
+    xp = get_namespace(U)
+    N = U.shape[0]
+    if N < 2:
+        raise ValueError(f"uniformity needs at least 2 points (batch size >= 2), got {N}")
+    logits = masked_logits(-t * _sq_dists(U))
+    flat = xp.reshape(logits, (-1,))
+    loss = logsumexp(flat, axis=0) - math.log(N * (N - 1))
+    P = xp.reshape(softmax(flat, axis=0), (N, N))
+    P = xp.where(eye_bool(N, U), xp.zeros_like(P), P)
+    row = xp.sum(P, axis=1, keepdims=True)
+    dU = -4 * t * (row * U - P @ U)
+    return loss, dU
+
+
+def uniformity(Z, *, t=DEFAULT_T, normalize=True):
+    """Uniformity of one set of embeddings (log-mean Gaussian potential over pairs).
+
+    .. math::
+
+        \\mathcal L_{\\mathrm{uniform}} = \\log\\frac{2}{N(N-1)}\\sum_{i<j}e^{-t\\|u_i - u_j\\|^2}
+
+    Parameters
+    ----------
+    Z : array of shape (N, k)
+        Embeddings of one view, ``N >= 2``.
+    t : float, default=2.0
+        Scale :math:`t > 0`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows first.
+
+    Returns
+    -------
+    array of shape ()
+        :math:`\\mathcal L_{\\mathrm{uniform}} \\le 0`: 0 for a collapsed set, and at least
+        :func:`uniformity_lower_bound` in expectation on the sphere.
+
+    Notes
+    -----
+    seed_systems.md §2: the reference code's stable form
+    ``logsumexp(-t * pdist**2) - log(N(N-1)/2)``, within one view.
+    """
+    _, Z = check_data(Z, "Z", min_rows=2)
+    t = check_positive(t, "t")
+    if normalize:
+        Z = row_normalize(Z)[0]
+    return uniformity_value_and_grad(Z, t=t)[0]
+
+
+def uniformity_lower_bound(t, m):
+    """Uniformity of the uniform distribution on :math:`S^{m-1}` (the minimum over encoders).
+
+    .. math::
+
+        \\log\\mathbb E_{u,v\\sim\\sigma_{m-1}} e^{-t\\|u-v\\|^2} = -2t + \\log{}_0F_1(;m/2;t^2)
+
+    Parameters
+    ----------
+    t : float
+        Scale :math:`t > 0`.
+    m : int
+        Embedding dimension, ``m >= 2``.
+
+    Returns
+    -------
+    float
+        The value (a host float; it uses :func:`scipy.special.hyp0f1`).
+    """
+    from scipy.special import hyp0f1
+
+    t = check_positive(t, "t")
+    if isinstance(m, bool) or int(m) != m or m < 2:
+        raise ValueError(f"m must be an integer >= 2, got {m!r}")
+    return float(-2 * t + math.log(hyp0f1(m / 2, t**2)))
+
+
+def align_uniform_value_and_grad(
+    Z1,
+    Z2,
+    *,
+    lam_align=DEFAULT_WEIGHTS[0],
+    lam_uniform=DEFAULT_WEIGHTS[1],
+    alpha=DEFAULT_ALPHA,
+    t=DEFAULT_T,
+):
+    """Weighted alignment + uniformity loss of normalised embeddings, with its gradient.
+
+    .. math::
+
+        \\mathcal L = \\lambda_a\\,\\mathcal L_{\\mathrm{align}}(\\alpha)
+        + \\frac{\\lambda_u}{2}\\big[\\mathcal L_{\\mathrm{uniform}}(U_1; t)
+        + \\mathcal L_{\\mathrm{uniform}}(U_2; t)\\big],
+        \\qquad u = z/\\|z\\|
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views, ``N >= 2``.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views.
+    lam_align : float, default=1.0
+        :math:`\\lambda_a \\ge 0`.
+    lam_uniform : float, default=1.0
+        :math:`\\lambda_u \\ge 0`.
+    alpha : float, default=2.0
+        Alignment exponent, ``alpha >= 1`` (the gradient of :math:`\\|v\\|^\\alpha` at 0 needs it).
+    t : float, default=2.0
+        Uniformity scale :math:`t > 0`.
+
+    Returns
+    -------
+    loss : array of shape ()
+        :math:`\\mathcal L`.
+    dZ1 : array of shape (N, k)
+        Gradient with respect to ``Z1``.
+    dZ2 : array of shape (N, k)
+        Gradient with respect to ``Z2``.
+
+    Notes
+    -----
+    seed_systems.md §2; reference defaults :math:`\\alpha = t = 2`, weights 1/1.
+    """
+    xp, Z1, Z2 = check_pair(Z1, Z2)
+    lam_align = check_positive(lam_align, "lam_align", allow_zero=True)
+    lam_uniform = check_positive(lam_uniform, "lam_uniform", allow_zero=True)
+    alpha = check_positive(alpha, "alpha")
+    if alpha < 1:
+        raise ValueError(f"alpha must lie in [1, inf) for a differentiable loss, got {alpha}")
+    t = check_positive(t, "t")
+    N = Z1.shape[0]
+    U1, n1 = row_normalize(Z1)
+    U2, n2 = row_normalize(Z2)
+    V = U1 - U2
+    d2 = xp.sum(V * V, axis=1, keepdims=True)
+    align = xp.mean(d2 ** (alpha / 2))
+    # d/dv ||v||^alpha = alpha ||v||^(alpha-2) v  (zero at v = 0 for alpha >= 1)
+    coef = xp.where(d2 > 0, alpha * xp.clip(d2, min=xp.finfo(d2.dtype).tiny) ** (alpha / 2 - 1), xp.zeros_like(d2))
+    dV = coef * V / N
+    u1, g1 = uniformity_value_and_grad(U1, t=t)
+    u2, g2 = uniformity_value_and_grad(U2, t=t)
+    loss = lam_align * align + lam_uniform * (u1 + u2) / 2
+    dU1 = lam_align * dV + lam_uniform * g1 / 2
+    dU2 = -lam_align * dV + lam_uniform * g2 / 2
+    return loss, normalize_backward(U1, n1, dU1), normalize_backward(U2, n2, dU2)
+
+
+def align_uniform_loss(Z1, Z2, *, lam_align=1.0, lam_uniform=1.0, alpha=DEFAULT_ALPHA, t=DEFAULT_T):
+    """Weighted alignment + uniformity loss (see :func:`align_uniform_value_and_grad`).
+
+    .. math::
+
+        \\mathcal L = \\lambda_a\\,\\mathcal L_{\\mathrm{align}}
+        + \\tfrac{\\lambda_u}{2}[\\mathcal L_{\\mathrm{uniform}}(U_1) + \\mathcal L_{\\mathrm{uniform}}(U_2)]
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views.
+    lam_align : float, default=1.0
+        :math:`\\lambda_a \\ge 0`.
+    lam_uniform : float, default=1.0
+        :math:`\\lambda_u \\ge 0`.
+    alpha : float, default=2.0
+        Alignment exponent.
+    t : float, default=2.0
+        Uniformity scale.
+
+    Returns
+    -------
+    array of shape ()
+        The loss.
+    """
+    return align_uniform_value_and_grad(
+        Z1, Z2, lam_align=lam_align, lam_uniform=lam_uniform, alpha=alpha, t=t
+    )[0]
+
+
+def align_uniform_grad(Z1, Z2, *, lam_align=1.0, lam_uniform=1.0, alpha=DEFAULT_ALPHA, t=DEFAULT_T):
+    """Gradient of :func:`align_uniform_loss` with respect to both views.
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views.
+    lam_align : float, default=1.0
+        :math:`\\lambda_a \\ge 0`.
+    lam_uniform : float, default=1.0
+        :math:`\\lambda_u \\ge 0`.
+    alpha : float, default=2.0
+        Alignment exponent.
+    t : float, default=2.0
+        Uniformity scale.
+
+    Returns
+    -------
+    dZ1 : array of shape (N, k)
+        Gradient with respect to ``Z1``.
+    dZ2 : array of shape (N, k)
+        Gradient with respect to ``Z2``.
+    """
+    _, dZ1, dZ2 = align_uniform_value_and_grad(
+        Z1, Z2, lam_align=lam_align, lam_uniform=lam_uniform, alpha=alpha, t=t
+    )
+    return dZ1, dZ2

@@ -1,0 +1,316 @@
+"""SimCLR's NT-Xent loss and the one-directional InfoNCE loss (seed_systems.md §1, §7).
+
+Both are softmax cross-entropies over a batch of similarities, computed with a
+stable log-sum-exp (no overflow at temperature 0.01 in float32), with an
+analytic gradient with respect to the embeddings.
+
+**Factor of two.** SimCLR's official TensorFlow objective returns
+``loss_a + loss_b``, one softmax cross-entropy per view averaged over the N
+anchors: twice the paper's :math:`\\mathcal L`, which averages over all 2N
+ordered positive pairs. spikedcl returns the paper's :math:`\\mathcal L`;
+multiply by 2 to compare with the TF numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._array_api import get_namespace
+from ._common import (
+    check_pair,
+    check_similarity,
+    check_temperature,
+    eye_bool,
+    logsumexp,
+    masked_logits,
+    normalize_backward,
+    row_normalize,
+    softmax,
+)
+
+__all__ = [
+    "DEFAULT_TEMPERATURE",
+    "nt_xent_loss",
+    "nt_xent_grad",
+    "nt_xent_value_and_grad",
+    "info_nce_loss",
+    "info_nce_grad",
+    "info_nce_value_and_grad",
+    "info_nce_from_scores",
+    "info_nce_bound",
+]
+
+#: spikedcl's default temperature (SimCLR's CIFAR-10 setting; seed_systems.md §1).
+DEFAULT_TEMPERATURE = 0.5
+
+
+def _embed(Z, similarity):
+    if similarity == "cosine":
+        return row_normalize(Z)
+    return Z, None
+
+
+def _unembed(U, norms, dU, similarity):
+    return normalize_backward(U, norms, dU) if similarity == "cosine" else dU
+
+
+def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """NT-Xent loss and its gradient with respect to both views.
+
+    .. math::
+
+        \\mathcal L = \\frac{1}{2N}\\sum_{i=1}^{2N} -\\log
+        \\frac{\\exp(s(z_i, z_{p(i)})/\\tau)}{\\sum_{k \\ne i}\\exp(s(z_i, z_k)/\\tau)},
+
+    where :math:`z_1..z_{2N}` stacks ``Z1`` over ``Z2``, :math:`p(i) = i \\pm N`
+    is the other view of the same sample, and :math:`s` is the cosine (or dot)
+    similarity. The 2(N-1) other views are the negatives.
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views, ``N >= 2``.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views, paired with ``Z1`` row by row.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Cosine similarity (SimCLR) or the raw inner product.
+
+    Returns
+    -------
+    loss : array of shape ()
+        :math:`\\mathcal L` (the paper's normalisation; the official TF code reports :math:`2\\mathcal L`).
+    dZ1 : array of shape (N, k)
+        :math:`\\partial\\mathcal L/\\partial Z_1`.
+    dZ2 : array of shape (N, k)
+        :math:`\\partial\\mathcal L/\\partial Z_2`.
+
+    Notes
+    -----
+    seed_systems.md §1. With :math:`S = UU^\\top/\\tau` (diagonal :math:`-\\infty`),
+    :math:`P` its row softmax and :math:`Y` the one-hot partners,
+    :math:`G = (P - Y)/(2N)` and :math:`\\partial\\mathcal L/\\partial U = (G + G^\\top)U/\\tau`,
+    followed by the normalisation Jacobian :math:`(I - u_iu_i^\\top)/\\|z_i\\|`.
+    """
+    xp, Z1, Z2 = check_pair(Z1, Z2)
+    tau = check_temperature(temperature)
+    check_similarity(similarity)
+    N = Z1.shape[0]
+    Z = xp.concat([Z1, Z2], axis=0)
+    U, norms = _embed(Z, similarity)
+    S = masked_logits((U @ U.mT) / tau)
+    lse = logsumexp(S, axis=1)
+    partner = xp.concat([U[N:, :], U[:N, :]], axis=0)
+    pos = xp.sum(U * partner, axis=1) / tau
+    loss = xp.mean(lse - pos)
+    P = softmax(S, axis=1)
+    Y = xp.astype(xp.roll(eye_bool(2 * N, Z), N, axis=1), Z.dtype)
+    G = (P - Y) / (2 * N)
+    dU = ((G + G.mT) @ U) / tau
+    dZ = _unembed(U, norms, dU, similarity)
+    return loss, dZ[:N, :], dZ[N:, :]
+
+
+def nt_xent_loss(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """NT-Xent (SimCLR) loss of a batch of view pairs, in the paper's normalisation.
+
+    .. math::
+
+        \\mathcal L = \\frac{1}{2N}\\sum_{i=1}^{2N} -\\log
+        \\frac{\\exp(s(z_i, z_{p(i)})/\\tau)}{\\sum_{k \\ne i}\\exp(s(z_i, z_k)/\\tau)}
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views, ``N >= 2``.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity :math:`s`.
+
+    Returns
+    -------
+    array of shape ()
+        The loss; the official TF SimCLR code reports twice this value.
+
+    See Also
+    --------
+    nt_xent_value_and_grad : The loss with its gradient.
+    """
+    return nt_xent_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)[0]
+
+
+def nt_xent_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """Gradient of :func:`nt_xent_loss` with respect to both views.
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Embeddings of the first views.
+    Z2 : array of shape (N, k)
+        Embeddings of the second views.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity :math:`s`.
+
+    Returns
+    -------
+    dZ1 : array of shape (N, k)
+        Gradient with respect to ``Z1``.
+    dZ2 : array of shape (N, k)
+        Gradient with respect to ``Z2``.
+    """
+    _, dZ1, dZ2 = nt_xent_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)
+    return dZ1, dZ2
+
+
+def info_nce_from_scores(scores):
+    """InfoNCE loss of a critic matrix and its gradient.
+
+    .. math::
+
+        \\mathcal L = -\\frac1K\\sum_{i=1}^K\\Big[f(x_i, y_i) - \\log\\sum_{j=1}^K e^{f(x_i, y_j)}\\Big]
+
+    Parameters
+    ----------
+    scores : array of shape (K, K)
+        Critic values :math:`f(x_i, y_j)`; the diagonal holds the positive pairs. ``K >= 2``.
+
+    Returns
+    -------
+    loss : array of shape ()
+        :math:`\\mathcal L \\ge 0`.
+    dscores : array of shape (K, K)
+        :math:`(\\mathrm{softmax}_j(f) - I)/K`.
+    """
+    xp = get_namespace(scores)
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1]:
+        raise ValueError(f"scores must be a square (K, K) matrix, got shape {tuple(scores.shape)}")
+    K = scores.shape[0]
+    if K < 2:
+        raise ValueError(f"batch size K must be at least 2, got {K}")
+    eye = xp.astype(eye_bool(K, scores), scores.dtype)
+    lse = logsumexp(scores, axis=1)
+    pos = xp.sum(scores * eye, axis=1)
+    loss = xp.mean(lse - pos)
+    return loss, (softmax(scores, axis=1) - eye) / K
+
+
+def info_nce_bound(scores):
+    """The InfoNCE lower bound on mutual information, :math:`\\log K - \\mathcal L` (nats).
+
+    .. math::
+
+        I(X;Y) \\ge \\frac1K\\sum_i \\log\\frac{e^{f(x_i,y_i)}}{\\frac1K\\sum_j e^{f(x_i,y_j)}}
+        = \\log K - \\mathcal L_{\\mathrm{InfoNCE}} \\le \\log K
+
+    Parameters
+    ----------
+    scores : array of shape (K, K)
+        Critic values, positives on the diagonal.
+
+    Returns
+    -------
+    array of shape ()
+        The estimate; each term is at most :math:`\\log K`, so the estimate never
+        exceeds :math:`\\log K` (seed_systems.md §7).
+    """
+    loss, _ = info_nce_from_scores(scores)
+    return math.log(scores.shape[0]) - loss
+
+
+def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """One-directional InfoNCE of anchors ``Z1`` against candidates ``Z2``, with gradients.
+
+    .. math::
+
+        \\mathcal L = -\\frac1N\\sum_i \\log\\frac{e^{s(z^1_i, z^2_i)/\\tau}}{\\sum_j e^{s(z^1_i, z^2_j)/\\tau}}
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Anchors, ``N >= 2``.
+    Z2 : array of shape (N, k)
+        Candidates; row ``i`` is the positive of anchor ``i``, the others its negatives.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity :math:`s`.
+
+    Returns
+    -------
+    loss : array of shape ()
+        The loss.
+    dZ1 : array of shape (N, k)
+        Gradient with respect to ``Z1``.
+    dZ2 : array of shape (N, k)
+        Gradient with respect to ``Z2``.
+
+    Notes
+    -----
+    seed_systems.md §6–7 (the DirectCLR toys use ``similarity="dot"``, :math:`\\tau = 0.1`).
+    """
+    _, Z1, Z2 = check_pair(Z1, Z2)
+    tau = check_temperature(temperature)
+    check_similarity(similarity)
+    U1, n1 = _embed(Z1, similarity)
+    U2, n2 = _embed(Z2, similarity)
+    loss, dS = info_nce_from_scores((U1 @ U2.mT) / tau)
+    dU1 = (dS @ U2) / tau
+    dU2 = (dS.mT @ U1) / tau
+    return loss, _unembed(U1, n1, dU1, similarity), _unembed(U2, n2, dU2, similarity)
+
+
+def info_nce_loss(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """One-directional InfoNCE loss of anchors ``Z1`` against candidates ``Z2``.
+
+    .. math::
+
+        \\mathcal L = -\\frac1N\\sum_i \\log\\frac{e^{s(z^1_i, z^2_i)/\\tau}}{\\sum_j e^{s(z^1_i, z^2_j)/\\tau}}
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Anchors.
+    Z2 : array of shape (N, k)
+        Candidates.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity :math:`s`.
+
+    Returns
+    -------
+    array of shape ()
+        The loss.
+    """
+    return info_nce_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)[0]
+
+
+def info_nce_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+    """Gradient of :func:`info_nce_loss` with respect to anchors and candidates.
+
+    Parameters
+    ----------
+    Z1 : array of shape (N, k)
+        Anchors.
+    Z2 : array of shape (N, k)
+        Candidates.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity :math:`s`.
+
+    Returns
+    -------
+    dZ1 : array of shape (N, k)
+        Gradient with respect to ``Z1``.
+    dZ2 : array of shape (N, k)
+        Gradient with respect to ``Z2``.
+    """
+    _, dZ1, dZ2 = info_nce_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)
+    return dZ1, dZ2

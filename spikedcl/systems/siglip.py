@@ -1,0 +1,256 @@
+"""SigLIP's pairwise sigmoid loss and the CLIP softmax baseline (seed_systems.md §4).
+
+Two towers embed paired inputs; the loss sees ℓ₂-normalised embeddings
+:math:`x_i, y_j`, a learnable temperature :math:`t = e^{t'}` (SigLIP stores
+its logarithm) and a learnable bias :math:`b`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._array_api import get_namespace
+from .._validation import _check_real
+from ._common import (
+    check_pair,
+    check_temperature,
+    eye_bool,
+    logsumexp,
+    normalize_backward,
+    row_normalize,
+    softmax,
+)
+
+__all__ = [
+    "INIT_LOG_TEMPERATURE",
+    "INIT_BIAS",
+    "siglip_loss",
+    "siglip_grad",
+    "siglip_value_and_grad",
+    "clip_loss",
+    "clip_value_and_grad",
+]
+
+#: SigLIP's initial log-temperature, t' = log 10 (big_vision demo config).
+INIT_LOG_TEMPERATURE = math.log(10.0)
+#: SigLIP's initial bias, b = -10 (big_vision demo config; the LiT COCO example uses -2.71).
+INIT_BIAS = -10.0
+
+
+def _sigmoid(x):
+    xp = get_namespace(x)
+    # stable for both signs: exp of a non-positive number only
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _log_sigmoid(x):
+    xp = get_namespace(x)
+    return -xp.logaddexp(xp.zeros_like(x), -x)
+
+
+def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
+    """Pairwise sigmoid loss and its gradient with respect to both towers, :math:`t'` and :math:`b`.
+
+    .. math::
+
+        \\mathcal L = -\\frac{1}{N}\\sum_{i=1}^N\\sum_{j=1}^N \\log\\sigma\\big(z_{ij}(t\\,x_i^\\top y_j + b)\\big),
+        \\qquad t = e^{t'},\\; z_{ij} = \\begin{cases}+1 & i = j\\\\ -1 & i \\ne j\\end{cases}
+
+    Parameters
+    ----------
+    X : array of shape (N, k)
+        First-tower embeddings, ``N >= 2``.
+    Y : array of shape (N, k)
+        Second-tower embeddings, paired row by row.
+    log_temperature : float or array of shape (), default=log(10)
+        :math:`t'`; the temperature :math:`t = e^{t'}` is positive by construction.
+    bias : float or array of shape (), default=-10.0
+        :math:`b`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows (as SigLIP does).
+
+    Returns
+    -------
+    loss : array of shape ()
+        :math:`\\mathcal L` (a sum over the row's N pairs, averaged over rows).
+    dX : array of shape (N, k)
+        Gradient with respect to ``X``.
+    dY : array of shape (N, k)
+        Gradient with respect to ``Y``.
+    dlog_temperature : array of shape ()
+        :math:`\\partial\\mathcal L/\\partial t' = t\\sum_{ij}G_{ij}x_i^\\top y_j`.
+    dbias : array of shape ()
+        :math:`\\partial\\mathcal L/\\partial b = \\sum_{ij}G_{ij}`.
+
+    Notes
+    -----
+    seed_systems.md §4. :math:`G_{ij} = \\partial\\mathcal L/\\partial\\ell_{ij} =
+    -z_{ij}\\sigma(-z_{ij}\\ell_{ij})/N`; :math:`\\log\\sigma` and :math:`\\sigma` are
+    evaluated in their overflow-free forms.
+    """
+    xp, X, Y = check_pair(X, Y, names=("X", "Y"))
+    if not hasattr(log_temperature, "shape"):
+        log_temperature = _check_real(log_temperature, "log_temperature")
+    if not hasattr(bias, "shape"):
+        bias = _check_real(bias, "bias")
+    N = X.shape[0]
+    if normalize:
+        X, nx = row_normalize(X)
+        Y, ny = row_normalize(Y)
+    t = math.exp(log_temperature) if isinstance(log_temperature, float) else xp.exp(log_temperature)
+    C = X @ Y.mT
+    logits = t * C + bias
+    z = 2 * xp.astype(eye_bool(N, X), X.dtype) - 1
+    loss = -xp.sum(_log_sigmoid(z * logits)) / N
+    G = -z * _sigmoid(-z * logits) / N
+    dX = t * (G @ Y)
+    dY = t * (G.mT @ X)
+    dt = t * xp.sum(G * C)
+    db = xp.sum(G)
+    if normalize:
+        dX = normalize_backward(X, nx, dX)
+        dY = normalize_backward(Y, ny, dY)
+    return loss, dX, dY, dt, db
+
+
+def siglip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
+    """SigLIP pairwise sigmoid loss (see :func:`siglip_value_and_grad`).
+
+    .. math::
+
+        \\mathcal L = -\\frac{1}{N}\\sum_{i,j}\\log\\sigma\\big(z_{ij}(e^{t'}x_i^\\top y_j + b)\\big)
+
+    Parameters
+    ----------
+    X : array of shape (N, k)
+        First-tower embeddings.
+    Y : array of shape (N, k)
+        Second-tower embeddings.
+    log_temperature : float or array of shape (), default=log(10)
+        :math:`t'`.
+    bias : float or array of shape (), default=-10.0
+        :math:`b`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows.
+
+    Returns
+    -------
+    array of shape ()
+        The loss.
+    """
+    return siglip_value_and_grad(X, Y, log_temperature, bias, normalize=normalize)[0]
+
+
+def siglip_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
+    """Gradients of :func:`siglip_loss` with respect to ``X``, ``Y``, :math:`t'` and :math:`b`.
+
+    Parameters
+    ----------
+    X : array of shape (N, k)
+        First-tower embeddings.
+    Y : array of shape (N, k)
+        Second-tower embeddings.
+    log_temperature : float or array of shape (), default=log(10)
+        :math:`t'`.
+    bias : float or array of shape (), default=-10.0
+        :math:`b`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows.
+
+    Returns
+    -------
+    dX : array of shape (N, k)
+        Gradient with respect to ``X``.
+    dY : array of shape (N, k)
+        Gradient with respect to ``Y``.
+    dlog_temperature : array of shape ()
+        Gradient with respect to :math:`t'`.
+    dbias : array of shape ()
+        Gradient with respect to :math:`b`.
+    """
+    return siglip_value_and_grad(X, Y, log_temperature, bias, normalize=normalize)[1:]
+
+
+def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
+    """Symmetric softmax (CLIP) loss, the baseline SigLIP replaces, with its gradients.
+
+    .. math::
+
+        \\mathcal L = \\frac12\\Big[\\mathrm{CE}_{\\mathrm{rows}}(tXY^\\top) + \\mathrm{CE}_{\\mathrm{cols}}(tXY^\\top)\\Big],
+        \\qquad \\mathrm{CE}_{\\mathrm{rows}}(S) = \\frac1N\\sum_i\\Big[\\log\\sum_j e^{S_{ij}} - S_{ii}\\Big]
+
+    Parameters
+    ----------
+    X : array of shape (N, k)
+        First-tower embeddings, ``N >= 2``.
+    Y : array of shape (N, k)
+        Second-tower embeddings.
+    log_temperature : float or array of shape (), default=log(10)
+        :math:`t'`, with :math:`t = e^{t'}`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows.
+
+    Returns
+    -------
+    loss : array of shape ()
+        The loss.
+    dX : array of shape (N, k)
+        Gradient with respect to ``X``.
+    dY : array of shape (N, k)
+        Gradient with respect to ``Y``.
+    dlog_temperature : array of shape ()
+        Gradient with respect to :math:`t'`.
+    """
+    xp, X, Y = check_pair(X, Y, names=("X", "Y"))
+    if not hasattr(log_temperature, "shape"):
+        log_temperature = _check_real(log_temperature, "log_temperature")
+    N = X.shape[0]
+    if normalize:
+        X, nx = row_normalize(X)
+        Y, ny = row_normalize(Y)
+    t = math.exp(log_temperature) if isinstance(log_temperature, float) else xp.exp(log_temperature)
+    C = X @ Y.mT
+    S = t * C
+    eye = xp.astype(eye_bool(N, X), X.dtype)
+    diag = xp.sum(S * eye, axis=1)
+    loss = (xp.mean(logsumexp(S, axis=1) - diag) + xp.mean(logsumexp(S, axis=0) - diag)) / 2
+    G = (softmax(S, axis=1) + softmax(S, axis=0) - 2 * eye) / (2 * N)
+    dX = t * (G @ Y)
+    dY = t * (G.mT @ X)
+    dt = t * xp.sum(G * C)
+    if normalize:
+        dX = normalize_backward(X, nx, dX)
+        dY = normalize_backward(Y, ny, dY)
+    return loss, dX, dY, dt
+
+
+def clip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
+    """Symmetric softmax (CLIP) loss (see :func:`clip_value_and_grad`).
+
+    .. math::
+
+        \\mathcal L = \\tfrac12[\\mathrm{CE}_{\\mathrm{rows}} + \\mathrm{CE}_{\\mathrm{cols}}](e^{t'}XY^\\top)
+
+    Parameters
+    ----------
+    X : array of shape (N, k)
+        First-tower embeddings.
+    Y : array of shape (N, k)
+        Second-tower embeddings.
+    log_temperature : float or array of shape (), default=log(10)
+        :math:`t'`.
+    normalize : bool, default=True
+        ℓ₂-normalise the rows.
+
+    Returns
+    -------
+    array of shape ()
+        The loss.
+    """
+    return clip_value_and_grad(X, Y, log_temperature, normalize=normalize)[0]
+
+
+def check_log_temperature(value):
+    """Validate a temperature given directly (not as a logarithm): it must be ``> 0``."""
+    return math.log(check_temperature(value))
