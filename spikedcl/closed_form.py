@@ -8,13 +8,21 @@ from ``X`` without forming ``n x n`` or ``n x d x d`` objects:
 * PCA / linear autoencoder / linear GAN (spec §4): top eigenvectors of the
   second moment :math:`\\hat\\Sigma_0 = X^\\top X / n`;
 * HeteroPCA (not in the paper): iterative diagonal imputation.
+
+Replicates may share a leading axis: ``X`` of shape (R, n, d) gives stacked
+statistics (R, d, d), one batched ``eigh`` and results with a leading ``R``
+axis (the masks of replicate ``i`` are those a loop over ``X[i]`` with the same
+``rng`` would draw). With ``eigensolver="matrix-free"`` (the default from
+``d >= 4096``) the ``d x d`` statistic is never formed: it is applied to blocks
+of vectors through products with the data and its top eigenpairs are found by
+block Krylov iteration (:mod:`spikedcl.eigensolvers`).
 """
 
 from __future__ import annotations
 
 import warnings
 
-from ._array_api import get_namespace
+from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
 from ._linalg import diag_part, offdiag, sym, top_eigh
 from ._validation import (
     check_choice,
@@ -24,7 +32,8 @@ from ._validation import (
     check_rank,
     check_unit_interval,
 )
-from .augment import MASK_MODES, split_views
+from .augment import MASK_MODES, draw_mask, split_views
+from .eigensolvers import EIGENSOLVERS, SymmetricOperator, choose_eigensolver, top_eigenpairs
 from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
 from .random import check_rng
@@ -45,6 +54,8 @@ __all__ = [
     "contrastive_fit_from_matrix",
     "principal_fit_from_moment",
     "heteropca_fit_from_moment",
+    "contrastive_operator",
+    "second_moment_operator",
 ]
 
 CL_LOSSES = ("cross-view", "simclr")
@@ -53,7 +64,7 @@ CL_SOLVERS = SOLVERS + ("sgd", "adam")
 CL_MASKS = ("realized", "expected")
 
 
-def second_moment(X, *, center=False):
+def second_moment(X, *, center=False, batched=False):
     """Second-moment matrix :math:`\\hat\\Sigma_0 = X^\\top X / n` (or the centred covariance).
 
     Parameters
@@ -62,33 +73,78 @@ def second_moment(X, *, center=False):
         Data.
     center : bool, default=False
         Subtract the column means first (divisor stays ``n``).
+    batched : bool, default=False
+        ``X`` has a leading replicate axis, shape (n_replicates, n_samples, n_features);
+        the result then has shape (n_replicates, n_features, n_features).
 
     Returns
     -------
     array of shape (n_features, n_features)
         The symmetric second-moment matrix.
     """
-    _, X = check_data(X)
+    _, X = _check_X(X, finite=center, batched=batched)
     return _second_moment(X, center)
+
+
+def _check_X(X, name="X", *, finite=True, batched=False):
+    """:func:`check_data` for one data set (n, d) or, with ``batched``, a stack of replicates (R, n, d).
+
+    With ``finite=False`` the caller checks the statistic instead (a non-finite
+    entry of ``X`` makes a diagonal entry of :math:`X^\\top X` non-finite),
+    which saves a pass over ``X``.
+    """
+    if batched is not False and batched is not True:
+        raise TypeError(f"batched must be True or False, got {batched!r}")
+    if batched:
+        xp, X = check_data(X, name, ndim=3, finite=finite)
+        if X.shape[-2] < 2:
+            raise ValueError(f"{name} must have at least 2 rows (samples) per replicate, got n={X.shape[-2]}")
+        return xp, X
+    return check_data(X, name, finite=finite)
+
+
+def _check_gram(G, name="X"):
+    """Raise the data check's error when the Gram matrix shows a non-finite input."""
+    xp = get_namespace(G)
+    if not bool(xp.all(xp.isfinite(xp.linalg.diagonal(G)))):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return G
+
+
+def _gram(X):
+    """:math:`X^\\top X` (stacked); NumPy's floating-point warnings on non-finite
+    input are silenced because :func:`_check_gram` then raises the data error."""
+    xp = get_namespace(X)
+    if is_numpy_namespace(xp):
+        import numpy as np
+
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _check_gram(X.mT @ X)
+    return _check_gram(X.mT @ X)
+
+
+def _outer(a, b):
+    """Outer products of the last axes: (..., d) x (..., d) -> (..., d, d)."""
+    return a[..., :, None] * b[..., None, :]
 
 
 def _second_moment(X, center=False):
     xp = get_namespace(X)
     if center:
-        X = X - xp.mean(X, axis=0, keepdims=True)
-    return sym(X.mT @ X) / X.shape[0]
+        X = X - xp.mean(X, axis=-2, keepdims=True)
+    return sym(_gram(X)) / X.shape[-2]
 
 
 def _negative_pairs(X):
     """:math:`N = (s s^\\top - X^\\top X)/(n(n-1))`, the mean over ordered pairs i != j of x_i x_j^T."""
     xp = get_namespace(X)
-    n = X.shape[0]
-    s = xp.sum(X, axis=0)
-    G = X.mT @ X
-    return sym(s[:, None] * s[None, :] - G) / (n * (n - 1)), G / n
+    n = X.shape[-2]
+    G = _gram(X)
+    s = xp.sum(X, axis=-2)
+    return sym(_outer(s, s) - G) / (n * (n - 1)), G / n
 
 
-def contrastive_matrix(X1, X2, *, loss="cross-view"):
+def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     """Realized contrastive matrix :math:`M = S_{pos} - S_{neg}` from two views (spec §3).
 
     With :math:`f(x) = Wx`, the batch losses equal
@@ -106,6 +162,8 @@ def contrastive_matrix(X1, X2, *, loss="cross-view"):
         ``"simclr"`` (L-b): 2n anchors, negatives are both views of the other
         samples with weight :math:`1/(2n-2)`, so :math:`S_{neg} = N/4` with
         :math:`N = (s s^\\top - X^\\top X)/(n(n-1))`, :math:`X = X_1 + X_2`.
+    batched : bool, default=False
+        The views have a leading replicate axis (n_replicates, n_samples, n_features).
 
     Returns
     -------
@@ -118,8 +176,8 @@ def contrastive_matrix(X1, X2, *, loss="cross-view"):
     sums use the column-sum identity
     :math:`\\sum_{i \\ne j} a_i b_j^\\top = (\\sum a_i)(\\sum b_j)^\\top - \\sum a_i b_i^\\top`.
     """
-    _, X1 = check_data(X1, "X1")
-    _, X2 = check_data(X2, "X2")
+    _, X1 = _check_X(X1, "X1", batched=batched)
+    _, X2 = _check_X(X2, "X2", batched=batched)
     if X1.shape != X2.shape:
         raise ValueError(f"X1 and X2 must have the same shape, got {X1.shape} and {X2.shape}")
     check_choice(loss, "loss", CL_LOSSES)
@@ -128,18 +186,18 @@ def contrastive_matrix(X1, X2, *, loss="cross-view"):
 
 def _realized_matrix(X1, X2, loss):
     xp = get_namespace(X1, X2)
-    n = X1.shape[0]
+    n = X1.shape[-2]
     C12 = X1.mT @ X2
     S_pos = sym(C12) / n
     if loss == "cross-view":
-        s1, s2 = xp.sum(X1, axis=0), xp.sum(X2, axis=0)
-        S_neg = sym(s1[:, None] * s2[None, :] - C12) / (n * (n - 1))
+        s1, s2 = xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
+        S_neg = sym(_outer(s1, s2) - C12) / (n * (n - 1))
     else:
         S_neg = _negative_pairs(X1 + X2)[0] / 4
     return S_pos - S_neg
 
 
-def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view"):
+def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
     """Mask-averaged contrastive matrix :math:`\\bar M = \\mathbb{E}_A[M]` (spec §3).
 
     Parameters
@@ -150,6 +208,8 @@ def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view"):
         Probability of a coordinate entering view 1 (iid per-sample masks).
     loss : {"cross-view", "simclr"}, default="cross-view"
         Batch form, as in :func:`contrastive_matrix`.
+    batched : bool, default=False
+        ``X`` has a leading replicate axis (n_replicates, n_samples, n_features).
 
     Returns
     -------
@@ -158,7 +218,7 @@ def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view"):
         ``"simclr"``: :math:`p(1-p)\\Delta(\\hat\\Sigma_0) - N/4`, with
         :math:`N = (s s^\\top - X^\\top X)/(n(n-1))`.
     """
-    _, X = check_data(X)
+    _, X = _check_X(X, finite=False, batched=batched)
     p = check_unit_interval(p, "p")
     check_choice(loss, "loss", CL_LOSSES)
     return _expected_matrix(X, p, loss)
@@ -184,6 +244,8 @@ def fit_contrastive(
     rng=None,
     solver="closed_form",
     solver_options=None,
+    eigensolver="auto",
+    batched=False,
 ):
     """Linear contrastive learning with random-masking views (spec §3), in closed form or by GD.
 
@@ -200,7 +262,8 @@ def fit_contrastive(
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-        Data, ``n_samples >= 2``.
+        Data, ``n_samples >= 2`` (shape (n_replicates, n_samples, n_features)
+        with ``batched=True``).
     r : int
         Representation dimension, ``1 <= r < n_features``.
     p : float, default=0.5
@@ -226,24 +289,40 @@ def fit_contrastive(
     solver_options : dict, optional
         Options of the solver (:data:`spikedcl.training.GD_OPTIONS`,
         :data:`spikedcl.training.MINIBATCH_OPTIONS`).
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        ``"dense"``: form ``M`` and take its full ``eigh``; ``"matrix-free"``:
+        never form ``M`` (memory :math:`O(nd)`), apply it through products with
+        the data and solve by block Krylov iteration
+        (:func:`spikedcl.eigensolvers.top_eigenpairs`); ``"auto"``: matrix-free
+        from ``d >= 4096``, else form ``M`` and let
+        :func:`~spikedcl.eigensolvers.top_eigenpairs` choose.
+    batched : bool, default=False
+        ``X`` has a leading replicate axis, shape (n_replicates, n_samples, n_features):
+        every replicate is fitted at once with batched products and ``eigh``
+        (closed form only); replicate ``i`` gets the masks a loop calling
+        ``fit_contrastive(X[i], ..., rng=rng)`` in turn would draw.
 
     Returns
     -------
     FitResult
         ``W`` of shape (r, d), ``basis`` = :math:`V_r` of shape (d, r),
-        ``eigenvalues`` = :math:`\\mu_1 \\ge \\dots \\ge \\mu_r`, ``loss`` = :math:`\\mathcal L^\\star`.
+        ``eigenvalues`` = :math:`\\mu_1 \\ge \\dots \\ge \\mu_r`, ``loss`` = :math:`\\mathcal L^\\star`
+        (with a leading replicate axis on each for stacked ``X``).
         Warns with :class:`RankDeficientWarning` when :math:`\\mu_r \\le 0`
         (then ``W`` has rank < r; ``basis`` is still :math:`V_r`).
     """
-    xp, X = check_data(X)
-    r = check_rank(r, X.shape[1])
+    check_choice(masks, "masks", CL_MASKS)
+    check_choice(solver, "solver", CL_SOLVERS)
+    xp, X = _check_X(X, finite=masks == "realized" or solver != "closed_form", batched=batched)
+    r = check_rank(r, X.shape[-1])
     p = check_unit_interval(p, "p")
     lam = check_positive(lam, "lam")
-    check_choice(masks, "masks", CL_MASKS)
     check_choice(loss, "loss", CL_LOSSES)
     check_choice(mask_mode, "mask_mode", MASK_MODES)
-    check_choice(solver, "solver", CL_SOLVERS)
+    check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     rng = check_rng(rng)
+    if batched and solver != "closed_form":
+        raise ValueError(f"batched=True (X of shape (R, n, d)) needs solver='closed_form', got {solver!r}")
     info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
     if solver in ("sgd", "adam"):
         if masks != "realized":
@@ -254,35 +333,196 @@ def fit_contrastive(
         )
         fit.info.update(info)
         return fit
+    if masks == "expected" and mask_mode != "per-sample":
+        raise ValueError(
+            "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
+            f"or masks='realized' (got mask_mode={mask_mode!r})"
+        )
+    method = "dense" if solver == "gd" else choose_eigensolver(eigensolver, X.shape[-1], r, formed=False)
+    if method == "matrix-free":
+        if masks == "expected":
+            op = _expected_operator(X, p, loss)
+        else:
+            op = _realized_operator(X, _signed_views(X, p, rng, mask_mode), loss)
+        mu, V = top_eigenpairs(op, r, eigensolver="matrix-free")
+        return _contrastive_result(xp, mu, V, r, lam, dict(info, eigensolver="matrix-free"))
     if masks == "expected":
-        if mask_mode != "per-sample":
-            raise ValueError(
-                "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
-                f"or masks='realized' (got mask_mode={mask_mode!r})"
-            )
         M = _expected_matrix(X, p, loss)
     else:
-        M = _realized_matrix(*split_views(X, p, rng=rng, mode=mask_mode), loss)
+        M = _realized_matrix(*_views(X, p, rng, mask_mode), loss)
     if solver == "gd":
         fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
         fit.info.update(info)
         return fit
-    return contrastive_fit_from_matrix(M, r, lam=lam, info=info)
+    return contrastive_fit_from_matrix(
+        M, r, lam=lam, info=info, eigensolver="dense" if eigensolver == "dense" else "auto"
+    )
 
 
-def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None):
+def _views(X, p, rng, mode):
+    """Masked views of ``X`` (or of each replicate, drawn in turn from ``rng``)."""
+    if X.ndim == 2:
+        return split_views(X, p, rng=rng, mode=mode)
+    xp = get_namespace(X)
+    pairs = [split_views(X[i, ...], p, rng=rng, mode=mode) for i in range(X.shape[0])]
+    return xp.stack([a for a, _ in pairs]), xp.stack([b for _, b in pairs])
+
+
+def _signed_views(X, p, rng, mode):
+    """:math:`Y = X_1 - X_2 = (2A - 1) \\circ X` for the same masks as :func:`_views`, one array."""
+    xp = get_namespace(X)
+    n, d = X.shape[-2:]
+    reps = X.shape[0] if X.ndim == 3 else None
+    host = [draw_mask(n, d, p, rng=rng, mode=mode) for _ in range(reps or 1)]
+    mask = to_namespace(host[0] if reps is None else _stack_host(host), xp, device=device_of(X))
+    return xp.where(mask, X, -X)
+
+
+def _stack_host(masks):
+    import numpy as np
+
+    return np.stack([np.broadcast_to(m, masks[0].shape if m.shape[0] > 1 else m.shape) for m in masks])
+
+
+def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=None, batched=False):
+    """The contrastive matrix as a matrix-free operator: ``M @ V`` without forming ``M``.
+
+    For the mask-averaged cross-view matrix
+
+    .. math::
+
+        \\bar M V = p(1-p)\\Big[\\frac{X^\\top (X V)}{n-1} - D(\\hat\\Sigma_0) V
+        - \\frac{s\\,(s^\\top V)}{n(n-1)}\\Big], \\qquad s = X^\\top 1,
+
+    and for realized masks
+    :math:`\\operatorname{sym}(X_1^\\top X_2) = (X^\\top X - Y^\\top Y)/4` with
+    :math:`Y = X_1 - X_2`. Each application costs four (expected: two) products
+    of shape ``n x d x b``; memory stays :math:`O(nd)`.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data (shape (n_replicates, n_samples, n_features) with ``batched=True``).
+    p : float, default=0.5
+        Masking probability in ``(0, 1)`` (used by ``masks="expected"``).
+    loss : {"cross-view", "simclr"}, default="cross-view"
+        Batch form (spec §3).
+    masks : {"expected", "realized"}, default="expected"
+        Mask-averaged :math:`\\bar M` or the realized ``M`` of the views ``Y`` describes.
+    Y : array of the shape of ``X``, optional
+        ``X1 - X2`` of the realized views (required with ``masks="realized"``).
+    batched : bool, default=False
+        ``X`` has a leading replicate axis.
+
+    Returns
+    -------
+    SymmetricOperator
+        ``op.matmat(V)`` equals ``M @ V`` for ``V`` of shape (..., d, b).
+    """
+    _, X = _check_X(X, batched=batched)
+    p = check_unit_interval(p, "p")
+    check_choice(loss, "loss", CL_LOSSES)
+    check_choice(masks, "masks", CL_MASKS)
+    if masks == "expected":
+        return _expected_operator(X, p, loss)
+    if Y is None or tuple(Y.shape) != tuple(X.shape):
+        raise ValueError("masks='realized' needs Y = X1 - X2 of the same shape as X")
+    return _realized_operator(X, Y, loss)
+
+
+def _gram_apply(X):
+    return lambda V: X.mT @ (X @ V)
+
+
+def _rank1(u, V):
+    """:math:`u (u^\\top V)` for stacks: u (..., d), V (..., d, b)."""
+    return u[..., :, None] * (u[..., None, :] @ V)
+
+
+def _operator(X, matmat):
+    xp = get_namespace(X)
+    return SymmetricOperator(matmat, X.shape[-1], xp, X.dtype, device_of(X), tuple(X.shape[:-2]))
+
+
+def _expected_operator(X, p, loss):
+    xp = get_namespace(X)
+    n = X.shape[-2]
+    q = p * (1 - p)
+    dS = xp.sum(X * X, axis=-2) / n
+    s = xp.sum(X, axis=-2)
+    gram = _gram_apply(X)
+    if loss == "cross-view":
+        a, c, dd = q / (n - 1), q / (n * (n - 1)), q
+    else:
+        a, c, dd = q / n + 1 / (4 * n * (n - 1)), 1 / (4 * n * (n - 1)), q
+    return _operator(X, lambda V: a * gram(V) - dd * (dS[..., :, None] * V) - c * _rank1(s, V))
+
+
+def _realized_operator(X, Y, loss):
+    xp = get_namespace(X)
+    n = X.shape[-2]
+    s, t = xp.sum(X, axis=-2), xp.sum(Y, axis=-2)
+    s1, s2 = (s + t) / 2, (s - t) / 2
+    gx, gy = _gram_apply(X), _gram_apply(Y)
+    if loss == "cross-view":
+        def matmat(V):
+            pos = (gx(V) - gy(V)) / 4  # sym(X1^T X2) V
+            neg = (s1[..., :, None] * (s2[..., None, :] @ V) + s2[..., :, None] * (s1[..., None, :] @ V)) / 2
+            return pos / (n - 1) - neg / (n * (n - 1))
+    else:
+        def matmat(V):
+            GV = gx(V)
+            pos = (GV - gy(V)) / (4 * n)
+            return pos - (_rank1(s, V) - GV) / (4 * n * (n - 1))
+    return _operator(X, matmat)
+
+
+def second_moment_operator(X, *, center=False, batched=False):
+    """:math:`\\hat\\Sigma_0 = X^\\top X/n` (or the centred covariance) as a matrix-free operator.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data (shape (n_replicates, n_samples, n_features) with ``batched=True``).
+    center : bool, default=False
+        Subtract the column means :math:`\\bar x`: :math:`X^\\top X/n - \\bar x \\bar x^\\top`.
+    batched : bool, default=False
+        ``X`` has a leading replicate axis.
+
+    Returns
+    -------
+    SymmetricOperator
+        ``op.matmat(V) = X^T (X V)/n`` for ``V`` of shape (..., d, b).
+    """
+    _, X = _check_X(X, batched=batched)
+    return _moment_operator(X, center)
+
+
+def _moment_operator(X, center):
+    xp = get_namespace(X)
+    n = X.shape[-2]
+    gram = _gram_apply(X)
+    if not center:
+        return _operator(X, lambda V: gram(V) / n)
+    m = xp.mean(X, axis=-2)
+    return _operator(X, lambda V: gram(V) / n - _rank1(m, V))
+
+
+def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto"):
     """Minimise :math:`-\\operatorname{tr}(WMW^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2` for a given ``M``.
 
     Parameters
     ----------
-    M : array of shape (d, d)
-        Contrastive matrix; only its symmetric part is used.
+    M : array of shape (d, d) or (n_replicates, d, d)
+        Contrastive matrix (or a stack); only its symmetric part is used.
     r : int
         Representation dimension, ``1 <= r < d``.
     lam : float, default=1.0
         Regularisation :math:`\\lambda > 0`.
     info : dict, optional
         Extras stored in the result.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        How to find the top-``r`` eigenpairs (:func:`spikedcl.eigensolvers.top_eigenpairs`).
 
     Returns
     -------
@@ -290,45 +530,73 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None):
         As :func:`fit_contrastive`.
     """
     M = _check_square(M, "M")
-    r = check_rank(r, M.shape[0])
+    r = check_rank(r, M.shape[-1])
     lam = check_positive(lam, "lam")
+    check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     xp = get_namespace(M)
-    mu, V = top_eigh(M, r)
+    mu, V = top_eigenpairs(M, r, eigensolver=eigensolver)
+    return _contrastive_result(xp, mu, V, r, lam, info)
+
+
+def _contrastive_result(xp, mu, V, r, lam, info):
     mu_pos = xp.clip(mu, min=0.0)
-    if not bool(mu[-1] > 0):
+    if not bool(xp.all(mu[..., -1] > 0)):
         warnings.warn(
             f"the contrastive matrix has fewer than r={r} positive eigenvalues "
-            f"(mu_r = {float(mu[-1]):.3g}); W has rank < r",
+            f"(mu_r = {float(xp.min(mu[..., -1])):.3g}); W has rank < r",
             RankDeficientWarning,
             stacklevel=3,
         )
-    W = xp.sqrt(mu_pos / lam)[:, None] * V.mT
-    loss_value = -xp.sum(mu_pos**2) / (2 * lam)
+    W = xp.sqrt(mu_pos / lam)[..., :, None] * V.mT
+    loss_value = -xp.sum(mu_pos**2, axis=-1) / (2 * lam)
     return FitResult("contrastive", W, V, mu, loss_value, info=dict(info or {}, lam=lam))
 
 
-def _principal(S, r):
+def _principal(S, r, eigensolver="auto"):
     xp = get_namespace(S)
-    sig, V = top_eigh(S, r)
-    tail = xp.linalg.trace(S) - xp.sum(sig)
+    sig, V = top_eigenpairs(S, r, eigensolver=eigensolver)
+    tail = xp.linalg.trace(S) - xp.sum(sig, axis=-1)
     return xp, xp.clip(sig, min=0.0), V, tail
 
 
-def _moment(X, r, center):
-    _, X = check_data(X)
-    r = check_rank(r, X.shape[1])
+def _moment(X, r, center, batched=False):
+    _, X = _check_X(X, finite=center, batched=batched)
+    r = check_rank(r, X.shape[-1])
     return _second_moment(X, center), r
 
 
 def _check_square(M, name):
-    """Validate a square matrix and return its symmetric part."""
-    _, M = check_data(M, name, min_rows=1)
-    if M.shape[0] != M.shape[1]:
+    """Validate a square matrix (or a stack of them) and return its symmetric part."""
+    ndim = 3 if getattr(M, "ndim", None) == 3 else 2
+    _, M = check_data(M, name, ndim=ndim, min_rows=1)
+    if M.shape[-2] != M.shape[-1]:
         raise ValueError(f"{name} must be a square (d, d) matrix, got shape {tuple(M.shape)}")
     return sym(M)
 
 
-def fit_pca(X, r, *, center=False, solver="closed_form", solver_options=None, rng=None):
+def _principal_fit(X, r, method, center, eigensolver, batched, lam=0.0):
+    """PCA / AE / GAN from data, dense or matrix-free."""
+    check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
+    shape = getattr(X, "shape", None) or (0,)
+    if method != "autoencoder" and choose_eigensolver(eigensolver, shape[-1], 1, formed=False) == "matrix-free":
+        xp, X = _check_X(X, batched=batched)
+        r = check_rank(r, X.shape[-1])
+        sig, V = top_eigenpairs(_moment_operator(X, center), r, eigensolver="matrix-free")
+        n = X.shape[-2]
+        trace = xp.sum(X * X, axis=(-2, -1)) / n
+        if center:
+            trace = trace - xp.sum(xp.mean(X, axis=-2) ** 2, axis=-1)
+        return _principal_result(xp, method, xp.clip(sig, min=0.0), V, trace - xp.sum(sig, axis=-1), None,
+                                 lam, {"center": center, "eigensolver": "matrix-free"})
+    S, r = _moment(X, r, center, batched)
+    return principal_fit_from_moment(
+        S, r, method, lam=lam, info={"center": center}, eigensolver="dense" if eigensolver == "dense" else "auto"
+    )
+
+
+def fit_pca(
+    X, r, *, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto", batched=False
+):
     """Principal component analysis: top-``r`` eigenvectors of the second moment (spec §4).
 
     .. math::
@@ -338,7 +606,7 @@ def fit_pca(X, r, *, center=False, solver="closed_form", solver_options=None, rn
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-        Data.
+        Data (shape (n_replicates, n_samples, n_features) with ``batched=True``).
     r : int
         Number of components, ``1 <= r < n_features``.
     center : bool, default=False
@@ -351,6 +619,12 @@ def fit_pca(X, r, *, center=False, solver="closed_form", solver_options=None, rn
         Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
     rng : None, int or numpy.random.Generator, optional
         Draws the GD initialisation.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        As in :func:`fit_contrastive`: ``"matrix-free"`` never forms
+        :math:`\\hat\\Sigma_0` (``S V = X^T (X V)/n``); ``"auto"`` does so from ``d >= 4096``.
+    batched : bool, default=False
+        ``X`` has a leading replicate axis (n_replicates, n_samples, n_features);
+        every result field gains that axis (closed form only).
 
     Returns
     -------
@@ -360,15 +634,19 @@ def fit_pca(X, r, *, center=False, solver="closed_form", solver_options=None, rn
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
     """
     check_choice(solver, "solver", SOLVERS)
-    S, r = _moment(X, r, center)
     if solver == "gd":
+        S, r = _moment(X, r, center)
         fit = train_pca(S, r, rng=rng, solver_options=solver_options)
         fit.info["center"] = center
         return fit
-    return principal_fit_from_moment(S, r, "pca", info={"center": center})
+    _check_batched_solver(batched, solver)
+    return _principal_fit(X, r, "pca", center, eigensolver, batched)
 
 
-def fit_autoencoder(X, r, *, lam=0.0, center=False, solver="closed_form", solver_options=None, rng=None):
+def fit_autoencoder(
+    X, r, *, lam=0.0, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto",
+    batched=False,
+):
     """Two-factor linear autoencoder in closed form (spec §4).
 
     .. math::
@@ -385,7 +663,7 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False, solver="closed_form", solver
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-        Data.
+        Data (shape (n_replicates, n_samples, n_features) with ``batched=True``).
     r : int
         Bottleneck width, ``1 <= r < n_features``.
     lam : float, default=0.0
@@ -398,6 +676,12 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False, solver="closed_form", solver
         Options of the gradient-descent solver (:data:`spikedcl.training.GD_OPTIONS`).
     rng : None, int or numpy.random.Generator, optional
         Draws the GD initialisation.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        Eigensolver for the formed second moment
+        (:func:`spikedcl.eigensolvers.top_eigenpairs`).
+    batched : bool, default=False
+        ``X`` has a leading replicate axis (n_replicates, n_samples, n_features);
+        every result field gains that axis (closed form only).
 
     Returns
     -------
@@ -407,15 +691,16 @@ def fit_autoencoder(X, r, *, lam=0.0, center=False, solver="closed_form", solver
     """
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(solver, "solver", SOLVERS)
-    S, r = _moment(X, r, center)
     if solver == "gd":
+        S, r = _moment(X, r, center)
         fit = train_autoencoder(S, r, lam=lam, rng=rng, solver_options=solver_options)
         fit.info["center"] = center
         return fit
-    return principal_fit_from_moment(S, r, "autoencoder", lam=lam, info={"center": center})
+    _check_batched_solver(batched, solver)
+    return _principal_fit(X, r, "autoencoder", center, eigensolver, batched, lam=lam)
 
 
-def fit_gan(X, r, *, center=False):
+def fit_gan(X, r, *, center=False, eigensolver="auto", batched=False):
     """Linear GAN in the LQG setting: the optimal generator spans the PCA subspace (spec §4).
 
     With a linear generator :math:`G z`, :math:`z \\sim N(0, I_r)`, and a quadratic
@@ -433,31 +718,40 @@ def fit_gan(X, r, *, center=False):
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
-        Data.
+        Data (shape (n_replicates, n_samples, n_features) with ``batched=True``).
     r : int
         Latent dimension, ``1 <= r < n_features``.
     center : bool, default=False
         Centre the columns first.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        As in :func:`fit_pca`.
+    batched : bool, default=False
+        ``X`` has a leading replicate axis (n_replicates, n_samples, n_features);
+        every result field gains that axis (closed form only).
 
     Returns
     -------
     FitResult
         ``W = G^T`` of shape (r, d); ``loss`` the optimal :math:`W_2^2`.
     """
-    S, r = _moment(X, r, center)
-    return principal_fit_from_moment(S, r, "gan", info={"center": center})
+    return _principal_fit(X, r, "gan", center, eigensolver, batched)
+
+
+def _check_batched_solver(batched, solver):
+    if batched and solver != "closed_form":
+        raise ValueError(f"batched=True (X of shape (R, n, d)) needs solver='closed_form', got {solver!r}")
 
 
 PRINCIPAL_METHODS = ("pca", "autoencoder", "gan")
 
 
-def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None):
+def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None, eigensolver="auto"):
     """PCA, linear autoencoder or linear GAN fitted to a given second-moment matrix.
 
     Parameters
     ----------
-    S : array of shape (d, d)
-        Symmetric positive semi-definite second moment.
+    S : array of shape (d, d) or (n_replicates, d, d)
+        Symmetric positive semi-definite second moment (or a stack).
     r : int
         Dimension, ``1 <= r < d``.
     method : {"pca", "autoencoder", "gan"}, default="pca"
@@ -467,6 +761,8 @@ def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None):
         Autoencoder penalty on both factors.
     info : dict, optional
         Extras stored in the result.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        How to find the top-``r`` eigenpairs (:func:`spikedcl.eigensolvers.top_eigenpairs`).
 
     Returns
     -------
@@ -475,25 +771,34 @@ def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None):
     """
     check_choice(method, "method", PRINCIPAL_METHODS)
     S = _check_square(S, "S")
-    r = check_rank(r, S.shape[0])
+    r = check_rank(r, S.shape[-1])
     lam = check_positive(lam, "lam", allow_zero=True)
-    xp, sig, V, tail = _principal(S, r)
-    info = dict(info or {})
+    check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
+    xp, sig, V, tail = _principal(S, r, eigensolver)
+    return _principal_result(xp, method, sig, V, tail, S, lam, dict(info or {}))
+
+
+def _principal_result(xp, method, sig, V, tail, S, lam, info):
     if method == "pca":
         return FitResult("pca", V.mT, V, sig, tail, info=info)
     if method == "gan":
-        return FitResult("gan", xp.sqrt(sig)[:, None] * V.mT, V, sig, tail, info=info)
+        return FitResult("gan", xp.sqrt(sig)[..., :, None] * V.mT, V, sig, tail, info=info)
     scale = xp.sqrt(xp.clip(1 - lam / sig, min=0.0)) if lam > 0 else xp.ones_like(sig)
-    if not bool(scale[-1] > 0):
+    if not bool(xp.all(scale[..., -1] > 0)):
         warnings.warn(
             f"lam={lam} exceeds the r-th eigenvalue of the second moment; the encoder has rank < r",
             RankDeficientWarning,
             stacklevel=3,
         )
-    W_enc = scale[:, None] * V.mT
+    W_enc = scale[..., :, None] * V.mT
     W_dec = W_enc.mT
     info.update(decoder=W_dec, lam=lam)
-    return FitResult("autoencoder", W_enc, V, sig, autoencoder_loss(W_enc, W_dec, S, lam), info=info)
+    if S is not None and S.ndim == 2:
+        loss = autoencoder_loss(W_enc, W_dec, S, lam)
+    else:  # stacks: tr S - sum_{sigma > lam} (sigma - lam)^2 / sigma (the same value in closed form)
+        gain = xp.where(sig > lam, (sig - lam) ** 2 / xp.where(sig > 0, sig, xp.ones_like(sig)), xp.zeros_like(sig))
+        loss = (tail + xp.sum(sig, axis=-1)) - xp.sum(gain, axis=-1)
+    return FitResult("autoencoder", W_enc, V, sig, loss, info=info)
 
 
 def fit_heteropca(X, r, *, max_iter=50, tol=1e-8):
