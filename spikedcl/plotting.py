@@ -157,7 +157,10 @@ def plot_panel(ax, df, spec):
     ax.set_ylabel(spec.get("ylabel", _AXIS_LABELS.get(metric, metric)))
     if spec.get("title"):
         ax.set_title(spec["title"])
-    ax.legend(loc="best", frameon=False)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(loc="best", frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no results for this panel", transform=ax.transAxes, ha="center")
     return fitted
 
 

@@ -337,8 +337,13 @@ def resolve_config(raw, *, quick=False, overrides=None):
     for layer in layers:
         scalars.update({k: layer[k] for k in scalars if layer.get(k) is not None})
         params.update(layer.get("params", {}))
-        if layer.get("grid"):
-            grids, params = _override_grid(grids, params, layer["grid"])
+        new = layer.get("grid")
+        if isinstance(new, list):  # a list of tables replaces the whole grid
+            grids = _grid_list(new, f"[quick] grid of config {name!r}")
+            for key in {k for g in grids for k in g}:
+                params.pop(key, None)
+        elif new:
+            grids, params = _override_grid(grids, params, new)
     reps, seed = scalars["reps"] if scalars["reps"] is not None else 1, scalars["seed"] or 0
     if not isinstance(reps, numbers.Integral) or isinstance(reps, bool) or reps < 1:
         raise ConfigError(f"reps must be an integer >= 1, got {reps!r}")

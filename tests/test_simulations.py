@@ -16,55 +16,146 @@ def _load(name):
     return module
 
 
+CONFIGS = sorted(p.stem for p in (ROOT / "simulations" / "configs").glob("*.toml"))
+
+
 @pytest.fixture(scope="module")
 def sweep():
     return _load("sweep")
 
 
-def test_quick_sweep_prints_a_table_and_writes_rows(sweep, tmp_path, capsys):
-    out = tmp_path / "rows.csv"
-    argv = ["--n", "300", "3000", "--d", "60", "--r", "3", "--reps", "3", "--out", str(out)]
+@pytest.fixture(scope="module")
+def make_figures():
+    return _load("make_figures")
+
+
+def _exit_code(fn, argv):
+    """Exit code of a CLI main, whether it returns it or argparse raises SystemExit."""
+    try:
+        return fn(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_tiny_grid_end_to_end_then_resume(sweep, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["--n", "300", "3000", "--d", "60", "--r", "3", "--reps", "3", "--out", str(out), "--no-progress"]
     assert sweep.main(argv) == 0
     text = capsys.readouterr().out
-    assert "mean ‖sinΘ(U*, Û)‖_F" in text and "cl-expected" in text and "3000" in text
-    df = pd.read_csv(out)
-    assert len(df) == 2 * 3 * 4  # n values x reps x methods
-    means = df.groupby(["n", "method"])["sin_theta"].mean()
+    assert "config quick" in text and "2 cells" in text and "mean sin_theta ± 95% CI" in text
+    df = pd.read_parquet(out / "results.parquet")
+    fits = df[df.method != "theory"]
+    assert len(fits) == 2 * 3 * 4 * 3  # n values x reps x methods x metrics
+    means = fits[fits.metric == "sin_theta"].groupby(["n", "method"])["value"].mean()
     assert means[(3000, "cl")] < means[(3000, "pca")]  # the paper's claim, even on a tiny grid
-    # every row is reproducible: a second run gives identical numbers
-    out2 = tmp_path / "rows2.csv"
-    sweep.main(argv[:-1] + [str(out2)])
-    pd.testing.assert_series_equal(df["sin_theta"], pd.read_csv(out2)["sin_theta"])
-
-
-def test_downstream_metric(sweep, capsys):
-    argv = ["--n", "5000", "--d", "60", "--r", "3", "--reps", "3", "--metric", "excess_risk", "--methods", "pca", "cl"]
+    assert (out / "config.json").is_file() and "--reps 3" in (out / "config.json").read_text()
     assert sweep.main(argv) == 0
+    assert "0 cells run, 2 reused" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(df, pd.read_parquet(out / "results.parquet"))
+
+
+def test_dry_run_writes_nothing(sweep, tmp_path, capsys):
+    assert sweep.main(["--config", "fig3", "--dry-run", "--out", str(tmp_path / "x")]) == 0
     text = capsys.readouterr().out
-    assert "ΔR_U* = R(Û) − R(U*)" in text and "random subspace" not in text
-    df = sweep.run(sweep.parse_args(argv))
-    means = df.groupby("method")[["excess_risk", "excess_risk_linear"]].mean()
-    assert means.loc["cl", "excess_risk"] < means.loc["pca", "excess_risk"]
-    assert (df["excess_risk_linear"] >= -1e-12).all()  # R_lin bounds every representation
+    assert "48 cells" in text and '"experiment"' in text  # 7 + 6 - 1 shared grid points x 4 blocks of 5
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_config_runs_quick_and_renders(name, sweep, make_figures, tmp_path, capsys):
+    assert sweep.main(["--config", name, "--quick", "--out", str(tmp_path / f"{name}-quick"), "--no-progress"]) == 0
+    df = pd.read_parquet(tmp_path / f"{name}-quick" / "results.parquet")
+    assert len(df) and df["value"].notna().any()
+    figs = tmp_path / "figs"
+    assert make_figures.main([name, "--quick", "--results", str(tmp_path), "--out", str(figs)]) == 0
+    for ext in ("pdf", "png"):
+        assert (figs / f"{name}-quick.{ext}").stat().st_size > 1000
+
+
+def _toml(tmp_path, text):
+    path = tmp_path / "cfg.toml"
+    path.write_text(text)
+    return str(path)
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--r", "200"], "need 1 <= r < d"),
-        (["--n", "1"], "every --n must be >= 2"),
-        (["--reps", "0"], "--reps must be >= 1"),
-        (["--methods", "vae"], "invalid choice: 'vae'"),
-        (["--noise", "pink"], "invalid choice: 'pink'"),
-        (["--condition", "0.5"], "every --condition must be >= 1"),
-        (["--metric", "accuracy"], "invalid choice: 'accuracy'"),
+        (["--config", "fig99"], "config 'fig99' not found"),
+        (["--r", "200"], "r must be"),
+        (["--n", "0", "100"], "n must be"),
+        (["--condition", "0.5"], "C (noise condition number) must be >= 1"),
+        (["--methods", "vae"], "methods must be one of"),
+        (["--mask-prob", "1.5"], "mask_prob"),
+        (["--n-jobs", "0"], "--n-jobs must be"),
+        (["--scheduler", "tcp://x:1"], "--scheduler needs --backend dask"),
+        (["--backend", "spark"], "invalid choice: 'spark'"),
+        (["--reps", "0"], "reps must be an integer >= 1"),
     ],
 )
-def test_bad_arguments_exit_with_code_2(sweep, argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        sweep.main(argv)
-    assert exc.value.code == 2
+def test_bad_arguments_exit_with_code_2(sweep, argv, message, tmp_path, capsys):
+    assert _exit_code(sweep.main, argv + ["--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_config_files_exit_with_code_2(sweep, tmp_path, capsys):
+    good = 'experiment = "subspace"\n[grid]\nn = [100]\n[params]\nd = 10\nr = 2\nC = 2\nnoise = "uniform"\nmethods = ["pca"]\n'
+    cases = [
+        ("experiment = 'subspace'\n[grid\n", "not valid TOML"),
+        ("colour = 3\n" + good, "unknown key(s) ['colour']"),
+        (good.replace("[grid]", "speed = 1\n[grid]"), "unknown key(s) ['speed']"),
+        (good.replace("d = 10", "d = 2"), "r must be"),
+    ]
+    for text, message in cases:
+        assert sweep.main(["--config", _toml(tmp_path, text), "--out", str(tmp_path / "o")]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_unwritable_or_incompatible_output_exits_2_and_keeps_the_files(sweep, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert sweep.main(["--quick", "--out", str(tmp_path / "file" / "out")]) == 2
+    assert "not writable" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert sweep.main(["--quick", "--out", str(out), "--no-progress"]) == 0
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert sweep.main(["--quick", "--seed", "1", "--out", str(out)]) == 2
+    assert "holds results of another configuration" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sweep.main(["--quick", "--seed", "1", "--force", "--out", str(out), "--no-progress"]) == 0
+
+
+def test_failing_cells_exit_1_and_are_listed(sweep, tmp_path, capsys):
+    cfg = _toml(tmp_path, 'experiment = "sweep_toys:fails_at_three"\nreps = 2\n[grid]\nmu = [1.0, 3.0]\n[summary]\nmetric = "x"\n')
+    assert sweep.main(["--config", cfg, "--out", str(tmp_path / "o"), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "1 cell(s) failed" in captured.err and "mu = 3 is not allowed" in captured.err
+    assert "1 cells run, 0 reused, 1 failed" in captured.out
+
+
+def test_make_figures_needs_saved_results(make_figures, tmp_path, capsys):
+    assert make_figures.main(["fig1", "--results", str(tmp_path)]) == 2
+    assert "run: python simulations/sweep.py --config fig1" in capsys.readouterr().err
+
+
+def test_figure_axes_slopes_and_theory_overlay(sweep, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spikedcl.plotting import figure_from_spec
+    from spikedcl.sweep import load_config, resolve_config
+
+    out = tmp_path / "fig1-quick"
+    assert sweep.main(["--config", "fig1", "--quick", "--reps", "2", "--out", str(out), "--no-progress"]) == 0
+    config = resolve_config(load_config("fig1", config_dir=ROOT / "simulations" / "configs"), quick=True)
+    fig = figure_from_spec(pd.read_parquet(out / "results.parquet"), config)
+    ax = fig.axes[0]
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    assert ax.get_xlabel() == "sample size n" and "sin" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(lab.startswith("CL (realized masks) (slope -0.") for lab in labels)
+    assert any(lab.startswith("theory:") for lab in labels) and any("n = ∞" in lab for lab in labels)
+    assert -0.6 < fig.fitted[0]["cl"] < -0.35 and fig.fitted[0]["pca"] > fig.fitted[0]["cl"]
 
 
 def test_fig6_quick_renders(tmp_path, capsys):
