@@ -12,20 +12,69 @@ array namespace and device, so CPU and GPU runs see bit-identical data.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._array_api import to_namespace
+from ._array_api import device_of, get_namespace, is_cupy_namespace, is_numpy_namespace, to_namespace
 from ._validation import check_choice, check_int, check_positive, check_rank
 from .exceptions import SpikedModelWarning
 from .random import check_rng
 
-__all__ = ["SpikedModel", "NOISE_PROFILES", "noise_variances", "haar_basis"]
+__all__ = ["SpikedModel", "NOISE_PROFILES", "GENERATORS", "noise_variances", "haar_basis", "namespace_generator"]
 
 NOISE_PROFILES = ("uniform", "uniform-random", "two-block", "linear-std")
+
+#: Where samples are drawn: ``"host"`` (NumPy, bit-identical on every device) or
+#: ``"device"`` (the namespace's own generator, e.g. CuPy's; not bit-identical).
+GENERATORS = ("host", "device")
+
+
+def namespace_generator(xp, seed, device=None):
+    """A random generator that draws directly in namespace ``xp`` (``generator="device"``).
+
+    Parameters
+    ----------
+    xp : namespace
+        NumPy or CuPy (through array-api-compat or not).
+    seed : int
+        Seed, drawn from the caller's host generator.
+    device : object, optional
+        CuPy device on which to draw.
+
+    Returns
+    -------
+    object
+        A generator with ``standard_normal(shape, dtype=)`` and ``random(shape, dtype=)``;
+        CuPy's draws other numbers than NumPy's for the same seed.
+
+    Raises
+    ------
+    ValueError
+        For namespaces without a generator of their own (e.g. array-api-strict).
+    """
+    if is_cupy_namespace(xp):
+        import cupy
+
+        with cupy.cuda.Device(getattr(device, "id", device) or 0) if device is not None else _null():
+            return cupy.random.default_rng(seed)
+    if is_numpy_namespace(xp):
+        return np.random.default_rng(seed)
+    raise ValueError(
+        f"generator='device' needs a NumPy or CuPy namespace, got {getattr(xp, '__name__', xp)!r}; "
+        "use generator='host'"
+    )
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 #: Incoherence ratio I(U*) / (r log d / d) above which a warning is raised (spec §1).
 INCOHERENCE_WARN_RATIO = 2.0
@@ -245,7 +294,7 @@ class SpikedModel:
         """
         return self.nu**2 * (self.U @ self.U.T) + np.diag(self.noise_var)
 
-    def sample(self, n, *, rng=None, return_latent=False, xp=None, device=None, dtype=None):
+    def sample(self, n, *, rng=None, return_latent=False, xp=None, device=None, dtype=None, generator="host"):
         """Draw ``n`` iid samples ``X = Z U*^T + randn(n, d) * sqrt(noise_var)``.
 
         Parameters
@@ -263,6 +312,12 @@ class SpikedModel:
             Device of the returned arrays in ``xp``.
         dtype : dtype, optional
             Floating dtype of the result in ``xp`` (default float64).
+        generator : {"host", "device"}, default="host"
+            ``"host"``: draw with NumPy and copy (bit-identical on every
+            device). ``"device"``: draw in ``xp``'s own generator (CuPy on a
+            GPU), seeded by one integer from ``rng``: no host draw and no
+            transfer, for huge ``n``, but **not** bit-identical to the host
+            draw (CuPy's generator gives other numbers).
 
         Returns
         -------
@@ -271,8 +326,13 @@ class SpikedModel:
         Z : array of shape (n, r)
             Latent factors with covariance :math:`\\nu^2 I_r`; only with
             ``return_latent=True``.
+
+        See Also
+        --------
+        SpikedModel.sample_chunks : The same rows in chunks of bounded memory.
         """
         n = check_int(n, "n", low=2)
+        check_choice(generator, "generator", GENERATORS)
         if n <= self.d:
             warnings.warn(
                 f"n={n} <= d={self.d}: the theory assumes n > d",
@@ -280,6 +340,9 @@ class SpikedModel:
                 stacklevel=2,
             )
         rng = check_rng(rng)
+        if generator == "device":
+            X, Z = self._device_draw(n, rng, xp, device, dtype)
+            return (X, Z) if return_latent else X
         Z = self.nu * rng.standard_normal((n, self.r))
         X = Z @ self.U.T
         X += rng.standard_normal((n, self.d)) * np.sqrt(self.noise_var)
@@ -289,3 +352,78 @@ class SpikedModel:
         elif dtype is not None:
             X, Z = X.astype(dtype), Z.astype(dtype)
         return (X, Z) if return_latent else X
+
+    def _device_draw(self, n, rng, xp, device, dtype, gen=None):
+        """``X, Z`` drawn in ``xp``'s own generator (not bit-identical to the host draw)."""
+        if xp is None:
+            raise ValueError("generator='device' needs xp= (the namespace whose generator draws)")
+        if gen is None:
+            gen = namespace_generator(xp, int(check_rng(rng).integers(2**63)), device)
+        like = to_namespace(self.U, xp, device=device, dtype=dtype)
+        U, s = like, to_namespace(np.sqrt(self.noise_var), xp, device=device, dtype=dtype)
+        xpn = get_namespace(U)
+        Z = self.nu * xpn.asarray(gen.standard_normal((n, self.r), dtype=U.dtype), device=device_of(U))
+        noise = xpn.asarray(gen.standard_normal((n, self.d), dtype=U.dtype), device=device_of(U))
+        return Z @ U.mT + noise * s, Z
+
+    def sample_chunks(self, n, chunk_size, *, rng=None, xp=None, device=None, dtype=None, generator="host"):
+        """Draw the rows of :meth:`sample` in consecutive chunks, holding one chunk at a time.
+
+        With ``generator="host"`` the chunks use exactly the random numbers of
+        ``sample(n, rng=rng)``, for every ``chunk_size``, and ``rng`` ends in the
+        same state: ``Z`` is drawn from a copy of ``rng`` and the noise from a
+        second copy advanced past the ``n r`` latent normals. The concatenated
+        chunks equal ``sample``'s rows to rounding (the product
+        :math:`Z U^{\\star\\top}` is blocked differently, ~1e-16). Memory is
+        :math:`O(\\text{chunk\\_size}\\cdot d)`, independent of ``n``.
+
+        Parameters
+        ----------
+        n : int
+            Total number of samples, ``n >= 2``.
+        chunk_size : int
+            Rows per chunk, ``>= 1`` (the last chunk may be shorter).
+        rng : None, int or numpy.random.Generator, optional
+            Random generator, consumed as by :meth:`sample`.
+        xp : array namespace, optional
+            Namespace of the chunks (default NumPy).
+        device : object, optional
+            Device of the chunks.
+        dtype : dtype, optional
+            Floating dtype of the chunks (default float64).
+        generator : {"host", "device"}, default="host"
+            As in :meth:`sample`; ``"device"`` draws each chunk in ``xp``'s own
+            generator (not bit-identical to the host draw).
+
+        Yields
+        ------
+        array of shape (k, d)
+            The next ``k <= chunk_size`` samples.
+        """
+        n = check_int(n, "n", low=2)
+        chunk_size = check_int(chunk_size, "chunk_size", low=1)
+        check_choice(generator, "generator", GENERATORS)
+        rng = check_rng(rng)
+        if generator == "device":
+            gen = namespace_generator(xp, int(rng.integers(2**63)), device) if xp is not None else None
+            for start in range(0, n, chunk_size):
+                yield self._device_draw(min(chunk_size, n - start), rng, xp, device, dtype, gen)[0]
+            return
+        z_rng, noise_rng = copy.deepcopy(rng), copy.deepcopy(rng)
+        skip = n * self.r
+        while skip:  # advance past the latent normals in bounded memory
+            k = min(skip, chunk_size * max(self.d, self.r))
+            noise_rng.standard_normal(k)
+            skip -= k
+        scale = np.sqrt(self.noise_var)
+        for start in range(0, n, chunk_size):
+            k = min(chunk_size, n - start)
+            X = (self.nu * z_rng.standard_normal((k, self.r))) @ self.U.T
+            X += noise_rng.standard_normal((k, self.d)) * scale
+            if xp is not None:
+                X = to_namespace(X, xp, device=device, dtype=dtype)
+            elif dtype is not None:
+                X = X.astype(dtype)
+            if start + k >= n:
+                rng.bit_generator.state = noise_rng.bit_generator.state
+            yield X
