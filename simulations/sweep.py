@@ -138,7 +138,10 @@ def main(argv=None):
         if args.device == "cuda":
             from spikedcl._array_api import namespace_for
 
-            namespace_for("cuda")
+            try:
+                namespace_for("cuda")
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         raw = load_config(args.config, config_dir=CONFIG_DIR)
         config = resolve_config(raw, quick=args.quick, overrides=overrides_from(args))
         out = Path(args.out or Path("results") / (config["name"] + ("-quick" if args.quick else "")))

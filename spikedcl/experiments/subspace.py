@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from .. import theory
+from .._array_api import namespace_for, to_numpy
 from .._validation import check_choice, check_int, check_positive, check_rank, check_unit_interval
 from ..closed_form import (
     fit_autoencoder,
@@ -128,6 +129,7 @@ def validate(params):
     check_choice(params.get("solver", "closed_form"), "solver", ("closed_form", "gd"))
     check_unit_interval(params.get("mask_prob", 0.5), "mask_prob")
     check_positive(params.get("lam", 1.0), "lam")
+    check_choice(params.get("dtype", "float64"), "dtype", ("float64", "float32"))
 
 
 def subspace_recovery(params, seed):
@@ -141,8 +143,10 @@ def subspace_recovery(params, seed):
         ``metrics`` (subset of :data:`METRICS`, default all), ``mask_prob``
         (default 0.5), ``lam`` (default 1), ``loss`` (``"cross-view"``),
         ``solver`` (``"closed_form"`` or ``"gd"``; the GAN, HeteroPCA and
-        population methods are always closed form) and ``theory`` (default
-        ``True``: add the ``method="theory"`` rows).
+        population methods are always closed form), ``device`` (``"cpu"`` or
+        ``"cuda"``: where the fits run; the samples are drawn on the host, so
+        both see the same data), ``dtype`` (``"float64"`` or ``"float32"``)
+        and ``theory`` (default ``True``: add the ``method="theory"`` rows).
     seed : numpy.random.SeedSequence
         The replicate's data seed. Its first child draws the model, the
         samples and the task :math:`w^\\star`; its second seeds the masks and
@@ -163,7 +167,8 @@ def subspace_recovery(params, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
         model = SpikedModel.random(d, r, noise=params["noise"], condition=float(params["C"]), rng=rng)
-        X = model.sample(n, rng=rng)
+        xp, device = namespace_for(params.get("device", "cpu"), params.get("dtype"))
+        X = model.sample(n, rng=rng, xp=xp, device=device, dtype=getattr(xp, params.get("dtype", "float64")))
     w = draw_task(r, rng=rng)
     cache = {}
 
@@ -191,7 +196,8 @@ def subspace_recovery(params, seed):
             "converged": fit.converged,
             "time_s": elapsed,
         }
-        rows += [dict(row, **extra) for row in _metric_rows(method, fit.basis, model, w, metrics)]
+        basis = to_numpy(fit.basis).astype(np.float64)  # metrics on the host, in float64
+        rows += [dict(row, **extra) for row in _metric_rows(method, basis, model, w, metrics)]
     if params.get("theory", True):
         rows += _theory_rows(n, d, r, metrics)
     return rows
