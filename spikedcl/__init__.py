@@ -17,6 +17,8 @@ from .closed_form import (
     fit_heteropca,
     fit_pca,
     second_moment,
+    contrastive_operator,
+    second_moment_operator,
 )
 from .data import SpikedModel, haar_basis, noise_variances
 from .downstream import (
@@ -31,6 +33,9 @@ from .downstream import (
     regression_excess,
     regression_labels,
 )
+from ._array_api import namespace_for
+from .eigensolvers import SymmetricOperator, block_krylov_eigh, top_eigenpairs
+from .streaming import StreamedMoments, fit_contrastive_streamed, fit_pca_streamed, streamed_moments
 from .exceptions import RankDeficientWarning, SpikedModelWarning
 from .metrics import principal_angles, sin_theta
 from .population import population_fit, population_matrix
@@ -55,6 +60,16 @@ __all__ = [
     "fit_autoencoder",
     "fit_gan",
     "fit_heteropca",
+    "contrastive_operator",
+    "second_moment_operator",
+    "top_eigenpairs",
+    "block_krylov_eigh",
+    "SymmetricOperator",
+    "streamed_moments",
+    "StreamedMoments",
+    "fit_contrastive_streamed",
+    "fit_pca_streamed",
+    "namespace_for",
     "population_fit",
     "population_matrix",
     "FitResult",
