@@ -42,6 +42,13 @@ from .population import population_fit, population_matrix
 from .objectives import autoencoder_loss, contrastive_grad, contrastive_loss
 from .random import cell_seed, check_rng
 from .results import FitResult
+from .supervised import (
+    fit_supervised_contrastive,
+    multiclass_labels,
+    sample_class_means,
+    supervised_matrix,
+    task_pair,
+)
 
 __version__ = "0.1.0"
 
@@ -88,6 +95,11 @@ __all__ = [
     "logistic_test_metrics",
     "regression_excess",
     "classification_excess",
+    "fit_supervised_contrastive",
+    "supervised_matrix",
+    "task_pair",
+    "multiclass_labels",
+    "sample_class_means",
     "theory",
     "cell_seed",
     "check_rng",

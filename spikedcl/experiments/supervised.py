@@ -54,7 +54,7 @@ FEATURES = ("W", "basis")
 _METHODS = {"supervised-cl": "realized", "supervised-cl-expected": "expected"}
 
 _DEFAULTS = {
-    "n": 20000, "d": 100, "r": 5, "C": 8.0, "noise": "uniform", "p": 0.5, "lam": 1.0,
+    "n": 20000, "d": 100, "r": 5, "C": 8.0, "noise": "uniform", "mask_prob": 0.5, "lam": 1.0,
     "loss": "cross-view", "source": 0, "transfer": 1, "noise_std": 0.1, "solver": "closed_form",
     "methods": list(_METHODS), "theory": True, "features": "W",
     # classification
@@ -108,7 +108,7 @@ def validate(params):
     if check_positive(P["C"], "C") < 1:
         raise ValueError(f"C (noise condition number) must be >= 1, got {P['C']}")
     check_choice(P["noise"], "noise", NOISE_PROFILES)
-    check_unit_interval(P["p"], "p")
+    check_unit_interval(P["mask_prob"], "mask_prob")
     check_positive(P["lam"], "lam")
     check_positive(P["noise_std"], "noise_std", allow_zero=True)
     check_choice(P["solver"], "solver", ("closed_form", "gd"))
@@ -141,7 +141,7 @@ def _fit(P, X_l, y, X_u, label_type, masks, fit_seed):
         warnings.simplefilter("ignore", RankDeficientWarning)  # alpha = 1 has rank K - 1 < k
         return fit_supervised_contrastive(
             X_l, y, int(P["k"]), alpha=float(P["alpha"]), X_unlabeled=X_u, label_type=label_type,
-            p=float(P["p"]), lam=float(P["lam"]), masks=masks, loss=P["loss"],
+            p=float(P["mask_prob"]), lam=float(P["lam"]), masks=masks, loss=P["loss"],
             rng=np.random.default_rng(fit_seed), solver=P["solver"],
         )
 
@@ -184,7 +184,7 @@ def supervised_transfer(params, seed):
         The cell: ``alpha`` (supervised weight in [0, 1]) and ``m`` (labeled
         sample size) are required; optional, with defaults: ``n`` = 20000
         unlabeled samples, ``d`` = 100, ``r`` = 5, ``k`` = ``r`` (representation
-        dimension), ``C`` = 8, ``noise`` = ``"uniform"``, ``p`` = 0.5, ``lam`` = 1,
+        dimension), ``C`` = 8, ``noise`` = ``"uniform"``, ``mask_prob`` = 0.5, ``lam`` = 1,
         ``loss`` = ``"cross-view"``, ``source`` = 0 and ``transfer`` = 1 (latent
         directions of the two tasks), ``noise_std`` = 0.1, ``solver`` =
         ``"closed_form"``, ``methods`` (``"supervised-cl"``: realized masks;
@@ -232,7 +232,7 @@ def supervised_transfer(params, seed):
     if P["theory"]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RankDeficientWarning)
-            pop = population_supervised_fit(model, w_s, int(P["k"]), alpha=float(P["alpha"]), p=float(P["p"]),
+            pop = population_supervised_fit(model, w_s, int(P["k"]), alpha=float(P["alpha"]), p=float(P["mask_prob"]),
                                             lam=float(P["lam"]))
         rows += _risk_rows("theory", _features(pop, P), model, w_s, w_t, noise_std, R_oracle, {"solver": "exact"})
     return rows
