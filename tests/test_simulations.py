@@ -172,3 +172,18 @@ def test_fig6_quick_renders(tmp_path, capsys):
     import matplotlib.image
 
     assert matplotlib.image.imread(tmp_path / "fig6.png").shape[1] > 1000
+
+
+def test_cli_backends_give_the_same_rows(sweep, tmp_path):
+    pytest.importorskip("dask.distributed")
+    base = ["--n", "400", "--d", "40", "--r", "2", "--reps", "4", "--reps-per-cell", "1",
+            "--methods", "pca", "cl", "--no-progress"]
+    tables = {}
+    for backend in ("loky", "threading", "dask"):
+        out = tmp_path / backend
+        assert sweep.main(base + ["--backend", backend, "--n-jobs", "2", "--out", str(out)]) == 0
+        df = pd.read_parquet(out / "results.parquet")
+        assert (df["backend"] == backend).all()
+        tables[backend] = df.drop(columns=["time_s", "backend"])
+    pd.testing.assert_frame_equal(tables["loky"], tables["threading"])
+    pd.testing.assert_frame_equal(tables["loky"], tables["dask"])
