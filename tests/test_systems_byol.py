@@ -12,8 +12,9 @@ X, XP = np.eye(D), SIGMA2 * np.eye(D)
 
 
 def positive_init(rng, k=D, d=D):
-    """Small random encoder and a predictor near 0.5 I: every mode starts above p_minus."""
-    W0 = 0.5 * rng.standard_normal((k, d)) / math.sqrt(d)
+    """A random encoder with spectrum near 0.3 and a predictor near 0.5 I: every mode
+    starts inside the basin of p_+ and none needs an exponentially long escape from 0."""
+    W0 = 0.3 * np.linalg.qr(rng.standard_normal((d, d)))[0][:k] + 0.02 * rng.standard_normal((k, d))
     Wp0 = 0.5 * np.eye(k) + 0.05 * rng.standard_normal((k, k))
     return W0, Wp0
 
