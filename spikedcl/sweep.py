@@ -60,6 +60,7 @@ __all__ = [
     "resolve_config",
     "config_hash",
     "expand_cells",
+    "replicate",
     "run_cell",
     "run_sweep",
     "summary_table",
@@ -417,8 +418,9 @@ def _points(config):
     return points
 
 
-def _fmt(v):
-    return f"{v:g}" if isinstance(v, float) else str(v)
+def _data_key(params, keys):
+    """Canonical text of the data cell: ``"n=500,d=200,..."`` (floats in ``%g``)."""
+    return ",".join(f"{k}={params[k]:g}" if isinstance(params[k], float) else f"{k}={params[k]}" for k in keys)
 
 
 def expand_cells(config):
@@ -439,7 +441,7 @@ def expand_cells(config):
     block = config["reps_per_cell"]
     for point in _points(config):
         params = {**fixed, **point}
-        data_key = ",".join(f"{k}={_fmt(params[k])}" for k in config["data_keys"])
+        data_key = _data_key(params, config["data_keys"])
         order = [k for k in _LEADING if k in params] + [k for k in params if k not in _LEADING]
         coords = {k: params[k] for k in order if _is_scalar(params[k]) and k not in _EXECUTION_KEYS}
         hashed = {k: v for k, v in params.items() if k not in _EXECUTION_KEYS}
@@ -452,6 +454,34 @@ def expand_cells(config):
             cells.append(Cell(cell_id, config["name"], config["experiment"], params, coords,
                               data_key, config["seed"], reps))
     return cells
+
+
+def replicate(config, point, rep):
+    """Regenerate the rows of one replicate at one grid point, alone.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved configuration.
+    point : dict
+        Grid coordinates (values of the grid axes; fixed parameters may be
+        given too and override the configuration's).
+    rep : int
+        Replicate index.
+
+    Returns
+    -------
+    list of dict
+        The experiment's rows, identical in ``value`` to those of any sweep
+        of ``config`` that ran this replicate.
+    """
+    params = {**config["params"], **point}
+    missing = [k for g in config["grid"] for k in g if k not in params]
+    if missing:
+        raise ValueError(f"point lacks the grid axes {sorted(set(missing))}")
+    data_key = _data_key(params, config["data_keys"])
+    _, fn = _resolve_experiment(config["experiment"])
+    return fn(dict(params), cell_seed(config["seed"], data_key, rep))
 
 
 def run_cell(cell, *, context=None):

@@ -293,3 +293,15 @@ def test_summary_table_matches_a_direct_t_interval():
     assert table.loc[1.0, "b"] == f"{sub.mean():.3f} ± {half:.3f}"
     with pytest.raises(ValueError, match="metric 'y' not in the results"):
         summary_table(df, "y")
+
+
+def test_one_replicate_is_regenerated_alone():
+    from spikedcl.sweep import replicate
+
+    config = tiny_subspace()
+    table = run_sweep(config).table
+    rows = pd.DataFrame(replicate(config, {"n": 800}, rep=3))
+    mine = table[(table.n == 800) & (table.rep == 3)]
+    np.testing.assert_array_equal(rows["value"].to_numpy(), mine["value"].to_numpy())
+    with pytest.raises(ValueError, match=r"lacks the grid axes \['n'\]"):
+        replicate(config, {"d": 30}, rep=0)
