@@ -634,12 +634,12 @@ def fit_pca(
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
     """
     check_choice(solver, "solver", SOLVERS)
+    _check_batched_solver(batched, solver)
     if solver == "gd":
         S, r = _moment(X, r, center)
         fit = train_pca(S, r, rng=rng, solver_options=solver_options)
         fit.info["center"] = center
         return fit
-    _check_batched_solver(batched, solver)
     return _principal_fit(X, r, "pca", center, eigensolver, batched)
 
 
@@ -691,12 +691,12 @@ def fit_autoencoder(
     """
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(solver, "solver", SOLVERS)
+    _check_batched_solver(batched, solver)
     if solver == "gd":
         S, r = _moment(X, r, center)
         fit = train_autoencoder(S, r, lam=lam, rng=rng, solver_options=solver_options)
         fit.info["center"] = center
         return fit
-    _check_batched_solver(batched, solver)
     return _principal_fit(X, r, "autoencoder", center, eigensolver, batched, lam=lam)
 
 
