@@ -137,12 +137,21 @@ def _cholqr(Y, xp):
     d, b = Y.shape[-2], Y.shape[-1]
     eye = xp.eye(b, dtype=Y.dtype, device=device_of(Y))
     eps = float(xp.finfo(Y.dtype).eps)
-    for k in range(3):
-        G = sym(Y.mT @ Y)
-        if k == 0:
-            G = G + (11 * (d * b + b * (b + 1)) * eps) * xp.linalg.trace(G)[..., None, None] * eye
-        Y = Y @ xp.linalg.inv(xp.linalg.cholesky(G, upper=True))
-    return Y
+    Q = Y
+    try:
+        for k in range(3):
+            G = sym(Q.mT @ Q)
+            if k == 0:
+                G = G + (11 * (d * b + b * (b + 1)) * eps) * xp.linalg.trace(G)[..., None, None] * eye
+            Q = Q @ xp.linalg.inv(xp.linalg.cholesky(G, upper=True))
+        error = xp.max(xp.abs(Q.mT @ Q - eye))
+        if bool(error <= 100 * b * eps):  # false for NaN too
+            return Q
+    except Exception:  # noqa: BLE001 - each library raises its own error for a non-positive-definite G
+        pass
+    # (nearly) rank-deficient block: Householder QR, slower but unconditionally stable
+    Q, _ = xp.linalg.qr(Y)
+    return Q
 
 
 def _orthonormal_complement(V, Y, xp, noise):

@@ -198,3 +198,61 @@ def test_float32_without_float64():
     d32 = sc.sin_theta(Us, fit32.basis)
     assert d32.dtype == xs.float32
     np.testing.assert_allclose(float(d32), float(sc.sin_theta(model.U, sc.fit_contrastive(X, 3, masks="expected").basis)), rtol=1e-4)
+
+
+def test_matrix_free_batched_and_streamed(data):
+    """The large-d, batched and streaming paths stay in the namespace and on the device."""
+    model, X, _, Xs, _ = data
+    for kw in ({"masks": "expected"}, {"loss": "simclr"}, {}):
+        check_fit(
+            sc.fit_contrastive(Xs, 3, rng=4, eigensolver="matrix-free", **kw),
+            sc.fit_contrastive(X, 3, rng=4, eigensolver="matrix-free", **kw),
+        )
+    check_fit(sc.fit_pca(Xs, 3, center=True, eigensolver="matrix-free"), sc.fit_pca(X, 3, center=True, eigensolver="matrix-free"))
+    vals, vecs = sc.top_eigenpairs(sc.second_moment_operator(Xs), 3)
+    ref_vals, ref_vecs = sc.top_eigenpairs(sc.second_moment_operator(X), 3)
+    check(vals, ref_vals)
+    check(vecs, ref_vecs, rtol=1e-8, atol=1e-10)
+    stack, stack_s = np.stack([X, 2 * X]), xs.stack([Xs, 2 * Xs])
+    for kw in ({"masks": "expected"}, {"mask_mode": "exact-count"}):
+        check_fit(sc.fit_contrastive(stack_s, 3, rng=5, batched=True, **kw), sc.fit_contrastive(stack, 3, rng=5, batched=True, **kw))
+    check_fit(sc.fit_autoencoder(stack_s, 3, lam=0.1, batched=True), sc.fit_autoencoder(stack, 3, lam=0.1, batched=True))
+    for a, b in zip(model.sample_chunks(400, 150, rng=1, xp=xs, device=DEV), model.sample_chunks(400, 150, rng=1)):
+        check(a, b, rtol=0, atol=0)
+    check_fit(
+        sc.fit_contrastive_streamed(model, 400, 3, rng=1, mask_rng=4, chunk_size=150, xp=xs, device=DEV),
+        sc.fit_contrastive_streamed(model, 400, 3, rng=1, mask_rng=4, chunk_size=150),
+    )
+    check_fit(
+        sc.fit_pca_streamed(model, 400, 3, rng=1, chunk_size=150, xp=xs, device=DEV, center=True),
+        sc.fit_pca_streamed(model, 400, 3, rng=1, chunk_size=150, center=True),
+    )
+    with pytest.raises(ValueError, match="generator='device' needs a NumPy or CuPy namespace"):
+        model.sample(400, rng=1, xp=xs, device=DEV, generator="device")
+
+
+def test_float32_large_d_paths_without_float64():
+    """Matrix-free, batched and streamed float32 fits never touch float64.
+
+    Tolerance: float32 sums of n = 2000 products carry relative error ~1e-6 sqrt(n)
+    in the moments; the eigen-gaps are O(1) relative, so eigenvalues agree to 1e-4
+    and subspaces to sinΘ < 1e-3 with the float64 fits.
+    """
+    dev = xs.Device("no_float64")
+    model = sc.SpikedModel.random(30, 3, condition=4.0, rng=0)
+    X = model.sample(2000, rng=1)
+    Xs = model.sample(2000, rng=1, xp=xs, device=dev, dtype=xs.float32)
+    fits = [
+        (sc.fit_contrastive(Xs, 3, rng=2, eigensolver="matrix-free"), sc.fit_contrastive(X, 3, rng=2)),
+        (sc.fit_contrastive(Xs, 3, masks="expected", eigensolver="matrix-free"), sc.fit_contrastive(X, 3, masks="expected")),
+        (sc.fit_pca(Xs, 3, eigensolver="matrix-free"), sc.fit_pca(X, 3)),
+        (sc.fit_contrastive_streamed(model, 2000, 3, rng=1, mask_rng=2, chunk_size=300, xp=xs, device=dev, dtype=xs.float32),
+         sc.fit_contrastive(X, 3, rng=2)),
+    ]
+    batch = sc.fit_contrastive(xs.stack([Xs, Xs]), 3, rng=2, batched=True)
+    fits.append((type(batch)(batch.method, batch.W[0, ...], batch.basis[0, ...], batch.eigenvalues[0, ...], batch.loss[0]),
+                 sc.fit_contrastive(X, 3, rng=2)))
+    for fs, f in fits:
+        assert fs.W.dtype == xs.float32 and fs.basis.device == dev
+        np.testing.assert_allclose(to_numpy(fs.eigenvalues), f.eigenvalues, rtol=1e-4, atol=1e-5)
+        assert float(sc.sin_theta(xs.asarray(f.basis, dtype=xs.float32, device=dev), fs.basis)) < 1e-3
