@@ -91,6 +91,10 @@ def main(argv=None):
         plt.close(fig)
     for path in written:
         print(f"wrote {path}")
+    for name in CHECKED:  # the checks always use every saved result of fig1-fig4
+        path = root / f"{name}{suffix}" / "results.parquet"
+        if name not in tables and path.is_file():
+            tables[name] = pd.read_parquet(path)
     checks = theory_checks({k: v for k, v in tables.items() if k in CHECKED})
     if len(checks):
         out = Path(args.out) / f"theory_check{suffix}.csv"

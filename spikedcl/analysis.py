@@ -104,8 +104,9 @@ def slope_ci(df, x, *, level=0.95, n_boot=2000, log_x=True, rng=0):
     Parameters
     ----------
     df : pandas.DataFrame
-        Rows of one method and metric, with columns ``x`` and ``value``
-        (positive), several replicates per ``x``.
+        Rows of one method and metric, with columns ``x`` and ``value``,
+        several replicates per ``x`` and a positive mean at every ``x``
+        (resamples with a non-positive mean are left out of the interval).
     x : str
         The abscissa column.
     level : float, default=0.95
@@ -127,14 +128,15 @@ def slope_ci(df, x, *, level=0.95, n_boot=2000, log_x=True, rng=0):
     xs = np.sort(df[x].unique()).astype(float)
     if len(xs) < 2:
         raise ValueError(f"slope_ci needs at least two distinct values of {x!r}")
-    if any(np.any(v <= 0) for v in groups):
-        raise ValueError("slope_ci needs positive values (it fits the log mean)")
-    lx = np.log(xs) if log_x else xs
     means = np.array([v.mean() for v in groups])
+    if np.any(means <= 0):
+        raise ValueError("slope_ci needs positive means at every x (it fits the log mean)")
+    lx = np.log(xs) if log_x else xs
     slope = np.polyfit(lx, np.log(means), 1)[0]
     boot = np.empty((n_boot, len(groups)))
     for j, v in enumerate(groups):
         boot[:, j] = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    boot = boot[(boot > 0).all(axis=1)]  # resamples whose log mean exists
     lxc = lx - lx.mean()
     slopes = (np.log(boot) - np.log(boot).mean(axis=1, keepdims=True)) @ lxc / (lxc @ lxc)
     low, high = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
@@ -229,8 +231,8 @@ def theory_checks(results):
                              bool((pca["high"].to_numpy() < np.asarray(anchor)).all())))
     fig3 = results.get("fig3")
     if fig3 is not None and "n" in fig3:
-        d0 = fig3.loc[fig3["n"].duplicated(keep=False), "d"].mode()
-        where = {"d": int(d0.iloc[0])} if len(d0) else None
+        d0 = fig3.groupby("d")["n"].nunique().idxmax()  # the n-sweep's dimension
+        where = {"d": int(d0)}
         rows += _check_rate(fig3, "fig3", "cl", "excess_risk", "n", -1.0, 0.2, where,
                             label="CL ΔR_U* exponent in n")
         sub = select(fig3, "excess_risk", "pca", where)

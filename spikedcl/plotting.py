@@ -91,6 +91,31 @@ def _band(ax, stats, x, label, **kw):
     return line
 
 
+def _short(v, _pos=None):
+    """Tick label: 20000 -> 20k."""
+    return f"{v / 1000:g}k" if v >= 1000 and v % 1000 == 0 else f"{v:g}"
+
+
+def _axes(ax, spec, data, x):
+    """Scales; log axes get ticks at the grid values, and the y range ignores non-positive band edges."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    if spec.get("logx"):
+        ax.set_xscale("log")
+        values = sorted(data[x].unique()) if len(data) else []
+        if 1 < len(values) <= 12:
+            ax.xaxis.set_major_locator(FixedLocator(values))
+            ax.xaxis.set_major_formatter(FuncFormatter(_short))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    if spec.get("logy"):
+        ax.set_yscale("log")
+        means = data.groupby(["method", x])["value"].mean() if len(data) else []
+        positive = [m for m in means if m > 0]
+        if positive:
+            ax.set_ylim(bottom=min(positive) / 3)
+
+
 def plot_panel(ax, df, spec):
     """Draw one panel of a figure from a long results table.
 
@@ -138,9 +163,14 @@ def plot_panel(ax, df, spec):
     for method in spec.get("limits", []):
         sub = data[data["method"] == method]
         if len(sub):
-            level = float(sub["value"].mean())
-            ax.axhline(level, linestyle=":", linewidth=1.1, label=f"{METHOD_LABELS.get(method, method)}: {level:.3f}",
-                       **{k: v for k, v in _STYLE.get(method, {}).items() if k == "color"})
+            level = sub.groupby(x)["value"].mean()
+            color = {k: v for k, v in _STYLE.get(method, {}).items() if k == "color"}
+            label = METHOD_LABELS.get(method, method)
+            if len(level) == 1 or x == "n":  # n-free limits: one level
+                ax.axhline(float(level.mean()), linestyle=":", linewidth=1.1,
+                           label=f"{label}: {float(level.mean()):.3f}", **color)
+            else:
+                ax.plot(level.index, level.to_numpy(), linestyle=":", linewidth=1.3, label=label, **color)
     theory = spec.get("theory")
     if theory:
         shape = select(df, theory, "theory", spec.get("where")).groupby(x)["value"].mean()
@@ -151,14 +181,15 @@ def plot_panel(ax, df, spec):
             fitted["theory_constant"] = const
             ax.plot(shape.index, const * shape.to_numpy(), linestyle="--", color="0.35",
                     label=f"theory: {const:.2f}·(r^1.5 log d/d + √(dr/n))")
-    ax.set_xscale("log" if spec.get("logx") else "linear")
-    ax.set_yscale("log" if spec.get("logy") else "linear")
+    _axes(ax, spec, data[data["method"].isin(list(methods) + list(spec.get("limits", [])))], x)
     ax.set_xlabel(spec.get("xlabel", _AXIS_LABELS.get(x, x)))
     ax.set_ylabel(spec.get("ylabel", _AXIS_LABELS.get(metric, metric)))
     if spec.get("title"):
         ax.set_title(spec["title"])
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(loc="best", frameon=False)
+        outside = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0)) if len(ax.get_legend_handles_labels()[1]) > 5 \
+            else dict(loc="best")
+        ax.legend(frameon=True, framealpha=0.85, edgecolor="none", **outside)
     else:
         ax.text(0.5, 0.5, "no results for this panel", transform=ax.transAxes, ha="center")
     return fitted
@@ -189,6 +220,9 @@ def figure_from_spec(df, config):
     with style():
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
         fig.fitted = [plot_panel(ax, df, spec) for ax, spec in zip(axes[0], panels)]
+        outside = sum(ax.get_legend() is not None and ax.get_legend().get_bbox_to_anchor() is not None
+                      and len(ax.get_legend().get_texts()) > 5 for ax in axes[0])
+        fig.set_size_inches(4.2 * len(panels) + 3.0 * outside, 3.4)
         if config.get("description"):
             fig.suptitle(config["description"], fontsize=8, y=1.02)
         fig.tight_layout()
