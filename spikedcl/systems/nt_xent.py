@@ -25,7 +25,6 @@ from ._common import (
     masked_logits,
     normalize_backward,
     row_normalize,
-    softmax,
 )
 
 __all__ = [
@@ -104,10 +103,10 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
     partner = xp.concat([U[N:, :], U[:N, :]], axis=0)
     pos = xp.sum(U * partner, axis=1) / tau
     loss = xp.mean(lse - pos)
-    P = softmax(S, axis=1)
-    Y = xp.astype(xp.roll(eye_bool(2 * N, Z), N, axis=1), Z.dtype)
-    G = (P - Y) / (2 * N)
-    dU = ((G + G.mT) @ U) / tau
+    P = xp.exp(S - lse[:, None])
+    # G = (P - Y)/(2N) with Y the (symmetric) partner permutation, so
+    # (G + G^T) U = (P U + P^T U - 2 Y U)/(2N) and Y U = partner
+    dU = (P @ U + P.mT @ U - 2 * partner) / (2 * N * tau)
     dZ = _unembed(U, norms, dU, similarity)
     return loss, dZ[:N, :], dZ[N:, :]
 
@@ -197,7 +196,7 @@ def info_nce_from_scores(scores):
     lse = logsumexp(scores, axis=1)
     pos = xp.sum(scores * eye, axis=1)
     loss = xp.mean(lse - pos)
-    return loss, (softmax(scores, axis=1) - eye) / K
+    return loss, (xp.exp(scores - lse[:, None]) - eye) / K
 
 
 def info_nce_bound(scores):

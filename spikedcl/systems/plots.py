@@ -1,0 +1,342 @@
+"""Figures of the contrastive-systems sweeps, built only from saved results.
+
+Each function has the signature ``fn(df, config) -> matplotlib.figure.Figure``
+that ``simulations/make_figures.py`` calls with the consolidated long table
+and the resolved configuration. Theory curves (fixed points, bounds) are
+evaluated from their formulas; every simulated point comes from ``df``.
+Matplotlib is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..analysis import mean_ci, select
+from ..plotting import plot_panel, style
+
+__all__ = ["losses", "nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size"]
+
+LABELS = {
+    "cl": "linear CL (closed form)",
+    "pca": "PCA",
+    "spectral": "spectral (closed form)",
+    "spectral-population": "spectral, n = ∞",
+    "spectral-gd": "spectral (GD)",
+    "nt-xent": "NT-Xent",
+    "nt-xent-head": "NT-Xent + ReLU head",
+    "siglip": "SigLIP (sigmoid)",
+    "clip": "CLIP (softmax)",
+    "align-uniform": "align + uniform",
+    "byol": "BYOL/SimSiam (linear ODE)",
+    "simsiam": "SimSiam",
+    "directpred": "DirectPred",
+    "no-predictor": "no predictor",
+}
+
+
+def _figure(n_panels, width=4.0, height=3.3):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n_panels, figsize=(width * n_panels, height), squeeze=False)
+    return fig, axes[0]
+
+
+def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=LABELS, marker="o"):
+    data = select(df, metric)
+    data = data[data["method"] != "theory"]
+    keys = methods or list(dict.fromkeys(data[by]))
+    for key in keys:
+        part = data[data[by] == key]
+        if part.empty:
+            continue
+        stats = mean_ci(part, x)
+        (line,) = ax.plot(stats[x], stats["mean"], marker=marker, label=labels.get(key, str(key)))
+        ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=0.18, linewidth=0)
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+
+
+def _finish(fig, config, axes):
+    for ax in axes:
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(frameon=False, fontsize=6.5)
+    if config.get("description"):
+        fig.suptitle(config["description"], fontsize=7.5, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def losses(df, config):
+    """Head-to-head: sinΘ, ΔR_U* and ΔR_lin vs n for every method.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``losses`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        _lines(axes[0], df, "n", "sin_theta", logx=True, logy=True)
+        axes[0].set_ylabel("‖sin Θ(U*, Û)‖_F")
+        _lines(axes[1], df, "n", "excess_risk", logx=True)
+        axes[1].axhline(0, color="0.4", linewidth=0.8)
+        axes[1].set_ylabel("ΔR_U* = R(Û) − R(U*)")
+        _lines(axes[2], df, "n", "excess_risk_linear", logx=True, logy=True)
+        axes[2].set_ylabel("ΔR_lin = R(Û) − R_lin")
+        return _finish(fig, config, axes)
+
+
+def nt_xent(df, config):
+    """S-2: sinΘ, ΔR_lin and RankMe vs temperature.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``nt_xent`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        for ax, metric, logy in zip(axes, ("sin_theta", "excess_risk_linear", "rankme"), (False, True, False)):
+            _lines(ax, df, "temperature", metric, logx=True, logy=logy)
+            ax.set_xlabel("temperature τ")
+        return _finish(fig, config, axes)
+
+
+def align_uniform(df, config):
+    """U-3: sinΘ / ΔR_lin and the two losses vs the weight ratio λa/λu.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``align_uniform`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        _lines(axes[0], df, "ratio", "sin_theta", logx=True)
+        _lines(axes[1], df, "ratio", "excess_risk_linear", logx=True, logy=True)
+        _lines(axes[2], df, "ratio", "uniform", methods=["align-uniform"], logx=True,
+               labels={"align-uniform": "L_uniform (t = 2)"})
+        _lines(axes[2], df, "ratio", "align", methods=["align-uniform"], logx=True, marker="s",
+               labels={"align-uniform": "L_align (α = 2)"})
+        floor = select(df, "uniform_min", "theory")
+        if len(floor):
+            axes[2].axhline(float(floor["value"].mean()), linestyle="--", color="0.35",
+                            label="min L_uniform on S^{r−1}")
+        axes[2].set_ylabel("loss value")
+        for ax in axes:
+            ax.set_xlabel("λ_align / λ_uniform")
+        return _finish(fig, config, axes)
+
+
+def spectral(df, config):
+    """G-3: sinΘ and the two excess risks vs n; GD's loss gap to the closed form.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``spectral`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        plot_panel(axes[0], df, {"x": "n", "metric": "sin_theta", "logx": True, "logy": True, "slope": True,
+                                 "methods": ["spectral", "spectral-gd", "cl", "pca"],
+                                 "limits": ["spectral-population"]})
+        plot_panel(axes[1], df, {"x": "n", "metric": "excess_risk", "logx": True,
+                                 "methods": ["spectral", "cl", "pca"], "limits": ["spectral-population"]})
+        axes[1].axhline(0, color="0.4", linewidth=0.8)
+        _lines(axes[2], df, "n", "loss_gap", logx=True)
+        axes[2].set_ylabel("(L_GD − L*) / |L*|")
+        return _finish(fig, config, axes)
+
+
+def siglip(df, config):
+    """Sg-1/Sg-2: retrieval and tower sinΘ vs batch size at a fixed budget; initial loss vs bias.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``siglip`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        _lines(axes[0], df, "batch_size", "retrieval_top1", methods=["siglip", "clip"], logx=True)
+        _lines(axes[1], df, "batch_size", "sin_theta_a", methods=["siglip", "clip"], logx=True)
+        init = select(df, "initial_loss", "siglip-init")
+        if len(init):
+            _lines(axes[2], init, "batch_size", "initial_loss", by="bias_init", logx=True, logy=True,
+                   labels={b: f"b = {b:g}" for b in init["bias_init"].unique()})
+            B = np.array(sorted(init["batch_size"].unique()), dtype=float)
+            axes[2].plot(B, (B - 1) * math.log(2), linestyle="--", color="0.35", label="(B − 1) log 2")
+        axes[2].set_ylabel("loss per row at initialisation")
+        for ax in axes:
+            ax.set_xlabel("batch size B")
+        return _finish(fig, config, axes)
+
+
+def byol(df, config):
+    """B-1–B-4: final eigenvalues vs weight decay against the fixed points; the (p, s) phase plane.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``byol`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels; the phase plane is evaluated from the per-mode ODE.
+    """
+    from .byol import integrate_modes, mode_fixed_points
+
+    params = config.get("params", {})
+    sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
+    with style():
+        fig, axes = _figure(2, width=4.4)
+        _lines(axes[0], df, "eta", "s_max", methods=["simsiam", "byol", "directpred", "no-predictor"])
+        eta = np.linspace(0, 0.3, 301)
+        fps = [mode_fixed_points(1.0, e, sigma2, alpha_p) for e in eta]
+        s_plus = np.array([0.0 if math.isnan(f["s_plus"]) else f["s_plus"] for f in fps])
+        s_dp = np.array([0.0 if math.isnan(f["p_plus"]) else (f["p_plus"] / 1.1) ** 2 for f in fps])
+        axes[0].plot(eta, s_plus, "--", color="0.3", label="s₊ = p₊²/α_p")
+        axes[0].plot(eta, s_dp, ":", color="0.3", label="DirectPred: p₊ = 1.1 √s")
+        axes[0].axvline(fps[0]["threshold"], color="tab:red", linewidth=0.8, label="η* = 1/(4(1+σ²))")
+        axes[0].set_xlabel("weight decay η")
+        axes[0].set_ylabel("largest eigenvalue of F = WWᵀ")
+        ax = axes[1]
+        for e, color in ((0.05, "tab:blue"), (0.15, "tab:orange"), (0.2, "tab:red")):
+            grid = np.linspace(0.02, 0.9, 7)
+            p0, s0 = np.repeat(grid, 3), np.tile([0.05, 0.3, 0.6], 7)
+            path_p, path_s = [p0], [s0]
+            p, s = p0, s0
+            for _ in range(60):
+                p, s = integrate_modes(p, s, eta=e, sigma2=sigma2, alpha_p=alpha_p, n_steps=50)
+                path_p.append(p)
+                path_s.append(s)
+            P, S = np.array(path_p), np.array(path_s)
+            ax.plot(P, S, color=color, linewidth=0.6, alpha=0.6)
+            f = mode_fixed_points(1.0, e, sigma2, alpha_p)
+            ax.plot([], [], color=color, label=f"η = {e:g}")
+            if not math.isnan(f["p_plus"]):
+                ax.plot(f["p_plus"], f["s_plus"], "o", color=color)
+                ax.axvline(f["p_minus"], color=color, linestyle=":", linewidth=0.8)
+        ax.set_xlabel("predictor eigenvalue p")
+        ax.set_ylabel("eigenvalue s of F")
+        ax.set_title("per-mode flow; dots p₊, dotted p₋", fontsize=8)
+        return _finish(fig, config, axes)
+
+
+def collapse(df, config):
+    """D-1–D-3: spectra of the toys, RankMe vs augmentation noise, RankMe vs keep-probability.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``collapse`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
+    with style():
+        fig, axes = _figure(3)
+        ax = axes[0]
+        spec = select(df, "log10_eig")
+        toy = spec[spec["task"] == "toy"] if "task" in spec else spec.iloc[0:0]
+        for (case, noise), part in toy.groupby(["case", "aug_noise"]):
+            if noise not in (0.01, 3.0) and not (case == 2 and noise == 0.01):
+                continue
+            stats = part.groupby("index")["value"].mean()
+            ax.plot(stats.index + 1, stats.to_numpy(), marker="o",
+                    label=f"{int(case)} layer{'s' if case == 2 else ''}, noise {noise:g}")
+        ax.set_xlabel("eigenvalue index")
+        ax.set_ylabel("log₁₀ eigenvalue of the embedding covariance")
+        rk = select(df, "rankme")
+        toy_rk = rk[rk["task"] == "toy"] if "task" in rk else rk.iloc[0:0]
+        if len(toy_rk):
+            _lines(axes[1], toy_rk, "aug_noise", "rankme", logx=True,
+                   labels={"linear-1-layer": "1 linear layer", "linear-2-layer": "2 linear layers"})
+        axes[1].set_xlabel("augmentation noise on the last 8 coordinates")
+        axes[1].set_ylabel("RankMe (of 16)")
+        mask = rk[rk["task"] == "masking"] if "task" in rk else rk.iloc[0:0]
+        if len(mask):
+            _lines(axes[2], mask, "mask_prob", "rankme", labels={"cl": "linear CL, k = 10"})
+        axes[2].set_xlabel("mask probability p")
+        axes[2].set_ylabel("RankMe of X Wᵀ")
+        return _finish(fig, config, axes)
+
+
+def batch_size(df, config):
+    """N-1: the InfoNCE estimate vs K against log K and the true mutual information.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``batch_size`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel.
+    """
+    with style():
+        fig, axes = _figure(1, width=4.6)
+        ax = axes[0]
+        est = select(df, "mi_estimate", "info-nce")
+        for rho, part in est.groupby("rho"):
+            stats = mean_ci(part, "K")
+            info = float(select(df, "mutual_information", "theory", {"rho": rho})["value"].mean())
+            (line,) = ax.plot(stats["K"], stats["mean"], marker="o", label=f"ρ = {rho:g} (I = {info:.2f} nats)")
+            ax.fill_between(stats["K"], stats["low"], stats["high"], color=line.get_color(), alpha=0.2, linewidth=0)
+            ax.axhline(info, color=line.get_color(), linestyle=":", linewidth=0.9)
+        K = np.array(sorted(est["K"].unique()), dtype=float)
+        ax.plot(K, np.log(K), "--", color="0.3", label="log K")
+        ax.set_xscale("log")
+        ax.set_xlabel("batch size K")
+        ax.set_ylabel("InfoNCE estimate log K − L (nats)")
+        return _finish(fig, config, axes)
