@@ -72,7 +72,20 @@ def _table_bytes(df, metadata=None):
 
 
 def cell_path(out_dir, cell_id):
-    """Path of the parquet file of ``cell_id`` under ``out_dir``."""
+    """Path of the parquet file of ``cell_id`` under ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The sweep's output directory.
+    cell_id : str
+        The cell's hash.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir/cells/<cell_id>.parquet``.
+    """
     return Path(out_dir) / CELL_DIR / f"{cell_id}.parquet"
 
 

@@ -115,7 +115,7 @@ class ConfigError(ValueError):
 class Cell:
     """One grid point and a block of replicates: the unit of work and of storage.
 
-    Attributes
+    Parameters
     ----------
     cell_id : str
         Stable hash of the experiment, parameters, root seed and replicates.
@@ -149,7 +149,7 @@ class Cell:
 class SweepResult:
     """What :func:`run_sweep` did.
 
-    Attributes
+    Parameters
     ----------
     table : pandas.DataFrame
         All rows of the finished cells, in grid order (long format).
