@@ -20,6 +20,7 @@ block Krylov iteration (:mod:`spikedcl.eigensolvers`).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
@@ -111,16 +112,20 @@ def _check_gram(G, name="X"):
     return G
 
 
-def _gram(X):
-    """:math:`X^\\top X` (stacked); NumPy's floating-point warnings on non-finite
-    input are silenced because :func:`_check_gram` then raises the data error."""
-    xp = get_namespace(X)
+def _fp_quiet(xp):
+    """Silence NumPy's floating-point warnings where the caller checks finiteness itself."""
     if is_numpy_namespace(xp):
         import numpy as np
 
-        with np.errstate(invalid="ignore", over="ignore"):
-            return _check_gram(X.mT @ X)
-    return _check_gram(X.mT @ X)
+        return np.errstate(invalid="ignore", over="ignore")
+    return contextlib.nullcontext()
+
+
+def _gram(X):
+    """:math:`X^\\top X` (stacked); NumPy's floating-point warnings on non-finite
+    input are silenced because :func:`_check_gram` then raises the data error."""
+    with _fp_quiet(get_namespace(X)):
+        return _check_gram(X.mT @ X)
 
 
 def _outer(a, b):
@@ -184,16 +189,22 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     return _realized_matrix(X1, X2, loss)
 
 
-def _realized_matrix(X1, X2, loss):
+def _realized_matrix(X1, X2, loss, X=None):
+    """``M`` from the views; with ``X = X1 + X2`` given (unchecked for finiteness), a
+    non-finite entry of ``X`` is detected through the view sums or the Gram diagonal."""
     xp = get_namespace(X1, X2)
     n = X1.shape[-2]
-    C12 = X1.mT @ X2
+    with _fp_quiet(xp):
+        C12 = X1.mT @ X2
+        if loss == "cross-view":
+            s1, s2 = xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
     S_pos = sym(C12) / n
     if loss == "cross-view":
-        s1, s2 = xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
+        if X is not None and not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):
+            raise ValueError("X contains NaN or infinite values")
         S_neg = sym(_outer(s1, s2) - C12) / (n * (n - 1))
-    else:
-        S_neg = _negative_pairs(X1 + X2)[0] / 4
+    else:  # X1 + X2 == X exactly (entries are x + 0 or 0 + x)
+        S_neg = _negative_pairs(X1 + X2 if X is None else X)[0] / 4
     return S_pos - S_neg
 
 
@@ -313,7 +324,8 @@ def fit_contrastive(
     """
     check_choice(masks, "masks", CL_MASKS)
     check_choice(solver, "solver", CL_SOLVERS)
-    xp, X = _check_X(X, finite=masks == "realized" or solver != "closed_form", batched=batched)
+    # the closed forms detect non-finite data in the statistics they compute anyway
+    xp, X = _check_X(X, finite=solver != "closed_form", batched=batched)
     r = check_rank(r, X.shape[-1])
     p = check_unit_interval(p, "p")
     lam = check_positive(lam, "lam")
@@ -349,7 +361,9 @@ def fit_contrastive(
     if masks == "expected":
         M = _expected_matrix(X, p, loss)
     else:
-        M = _realized_matrix(*_views(X, p, rng, mask_mode), loss)
+        with _fp_quiet(xp):
+            views = _views(X, p, rng, mask_mode)
+        M = _realized_matrix(*views, loss, X=X)
     if solver == "gd":
         fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
         fit.info.update(info)
@@ -430,6 +444,15 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
     return _realized_operator(X, Y, loss)
 
 
+def _checked_sum(X):
+    """Column sums :math:`X^\\top 1`; non-finite exactly when ``X`` has a non-finite entry."""
+    xp = get_namespace(X)
+    s = xp.sum(X, axis=-2)
+    if not bool(xp.all(xp.isfinite(s))):
+        raise ValueError("X contains NaN or infinite values")
+    return s
+
+
 def _gram_apply(X):
     return lambda V: X.mT @ (X @ V)
 
@@ -448,8 +471,9 @@ def _expected_operator(X, p, loss):
     xp = get_namespace(X)
     n = X.shape[-2]
     q = p * (1 - p)
-    dS = xp.sum(X * X, axis=-2) / n
-    s = xp.sum(X, axis=-2)
+    with _fp_quiet(xp):
+        dS = xp.sum(X * X, axis=-2) / n
+        s = _checked_sum(X)
     gram = _gram_apply(X)
     if loss == "cross-view":
         a, c, dd = q / (n - 1), q / (n * (n - 1)), q
@@ -461,7 +485,8 @@ def _expected_operator(X, p, loss):
 def _realized_operator(X, Y, loss):
     xp = get_namespace(X)
     n = X.shape[-2]
-    s, t = xp.sum(X, axis=-2), xp.sum(Y, axis=-2)
+    with _fp_quiet(xp):
+        s, t = _checked_sum(X), xp.sum(Y, axis=-2)
     s1, s2 = (s + t) / 2, (s - t) / 2
     gx, gy = _gram_apply(X), _gram_apply(Y)
     if loss == "cross-view":
@@ -502,6 +527,8 @@ def _moment_operator(X, center):
     xp = get_namespace(X)
     n = X.shape[-2]
     gram = _gram_apply(X)
+    with _fp_quiet(xp):
+        _checked_sum(X)
     if not center:
         return _operator(X, lambda V: gram(V) / n)
     m = xp.mean(X, axis=-2)
