@@ -56,7 +56,7 @@ def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
     alpha : float, default=2.0
         Exponent :math:`\\alpha > 0`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows first.
+        Scale the rows to unit ℓ₂ norm first.
 
     Returns
     -------
@@ -121,7 +121,7 @@ def uniformity(Z, *, t=DEFAULT_T, normalize=True):
     t : float, default=2.0
         Scale :math:`t > 0`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows first.
+        Scale the rows to unit ℓ₂ norm first.
 
     Returns
     -------
@@ -228,7 +228,7 @@ def align_uniform_value_and_grad(
     d2 = xp.sum(V * V, axis=1, keepdims=True)
     align = xp.mean(d2 ** (alpha / 2))
     # d/dv ||v||^alpha = alpha ||v||^(alpha-2) v  (zero at v = 0 for alpha >= 1)
-    coef = xp.where(d2 > 0, alpha * xp.clip(d2, min=xp.finfo(d2.dtype).tiny) ** (alpha / 2 - 1), xp.zeros_like(d2))
+    coef = xp.where(d2 > 0, alpha * xp.clip(d2, min=xp.finfo(d2.dtype).smallest_normal) ** (alpha / 2 - 1), xp.zeros_like(d2))
     dV = coef * V / N
     u1, g1 = uniformity_value_and_grad(U1, t=t)
     u2, g2 = uniformity_value_and_grad(U2, t=t)

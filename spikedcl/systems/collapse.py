@@ -44,7 +44,7 @@ def embedding_spectrum(Z, *, normalize=False, center=True):
     Z : array of shape (N, k)
         Embeddings, one per row.
     normalize : bool, default=False
-        ℓ₂-normalise the rows first (DirectCLR's measurement script does).
+        Scale the rows to unit ℓ₂ norm first (DirectCLR's measurement script does).
     center : bool, default=True
         Subtract the mean embedding.
 
@@ -186,7 +186,7 @@ def collapse_toy(
     n_iter : int, default=2000
         SGD steps (rounded up to whole epochs).
     lr : float, optional
-        Learning rate (default 5e-3 for case 1, :math:`3\cdot10^{-2}/(1+\mathrm{noise}^2)`
+        Learning rate (default 5e-3 for case 1, :math:`3\\cdot10^{-2}/(1+\\mathrm{noise}^2)`
         for case 2, the spec's 3e-2 at weak noise).
     batch_size : int, default=128
         Batch size ``>= 2``.

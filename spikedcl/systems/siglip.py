@@ -68,7 +68,7 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
     bias : float or array of shape (), default=-10.0
         :math:`b`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows (as SigLIP does).
+        Scale the rows to unit ℓ₂ norm (as SigLIP does).
 
     Returns
     -------
@@ -132,7 +132,7 @@ def siglip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, n
     bias : float or array of shape (), default=-10.0
         :math:`b`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows.
+        Scale the rows to unit ℓ₂ norm.
 
     Returns
     -------
@@ -156,7 +156,7 @@ def siglip_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, n
     bias : float or array of shape (), default=-10.0
         :math:`b`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows.
+        Scale the rows to unit ℓ₂ norm.
 
     Returns
     -------
@@ -189,7 +189,7 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
     log_temperature : float or array of shape (), default=log(10)
         :math:`t'`, with :math:`t = e^{t'}`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows.
+        Scale the rows to unit ℓ₂ norm.
 
     Returns
     -------
@@ -241,7 +241,7 @@ def clip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
     log_temperature : float or array of shape (), default=log(10)
         :math:`t'`.
     normalize : bool, default=True
-        ℓ₂-normalise the rows.
+        Scale the rows to unit ℓ₂ norm.
 
     Returns
     -------
