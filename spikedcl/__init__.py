@@ -19,6 +19,7 @@ from .closed_form import (
     second_moment,
     contrastive_operator,
     second_moment_operator,
+    replicates_per_batch,
 )
 from .data import SpikedModel, haar_basis, noise_variances
 from .downstream import (
@@ -69,6 +70,7 @@ __all__ = [
     "fit_heteropca",
     "contrastive_operator",
     "second_moment_operator",
+    "replicates_per_batch",
     "top_eigenpairs",
     "block_krylov_eigh",
     "SymmetricOperator",

@@ -57,6 +57,7 @@ __all__ = [
     "heteropca_fit_from_moment",
     "contrastive_operator",
     "second_moment_operator",
+    "replicates_per_batch",
 ]
 
 CL_LOSSES = ("cross-view", "simclr")
@@ -371,6 +372,40 @@ def fit_contrastive(
     return contrastive_fit_from_matrix(
         M, r, lam=lam, info=info, eigensolver="dense" if eigensolver == "dense" else "auto"
     )
+
+
+def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
+    """How many replicates to stack on a leading axis within a memory budget.
+
+    A batched realized-mask fit holds, per replicate, the data and its two views
+    plus a float copy of the mask (four ``n x d`` arrays) and a few ``d x d``
+    statistics; the sweep stacks this many replicates and loops over the batches.
+
+    Parameters
+    ----------
+    n_replicates : int
+        Replicates wanted, ``>= 1``.
+    n : int
+        Samples per replicate, ``>= 2``.
+    d : int
+        Dimension, ``>= 2``.
+    memory_limit : int, default=1073741824
+        Budget in bytes (1 GiB).
+    itemsize : int, default=8
+        Bytes per entry (8 for float64, 4 for float32).
+
+    Returns
+    -------
+    int
+        Batch size in ``[1, n_replicates]`` (1 when a single replicate exceeds the budget).
+    """
+    n_replicates = check_int(n_replicates, "n_replicates", low=1)
+    n = check_int(n, "n", low=2)
+    d = check_int(d, "d", low=2)
+    memory_limit = check_int(memory_limit, "memory_limit", low=1)
+    itemsize = check_int(itemsize, "itemsize", low=1)
+    per_replicate = (4 * n * d + 4 * d * d) * itemsize
+    return max(1, min(n_replicates, memory_limit // per_replicate))
 
 
 def _views(X, p, rng, mode):

@@ -77,3 +77,16 @@ def test_batched_matrices(stack, seed):
 def test_bad_input(stack, call, exc, match):
     with pytest.raises(exc, match=match):
         call(stack)
+
+
+def test_replicates_per_batch():
+    # 4 n x d arrays and 4 d x d per replicate, float64
+    per = (4 * 1000 * 50 + 4 * 50 * 50) * 8
+    assert sc.replicates_per_batch(20, 1000, 50, memory_limit=3 * per) == 3
+    assert sc.replicates_per_batch(2, 1000, 50, memory_limit=10 * per) == 2
+    assert sc.replicates_per_batch(5, 1000, 50, memory_limit=1) == 1
+    assert sc.replicates_per_batch(20, 1000, 50, memory_limit=3 * per // 2, itemsize=4) == 3
+    with pytest.raises(ValueError, match=r"memory_limit must be an integer in \[1, inf\]"):
+        sc.replicates_per_batch(5, 1000, 50, memory_limit=0)
+    with pytest.raises(ValueError, match=r"n_replicates must be an integer in \[1, inf\]"):
+        sc.replicates_per_batch(0, 1000, 50)
