@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..analysis import mean_ci, select
-from ..plotting import plot_panel, style
+from ..plotting import style
+from ..theory import loglog_slope
 
 __all__ = ["losses", "nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size"]
 
@@ -43,7 +44,8 @@ def _figure(n_panels, width=4.0, height=3.3):
     return fig, axes[0]
 
 
-def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=LABELS, marker="o"):
+def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=LABELS, marker="o",
+           slope=False):
     data = select(df, metric)
     data = data[data["method"] != "theory"]
     keys = methods or list(dict.fromkeys(data[by]))
@@ -52,7 +54,10 @@ def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=Fal
         if part.empty:
             continue
         stats = mean_ci(part, x)
-        (line,) = ax.plot(stats[x], stats["mean"], marker=marker, label=labels.get(key, str(key)))
+        label = labels.get(key, str(key))
+        if slope and len(stats) >= 2 and (stats["mean"] > 0).all():
+            label += f" (slope {loglog_slope(stats[x], stats['mean'])[0]:+.2f})"
+        (line,) = ax.plot(stats[x], stats["mean"], marker=marker, label=label)
         ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=0.18, linewidth=0)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
@@ -87,12 +92,12 @@ def losses(df, config):
     """
     with style():
         fig, axes = _figure(3)
-        _lines(axes[0], df, "n", "sin_theta", logx=True, logy=True)
+        _lines(axes[0], df, "n", "sin_theta", logx=True, logy=True, slope=True)
         axes[0].set_ylabel("‖sin Θ(U*, Û)‖_F")
         _lines(axes[1], df, "n", "excess_risk", logx=True)
         axes[1].axhline(0, color="0.4", linewidth=0.8)
         axes[1].set_ylabel("ΔR_U* = R(Û) − R(U*)")
-        _lines(axes[2], df, "n", "excess_risk_linear", logx=True, logy=True)
+        _lines(axes[2], df, "n", "excess_risk_linear", logx=True, logy=True, slope=True)
         axes[2].set_ylabel("ΔR_lin = R(Û) − R_lin")
         return _finish(fig, config, axes)
 
@@ -170,12 +175,17 @@ def spectral(df, config):
     """
     with style():
         fig, axes = _figure(3)
-        plot_panel(axes[0], df, {"x": "n", "metric": "sin_theta", "logx": True, "logy": True, "slope": True,
-                                 "methods": ["spectral", "spectral-gd", "cl", "pca"],
-                                 "limits": ["spectral-population"]})
-        plot_panel(axes[1], df, {"x": "n", "metric": "excess_risk", "logx": True,
-                                 "methods": ["spectral", "cl", "pca"], "limits": ["spectral-population"]})
+        methods = ["spectral", "spectral-gd", "cl", "pca"]
+        _lines(axes[0], df, "n", "sin_theta", methods, logx=True, logy=True, slope=True)
+        axes[0].set_ylabel("‖sin Θ(U*, Û)‖_F")
+        _lines(axes[1], df, "n", "excess_risk", methods, logx=True)
+        axes[1].set_ylabel("ΔR_U* = R(Û) − R(U*)")
         axes[1].axhline(0, color="0.4", linewidth=0.8)
+        for ax, metric in zip(axes[:2], ("sin_theta", "excess_risk")):
+            level = select(df, metric, "spectral-population")
+            if len(level):
+                value = float(level["value"].mean())
+                ax.axhline(value, linestyle=":", color="0.3", label=f"spectral, n = ∞: {value:.3f}")
         _lines(axes[2], df, "n", "loss_gap", logx=True)
         axes[2].set_ylabel("(L_GD − L*) / |L*|")
         return _finish(fig, config, axes)
@@ -233,7 +243,8 @@ def byol(df, config):
     sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
     with style():
         fig, axes = _figure(2, width=4.4)
-        _lines(axes[0], df, "eta", "s_max", methods=["simsiam", "byol", "directpred", "no-predictor"])
+        _lines(axes[0], df, "eta", "s_max", methods=["simsiam", "byol", "directpred", "no-predictor"],
+               labels={**LABELS, "byol": "BYOL (EMA target, β = 0.05)", "simsiam": "SimSiam (stop-grad)"})
         eta = np.linspace(0, 0.3, 301)
         fps = [mode_fixed_points(1.0, e, sigma2, alpha_p) for e in eta]
         s_plus = np.array([0.0 if math.isnan(f["s_plus"]) else f["s_plus"] for f in fps])
