@@ -38,7 +38,7 @@ from .encoder import encode, encode_backward, init_encoder, representation_basis
 from .negatives import gaussian_mutual_information, info_nce_estimate
 from .nt_xent import nt_xent_value_and_grad
 from .siglip import INIT_LOG_TEMPERATURE, clip_value_and_grad, siglip_value_and_grad
-from .spectral import spectral_closed_form, spectral_moments, view_moments
+from .spectral import spectral_closed_form, spectral_moments, spectral_value_and_grad, view_moments
 
 __all__ = [
     "SPIKED_METHODS",
@@ -61,6 +61,7 @@ SPIKED_METHODS = (
     "nt-xent-head",
     "spectral",
     "spectral-population",
+    "spectral-sgd",
     "siglip",
     "align-uniform",
     "byol",
@@ -167,7 +168,8 @@ def fit_spiked(method, X, r, params, rng):
         ``mask_prob`` (0.5), ``temperature`` (0.5), ``batch_size`` (256), ``steps``
         (300), ``lr`` (0.05), ``lam_align``/``lam_uniform`` (1, 1), ``eta`` (1e-3),
         ``byol_steps`` (4000), ``byol_dt`` (0.1), ``model`` (a :class:`SpikedModel`,
-        for ``"spectral-population"``).
+        for ``"spectral-population"``). ``"spectral-sgd"`` trains the minibatch spectral
+        loss with Adam, ``"spectral"`` is its closed form on plug-in moments.
     rng : numpy.random.Generator
         Masks and initialisation.
 
@@ -213,6 +215,8 @@ def fit_spiked(method, X, r, params, rng):
         W, res = _train_embedding(
             loss_grad, X, r, rng, extra0=(INIT_LOG_TEMPERATURE, params.get("bias_init", -10.0)), **train
         )
+    elif method == "spectral-sgd":
+        W, res = _train_embedding(spectral_value_and_grad, X, r, rng, **train)
     elif method == "align-uniform":
         la, lu = float(params.get("lam_align", 1.0)), float(params.get("lam_uniform", 1.0))
 
@@ -644,22 +648,29 @@ collapse.validate = _check_collapse
 
 
 def batch_size(params, seed):
-    """N-1: the InfoNCE estimate of Gaussian mutual information vs the number of pairs K.
+    """N-1 and N-3: InfoNCE against log K on Gaussian pairs; losses at a fixed step budget vs batch size.
 
     Parameters
     ----------
     params : dict
-        ``K`` (batch size, grid), ``rho`` (correlation, grid), ``d`` (10).
+        ``task = "mi"`` (default): ``K`` (batch size), ``rho`` (correlation), ``d`` (10).
+        ``task = "training"``: the spiked-model keys of :func:`losses` (the dimension
+        as ``training_d``, default 100) with ``batch_size``, ``lr`` and ``steps`` (the
+        same number of Adam steps for every batch size).
     seed : numpy.random.SeedSequence
         The replicate's seed.
 
     Returns
     -------
     list of dict
-        ``mi_estimate`` (method ``"info-nce"``, optimal critic) and the theory
-        rows ``log_k`` and ``mutual_information``.
+        ``"mi"``: ``mi_estimate`` (method ``"info-nce"``, optimal critic) and the
+        theory rows ``log_k`` and ``mutual_information``; ``"training"``: the
+        shared metrics of every method in ``methods``.
     """
     _check_batch(params)
+    if params.get("task", "mi") == "training":
+        cell = {**params, "d": int(params.get("training_d", 100))}
+        return _spiked_rows(params.get("methods", ["nt-xent", "spectral-sgd"]), cell, seed)
     K, rho, d = int(params["K"]), float(params["rho"]), int(params.get("d", 10))
     t0 = time.perf_counter()
     est = float(info_nce_estimate(K, d, rho, reps=1, rng=np.random.default_rng(seed))[0])
@@ -672,6 +683,10 @@ def batch_size(params, seed):
 
 
 def _check_batch(params):
+    if check_choice(params.get("task", "mi"), "task", ("mi", "training")) == "training":
+        _check_spiked({**params, "d": params.get("training_d", 100)})
+        check_positive(params.get("lr", 0.05), "lr")
+        return
     for key in ("K", "rho"):
         if key not in params:
             raise ValueError(f"the batch_size experiment needs the parameter {key!r}")

@@ -25,6 +25,7 @@ LABELS = {
     "spectral": "spectral (closed form)",
     "spectral-population": "spectral, n = ∞",
     "spectral-gd": "spectral (GD)",
+    "spectral-sgd": "spectral (minibatch Adam)",
     "nt-xent": "NT-Xent",
     "nt-xent-head": "NT-Xent + ReLU head",
     "siglip": "SigLIP (sigmoid)",
@@ -65,12 +66,18 @@ def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=Fal
     ax.set_ylabel(metric)
 
 
-def _finish(fig, config, axes):
+def _finish(fig, config, axes, *, below=False):
     for ax in axes:
         if ax.get_legend_handles_labels()[1]:
-            ax.legend(frameon=False, fontsize=6.5)
+            if below:  # keep crowded panels readable: the legend under the axes
+                ax.legend(frameon=False, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+            else:
+                ax.legend(frameon=False, fontsize=6.5)
     if config.get("description"):
-        fig.suptitle(config["description"], fontsize=7.5, y=1.02)
+        import textwrap
+
+        width = int(60 * fig.get_size_inches()[0] / 4)
+        fig.suptitle("\n".join(textwrap.wrap(config["description"], width)), fontsize=7.5, y=1.02)
     fig.tight_layout()
     return fig
 
@@ -99,7 +106,7 @@ def losses(df, config):
         axes[1].set_ylabel("ΔR_U* = R(Û) − R(U*)")
         _lines(axes[2], df, "n", "excess_risk_linear", logx=True, logy=True, slope=True)
         axes[2].set_ylabel("ΔR_lin = R(Û) − R_lin")
-        return _finish(fig, config, axes)
+        return _finish(fig, config, axes, below=True)
 
 
 def nt_xent(df, config):
@@ -321,7 +328,7 @@ def collapse(df, config):
 
 
 def batch_size(df, config):
-    """N-1: the InfoNCE estimate vs K against log K and the true mutual information.
+    """N-1: the InfoNCE estimate vs K against log K and the mutual information; N-3: ΔR_lin vs batch size.
 
     Parameters
     ----------
@@ -333,10 +340,11 @@ def batch_size(df, config):
     Returns
     -------
     matplotlib.figure.Figure
-        One panel.
+        Two panels (one when the results hold no training cells).
     """
+    training = select(df, "excess_risk_linear")
     with style():
-        fig, axes = _figure(1, width=4.6)
+        fig, axes = _figure(2 if len(training) else 1, width=4.6)
         ax = axes[0]
         est = select(df, "mi_estimate", "info-nce")
         for rho, part in est.groupby("rho"):
@@ -350,4 +358,20 @@ def batch_size(df, config):
         ax.set_xscale("log")
         ax.set_xlabel("batch size K")
         ax.set_ylabel("InfoNCE estimate log K − L (nats)")
+        if len(training):
+            ax = axes[1]
+            for (method, lr), part in training.groupby(["method", "lr"]):
+                stats = mean_ci(part, "batch_size")
+                style_kw = {"linestyle": "-" if lr == training["lr"].min() else "--"}
+                (line,) = ax.plot(stats["batch_size"], stats["mean"], marker="o",
+                                  label=f"{LABELS.get(method, method)}, lr {lr:g}", **style_kw)
+                ax.fill_between(stats["batch_size"], stats["low"], stats["high"], color=line.get_color(),
+                                alpha=0.15, linewidth=0)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ticks = sorted(training["batch_size"].unique())
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.minorticks_off()
+            ax.set_xlabel("batch size B (fixed number of Adam steps)")
+            ax.set_ylabel("ΔR_lin = R(Û) − R_lin")
         return _finish(fig, config, axes)
