@@ -27,6 +27,8 @@ CASES = {
     "collapse-toy": (E.collapse, dict(task="toy", case=2, aug_noise=0.5, n_iter=20, n_samples=300)),
     "collapse-masking": (E.collapse, {**TINY, "task": "masking", "mask_prob": 0.3, "k": 4}),
     "batch_size": (E.batch_size, dict(K=32, rho=0.9)),
+    "batch_size-training": (E.batch_size, {**TINY, "task": "training", "training_d": 30, "lr": 0.01,
+                                           "methods": ["nt-xent", "spectral-sgd", "siglip"]}),
 }
 
 
@@ -83,6 +85,8 @@ def test_byol_rows_against_theory():
         (E.collapse, {"task": "toy"}, "aug_noise"),
         (E.batch_size, {"K": 1, "rho": 0.5}, "K"),
         (E.batch_size, {"K": 4, "rho": 1.5}, "rho"),
+        (E.batch_size, {**TINY, "task": "training", "lr": -1.0}, "lr"),
+        (E.batch_size, {"task": "fit"}, "task"),
     ],
 )
 def test_validate_names_the_parameter(fn, params, match):
