@@ -131,8 +131,9 @@ def _cholqr(Y, xp):
     :math:`Q = Y R^{-1}` with :math:`R^\\top R = Y^\\top Y + sI`, the shift
     :math:`s = 11(db + b(b+1))\\,\\varepsilon\\,\\|Y\\|_F^2` keeping the first
     factorisation defined, then two unshifted passes (shifted CholeskyQR3,
-    Fukaya et al. 2020) give orthonormality to rounding. Only ``matmul``, a ``b x b`` Cholesky and inverse: LAPACK's
-    tall-skinny ``qr`` is far slower with threaded BLAS.
+    Fukaya et al. 2020) give orthonormality to rounding. Only ``matmul``, a
+    ``b x b`` Cholesky and inverse: LAPACK's tall-skinny ``qr`` is far slower
+    with threaded BLAS.
     """
     d, b = Y.shape[-2], Y.shape[-1]
     eye = xp.eye(b, dtype=Y.dtype, device=device_of(Y))
@@ -172,8 +173,8 @@ def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_resta
     """Top-``k`` eigenpairs of a symmetric operator by restarted block Lanczos.
 
     Each cycle builds the block Krylov basis
-    :math:`\\mathcal K = [Q, AQ, \\dots, A^{s}Q]` (full reorthogonalisation,
-    two-pass Gram–Schmidt then ``qr``), extracts Ritz pairs from
+    :math:`\\mathcal K = [Q, AQ, \\dots, A^{s}Q]` (full reorthogonalisation:
+    two-pass block Gram–Schmidt, then shifted Cholesky QR), extracts Ritz pairs from
     :math:`T = \\mathcal K^\\top A \\mathcal K` and restarts from the top
     ``block_size`` Ritz vectors (whose images are reused). It stops when every
     wanted Ritz pair has
@@ -192,7 +193,8 @@ def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_resta
     k : int
         Number of eigenpairs, ``1 <= k < d``.
     block_size : int, optional
-        Block width ``b >= k`` (default ``min(d, max(2k, k + 6))``).
+        Block width ``b >= k`` (default ``min(d, max(2k, k + 6))``); when
+        ``2b > d`` the block is the whole space and one Rayleigh–Ritz step is exact.
     steps : int, optional
         Krylov steps per cycle ``s >= 1`` (default so that the basis holds
         ``b (s+1) <= min(d, max(8b, 60))`` columns).
@@ -222,6 +224,8 @@ def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_resta
     if steps is None:
         steps = max(1, min(d, max(8 * b, 60)) // b - 1)
     steps = check_int(steps, "steps", low=1)
+    if 2 * b > d:
+        b = d
     tol = _default_tol(xp, op.dtype) if tol is None else check_positive(tol, "tol")
     max_restarts = check_int(max_restarts, "max_restarts", low=1)
 
