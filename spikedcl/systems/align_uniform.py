@@ -24,6 +24,8 @@ __all__ = [
     "align_uniform_loss",
     "align_uniform_grad",
     "align_uniform_value_and_grad",
+    "negatives_loss",
+    "sphere_log_partition",
 ]
 
 #: Published defaults of the reference code: alignment exponent, uniformity scale, weights.
@@ -300,3 +302,69 @@ def align_uniform_grad(Z1, Z2, *, lam_align=1.0, lam_uniform=1.0, alpha=DEFAULT_
         Z1, Z2, lam_align=lam_align, lam_uniform=lam_uniform, alpha=alpha, t=t
     )
     return dZ1, dZ2
+
+
+def negatives_loss(anchors, positives, negatives, *, temperature=0.5):
+    """Contrastive loss with M explicit negatives per anchor (Wang & Isola's Theorem 1 setting).
+
+    .. math::
+
+        \\mathcal L_M = \\frac1N\\sum_i -\\log\\frac{e^{u_i^\\top v_i/\\tau}}
+        {e^{u_i^\\top v_i/\\tau} + \\sum_{j=1}^M e^{u_i^\\top w_{ij}/\\tau}},
+        \\qquad u, v, w \\text{ normalised}
+
+    Parameters
+    ----------
+    anchors : array of shape (N, k)
+        Anchor embeddings.
+    positives : array of shape (N, k)
+        Their positives.
+    negatives : array of shape (N, M, k)
+        ``M >= 1`` negatives per anchor.
+    temperature : float, default=0.5
+        :math:`\\tau > 0`.
+
+    Returns
+    -------
+    array of shape ()
+        :math:`\\mathcal L_M`. Theorem 1: :math:`\\mathcal L_M - \\log M` tends to
+        :math:`-\\frac1\\tau\\mathbb E[u^\\top v] + \\mathbb E_u\\log\\mathbb E_w e^{u^\\top w/\\tau}`
+        as :math:`M \\to \\infty` (seed_systems.md §2, U-2).
+    """
+    xp, anchors, positives = check_pair(anchors, positives, names=("anchors", "positives"), min_rows=1)
+    tau = check_positive(temperature, "temperature")
+    if negatives.ndim != 3 or negatives.shape[0] != anchors.shape[0] or negatives.shape[2] != anchors.shape[1]:
+        raise ValueError(
+            f"negatives must have shape (N, M, k) = ({anchors.shape[0]}, M, {anchors.shape[1]}), "
+            f"got {tuple(negatives.shape)}"
+        )
+    U, _ = row_normalize(anchors)
+    V, _ = row_normalize(positives)
+    W = negatives / xp.clip(xp.sqrt(xp.sum(negatives * negatives, axis=2, keepdims=True)), min=1e-12)
+    pos = xp.sum(U * V, axis=1) / tau
+    neg = xp.sum(W * U[:, None, :], axis=2) / tau
+    logits = xp.concat([pos[:, None], neg], axis=1)
+    return xp.mean(logsumexp(logits, axis=1) - pos)
+
+
+def sphere_log_partition(temperature, m):
+    """:math:`\\log\\mathbb E_{w\\sim\\sigma_{m-1}}e^{u^\\top w/\\tau} = \\log{}_0F_1(;m/2;1/(4\\tau^2))`, any unit u.
+
+    Parameters
+    ----------
+    temperature : float
+        :math:`\\tau > 0`.
+    m : int
+        Dimension, ``m >= 2``.
+
+    Returns
+    -------
+    float
+        The log-partition function of the uniform law on :math:`S^{m-1}` (host float).
+    """
+    from scipy.special import hyp0f1
+
+    tau = check_positive(temperature, "temperature")
+    if isinstance(m, bool) or int(m) != m or m < 2:
+        raise ValueError(f"m must be an integer >= 2, got {m!r}")
+    return float(math.log(hyp0f1(m / 2, 1 / (4 * tau**2))))
