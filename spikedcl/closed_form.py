@@ -413,24 +413,30 @@ def _views(X, p, rng, mode):
     if X.ndim == 2:
         return split_views(X, p, rng=rng, mode=mode)
     xp = get_namespace(X)
-    pairs = [split_views(X[i, ...], p, rng=rng, mode=mode) for i in range(X.shape[0])]
-    return xp.stack([a for a, _ in pairs]), xp.stack([b for _, b in pairs])
+    mask = to_namespace(_host_masks(X.shape, p, rng, mode), xp, device=device_of(X))
+    X1 = X * xp.astype(mask, X.dtype)  # as split_views: entries are x or ±0 exactly
+    return X1, X - X1
+
+
+def _host_masks(shape, p, rng, mode):
+    """Host masks of shape (R, n or 1, d): replicate i gets what the i-th of R
+    consecutive ``draw_mask(n, d, p, rng=rng, mode=mode)`` calls returns."""
+    import numpy as np
+
+    n, d = shape[-2:]
+    if len(shape) == 2:
+        return draw_mask(n, d, p, rng=rng, mode=mode)
+    reps = shape[0]
+    if mode in ("per-sample", "exact-count"):  # row by row: one draw of R n rows is the same stream
+        return draw_mask(reps * n, d, p, rng=rng, mode=mode).reshape(reps, n, d)
+    return np.stack([draw_mask(n, d, p, rng=rng, mode=mode) for _ in range(reps)])
 
 
 def _signed_views(X, p, rng, mode):
     """:math:`Y = X_1 - X_2 = (2A - 1) \\circ X` for the same masks as :func:`_views`, one array."""
     xp = get_namespace(X)
-    n, d = X.shape[-2:]
-    reps = X.shape[0] if X.ndim == 3 else None
-    host = [draw_mask(n, d, p, rng=rng, mode=mode) for _ in range(reps or 1)]
-    mask = to_namespace(host[0] if reps is None else _stack_host(host), xp, device=device_of(X))
+    mask = to_namespace(_host_masks(X.shape, p, rng, mode), xp, device=device_of(X))
     return xp.where(mask, X, -X)
-
-
-def _stack_host(masks):
-    import numpy as np
-
-    return np.stack([np.broadcast_to(m, masks[0].shape if m.shape[0] > 1 else m.shape) for m in masks])
 
 
 def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=None, batched=False):
