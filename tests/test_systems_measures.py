@@ -19,9 +19,9 @@ def sphere(n, m, rng):
 def test_uniformity_oracle(m, rng):
     """U-1: uniform points on S^{m-1} have uniformity -2t + log 0F1(; m/2; t^2).
 
-    The tolerance is 5 standard errors of the pair U-statistic, estimated from its
-    Hoeffding projection (2 sd(h1)/sqrt(N), h1(u_i) = mean_j K_ij), divided by
-    the mean kernel for the log.
+    The tolerance is 5 standard errors of the pair U-statistic (Hoeffding:
+    4 var(h1)/N + 2 var(K)/(N(N-1)), h1(u_i) = mean_j K_ij), divided by the mean
+    kernel for the log.
     """
     N, t = 1500, 2.0
     U = sphere(N, m, rng)
@@ -29,7 +29,9 @@ def test_uniformity_oracle(m, rng):
     K = np.exp(-t * np.clip(2 - 2 * U @ U.T, 0, None))
     np.fill_diagonal(K, np.nan)
     h1 = np.nanmean(K, axis=1)
-    se = 2 * np.std(h1) / math.sqrt(N) / np.mean(h1)
+    # variance of a U-statistic of order 2: 4 var(h1)/N + 2 var(K)/(N(N-1))
+    var = 4 * np.var(h1) / N + 2 * np.nanvar(K) / (N * (N - 1))
+    se = math.sqrt(var) / np.mean(h1)
     expected = au.uniformity_lower_bound(t, m)
     assert abs(value - expected) < 5 * se + 1e-12
     assert value == pytest.approx(math.log(np.nanmean(K)), rel=1e-10)
@@ -93,14 +95,18 @@ def test_two_layers_collapse_under_weak_augmentation(seed):
 
 @pytest.mark.parametrize("rho", [0.5, 0.9, 0.99])
 def test_info_nce_never_exceeds_log_k(rho, seed):
-    """N-1: every batch estimate is at most log K; with I >> log K it saturates at log K."""
+    """N-1: every batch estimate is at most log K; with I >> log K it saturates at log K.
+
+    The shortfall log K - estimate is heavy-tailed (one close negative costs a lot), so
+    saturation is checked on the median and only where I exceeds log K by 10 nats.
+    """
     d = 10
     info = ng.gaussian_mutual_information(rho, d)
     for K in (4, 16, 64, 256):
         est = ng.info_nce_estimate(K, d, rho, reps=10, rng=seed)
         assert np.all(est <= math.log(K) + 1e-12)
-        if info > math.log(K) + 5:
-            assert est.mean() > math.log(K) - 0.1
+        if info > math.log(K) + 10:
+            assert np.median(est) > math.log(K) - 0.05
     # rho = 0.5 (I = 1.44 nats): K = 256 recovers I to within 0.15 (table: 1.39)
     if rho == 0.5:
         est = ng.info_nce_estimate(256, d, rho, reps=10, rng=seed)
