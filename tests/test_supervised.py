@@ -486,3 +486,18 @@ def test_configs_run_quick_through_the_cli(name, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_float32_stays_float32(seed):
+    """On a float64-less device every step of the fit and the label models stays in float32."""
+    xs = pytest.importorskip("array_api_strict")
+    dev = xs.Device("no_float64")
+    model = sc.SpikedModel.random(30, 3, rng=seed)
+    X, Z = model.sample(300, rng=seed, return_latent=True, xp=xs, device=dev, dtype=xs.float32)
+    y = multiclass_labels(Z, np.eye(3)[:, :2], rng=seed)
+    assert y.dtype == xs.float32 and y.device == dev
+    for labels, label_type, solver in ((y, "class", "closed_form"),
+                                       (sc.regression_labels(Z, np.eye(3)[0], rng=seed), "regression", "gd")):
+        fit = fit_supervised_contrastive(X, labels, 3, alpha=0.5, label_type=label_type, rng=seed, solver=solver,
+                                         solver_options={"max_iter": 50} if solver == "gd" else None)
+        assert fit.W.dtype == xs.float32 and fit.W.device == dev
