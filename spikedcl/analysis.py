@@ -85,7 +85,7 @@ def mean_ci(df, by, *, level=0.95):
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     by = [by] if isinstance(by, str) else list(by)
-    g = df.groupby(by, sort=True)["value"]
+    g = df.groupby(by, sort=True, dropna=False)["value"]
     out = pd.DataFrame({"mean": g.mean(), "sem": g.sem(), "count": g.count()}).reset_index()
     dof = (out["count"] - 1).clip(lower=1)
     out["half"] = out["sem"].fillna(0.0) * stats.t.ppf(0.5 + level / 2, dof)

@@ -63,6 +63,7 @@ __all__ = [
     "replicate",
     "run_cell",
     "run_sweep",
+    "coordinate_columns",
     "summary_table",
 ]
 
@@ -419,7 +420,8 @@ def _points(config):
 
 
 def _data_key(params, keys):
-    """Canonical text of the data cell: ``"n=500,d=200,..."`` (floats in ``%g``)."""
+    """Canonical text of the data cell: ``"n=500,d=200,..."`` (floats in ``%g``; absent axes left out)."""
+    keys = [k for k in keys if k in params]
     return ",".join(f"{k}={params[k]:g}" if isinstance(params[k], float) else f"{k}={params[k]}" for k in keys)
 
 
@@ -648,6 +650,29 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
 # --------------------------------------------------------------------------- summary
 
 
+def coordinate_columns(df):
+    """The grid coordinates of a results table: the columns constant within every cell.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long table from :func:`run_sweep`.
+
+    Returns
+    -------
+    list of str
+        Columns other than ``sweep``, ``cell_id`` and :data:`ROW_COLUMNS` that
+        take one value (possibly missing, for cells of ``[[grid]]`` tables
+        without that axis) within each cell, in table order.
+    """
+    skip = {"sweep", "cell_id", *ROW_COLUMNS}
+    candidates = [c for c in df.columns if c not in skip]
+    if not candidates or df.empty:
+        return []
+    per_cell = df.groupby("cell_id", sort=False)[candidates].nunique(dropna=False).max()
+    return [c for c in candidates if per_cell[c] <= 1]
+
+
 def summary_table(df, metric, *, by=None, level=0.95):
     """Mean and confidence half-width of ``metric`` per grid point and method.
 
@@ -673,9 +698,8 @@ def summary_table(df, metric, *, by=None, level=0.95):
     if sub.empty:
         raise ValueError(f"metric {metric!r} not in the results; have {sorted(df['metric'].unique())}")
     if by is None:
-        first = df.columns.get_loc("cell_id") + 1
-        coords = list(df.columns[first:df.columns.get_loc("method")])
-        by = [c for c in coords if sub[c].nunique() > 1] or coords[:1]
+        coords = coordinate_columns(sub)
+        by = [c for c in coords if sub[c].nunique(dropna=False) > 1] or coords[:1]
     stats = mean_ci(sub, by + ["method"], level=level)
     stats["text"] = stats["mean"].map("{:.3f}".format) + " ± " + stats["half"].map("{:.3f}".format)
     methods = list(dict.fromkeys(sub["method"]))

@@ -305,3 +305,14 @@ def test_one_replicate_is_regenerated_alone():
     np.testing.assert_array_equal(rows["value"].to_numpy(), mine["value"].to_numpy())
     with pytest.raises(ValueError, match=r"lacks the grid axes \['n'\]"):
         replicate(config, {"d": 30}, rep=0)
+
+
+def test_summary_of_grid_tables_with_different_axes():
+    raw = toy(grid=[{"mu": [0.0, 1.0]}, {"mu": [5.0], "sd": [2.0, 3.0]}], reps=3)
+    df = run_sweep(resolve_config(raw)).table
+    from spikedcl.sweep import coordinate_columns
+
+    assert sorted(coordinate_columns(df)) == ["mu", "sd", "tag"]
+    table = summary_table(df, "x")
+    assert len(table) == 4 and list(table.columns) == ["a", "b"]  # (0, nan), (1, nan), (5, 2), (5, 3)
+    assert table.index.names == ["mu", "sd"]
