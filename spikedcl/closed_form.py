@@ -435,8 +435,30 @@ def _host_masks(shape, p, rng, mode):
 def _signed_views(X, p, rng, mode):
     """:math:`Y = X_1 - X_2 = (2A - 1) \\circ X` for the same masks as :func:`_views`, one array."""
     xp = get_namespace(X)
-    mask = to_namespace(_host_masks(X.shape, p, rng, mode), xp, device=device_of(X))
+    host = _host_masks(X.shape, p, rng, mode)
+    if is_numpy_namespace(xp) and host.shape == X.shape:
+        import numpy as np
+
+        Y = np.array(X, copy=True)  # no n x d temporary beyond Y itself
+        np.negative(Y, out=Y, where=~host)
+        return Y
+    mask = to_namespace(host, xp, device=device_of(X))
     return xp.where(mask, X, -X)
+
+
+_ROW_BLOCK = 8192
+
+
+def _column_squares(X):
+    """:math:`\\sum_i x_{ij}^2` per column, in row blocks (no ``n x d`` temporary)."""
+    xp = get_namespace(X)
+    n = X.shape[-2]
+    total = None
+    for start in range(0, n, _ROW_BLOCK):
+        block = X[..., start:start + _ROW_BLOCK, :]
+        part = xp.sum(block * block, axis=-2)
+        total = part if total is None else total + part
+    return total
 
 
 def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=None, batched=False):
@@ -513,7 +535,7 @@ def _expected_operator(X, p, loss):
     n = X.shape[-2]
     q = p * (1 - p)
     with _fp_quiet(xp):
-        dS = xp.sum(X * X, axis=-2) / n
+        dS = _column_squares(X) / n
         s = _checked_sum(X)
     gram = _gram_apply(X)
     if loss == "cross-view":
@@ -651,7 +673,7 @@ def _principal_fit(X, r, method, center, eigensolver, batched, lam=0.0):
         r = check_rank(r, X.shape[-1])
         sig, V = top_eigenpairs(_moment_operator(X, center), r, eigensolver="matrix-free")
         n = X.shape[-2]
-        trace = xp.sum(X * X, axis=(-2, -1)) / n
+        trace = xp.sum(_column_squares(X), axis=-1) / n
         if center:
             trace = trace - xp.sum(xp.mean(X, axis=-2) ** 2, axis=-1)
         return _principal_result(xp, method, xp.clip(sig, min=0.0), V, trace - xp.sum(sig, axis=-1), None,
