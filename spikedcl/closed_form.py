@@ -455,7 +455,7 @@ def _column_squares(X):
     n = X.shape[-2]
     total = None
     for start in range(0, n, _ROW_BLOCK):
-        block = X[..., start:start + _ROW_BLOCK, :]
+        block = X[..., start:min(start + _ROW_BLOCK, n), :]
         part = xp.sum(block * block, axis=-2)
         total = part if total is None else total + part
     return total
