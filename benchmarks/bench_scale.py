@@ -56,7 +56,7 @@ def _case(args):
         # drawn in chunks into one array, so that sampling's temporaries do not set the peak
         X = np.empty((args.n, args.d))
         row = 0
-        for chunk in model.sample_chunks(args.n, 20_000, rng=1):
+        for chunk in model.sample_chunks(args.n, max(1, 2**23 // args.d), rng=1):  # 64 MiB chunks
             X[row:row + chunk.shape[0]] = chunk
             row += chunk.shape[0]
         del chunk

@@ -412,7 +412,7 @@ class SpikedModel:
         z_rng, noise_rng = copy.deepcopy(rng), copy.deepcopy(rng)
         skip = n * self.r
         while skip:  # advance past the latent normals in bounded memory
-            k = min(skip, chunk_size * max(self.d, self.r))
+            k = min(skip, 1 << 20)  # 8 MiB of normals at a time
             noise_rng.standard_normal(k)
             skip -= k
         scale = np.sqrt(self.noise_var)
