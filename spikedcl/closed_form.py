@@ -21,6 +21,7 @@ block Krylov iteration (:mod:`spikedcl.eigensolvers`).
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 
 from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
@@ -454,16 +455,17 @@ def _signed_views(X, p, rng, mode):
     return xp.where(mask, X, -X)
 
 
-_ROW_BLOCK = 8192
+_BLOCK_ENTRIES = 1 << 22  # 32 MiB of float64 per temporary block
 
 
 def _column_squares(X):
     """:math:`\\sum_i x_{ij}^2` per column, in row blocks (no ``n x d`` temporary)."""
     xp = get_namespace(X)
     n = X.shape[-2]
+    rows = max(1, _BLOCK_ENTRIES // math.prod(X.shape[:-2] + X.shape[-1:]))
     total = None
-    for start in range(0, n, _ROW_BLOCK):
-        block = X[..., start:min(start + _ROW_BLOCK, n), :]
+    for start in range(0, n, rows):
+        block = X[..., start:min(start + rows, n), :]
         part = xp.sum(block * block, axis=-2)
         total = part if total is None else total + part
     return total
