@@ -25,7 +25,7 @@ import math
 import warnings
 
 from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
-from ._linalg import diag_part, offdiag, sym, top_eigh
+from ._linalg import diag_part, offdiag, sym
 from ._validation import (
     check_choice,
     check_data,
