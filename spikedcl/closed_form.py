@@ -357,7 +357,11 @@ def fit_contrastive(
         if masks == "expected":
             op = _expected_operator(X, p, loss)
         else:
-            op = _realized_operator(X, _signed_views(X, p, rng, mask_mode), loss)
+            mask = to_namespace(_host_masks(X.shape, p, rng, mask_mode), xp, device=device_of(X))
+            if math.prod(X.shape) * 8 <= _SIGNED_VIEWS_BUDGET:  # hold Y = X1 - X2: fastest
+                op = _realized_operator(X, loss, Y=xp.where(mask, X, -X))
+            else:  # rebuild Y block by block at each product: n d bytes beyond X
+                op = _realized_operator(X, loss, mask=mask)
         mu, V = top_eigenpairs(op, r, eigensolver="matrix-free")
         return _contrastive_result(xp, mu, V, r, lam, dict(info, eigensolver="matrix-free"))
     if masks == "expected":
@@ -433,29 +437,27 @@ def _host_masks(shape, p, rng, mode):
     import numpy as np
 
     n, d = shape[-2:]
-    if len(shape) == 2:
+    reps = shape[0] if len(shape) == 3 else None
+    if mode in ("per-sample", "exact-count"):
+        # row by row: consecutive draws of any row counts are the same stream, so the
+        # R n rows are drawn in blocks (the uniforms behind a mask take 8 bytes an entry)
+        rows = (reps or 1) * n
+        mask = np.empty((rows, d), dtype=bool)
+        step = max(1, _BLOCK_ENTRIES // d)
+        for start in range(0, rows, step):
+            stop = min(start + step, rows)
+            mask[start:stop] = draw_mask(stop - start, d, p, rng=rng, mode=mode)
+        return mask if reps is None else mask.reshape(reps, n, d)
+    if reps is None:
         return draw_mask(n, d, p, rng=rng, mode=mode)
-    reps = shape[0]
-    if mode in ("per-sample", "exact-count"):  # row by row: one draw of R n rows is the same stream
-        return draw_mask(reps * n, d, p, rng=rng, mode=mode).reshape(reps, n, d)
     return np.stack([draw_mask(n, d, p, rng=rng, mode=mode) for _ in range(reps)])
 
 
-def _signed_views(X, p, rng, mode):
-    """:math:`Y = X_1 - X_2 = (2A - 1) \\circ X` for the same masks as :func:`_views`, one array."""
-    xp = get_namespace(X)
-    host = _host_masks(X.shape, p, rng, mode)
-    if is_numpy_namespace(xp) and host.shape == X.shape:
-        import numpy as np
-
-        Y = np.array(X, copy=True)  # no n x d temporary beyond Y itself
-        np.negative(Y, out=Y, where=~host)
-        return Y
-    mask = to_namespace(host, xp, device=device_of(X))
-    return xp.where(mask, X, -X)
-
-
 _BLOCK_ENTRIES = 1 << 22  # 32 MiB of float64 per temporary block
+
+#: Largest ``Y = X1 - X2`` (bytes) the matrix-free realized fit holds whole; above
+#: it ``Y`` is rebuilt in row blocks at each product (about 2x slower, memory n d bytes).
+_SIGNED_VIEWS_BUDGET = 1 << 30
 
 
 def _column_squares(X):
@@ -514,7 +516,7 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
         return _expected_operator(X, p, loss)
     if Y is None or tuple(Y.shape) != tuple(X.shape):
         raise ValueError("masks='realized' needs Y = X1 - X2 of the same shape as X")
-    return _realized_operator(X, Y, loss)
+    return _realized_operator(X, loss, Y=Y)
 
 
 def _checked_sum(X):
@@ -555,13 +557,18 @@ def _expected_operator(X, p, loss):
     return _operator(X, lambda V: a * gram(V) - dd * (dS[..., :, None] * V) - c * _rank1(s, V))
 
 
-def _realized_operator(X, Y, loss):
+def _realized_operator(X, loss, Y=None, mask=None):
+    """Realized ``M`` as an operator, from ``Y = X1 - X2`` or from the boolean mask of view 1."""
     xp = get_namespace(X)
     n = X.shape[-2]
     with _fp_quiet(xp):
-        s, t = _checked_sum(X), xp.sum(Y, axis=-2)
+        s = _checked_sum(X)
+        if Y is not None:
+            gy, t = _gram_apply(Y), xp.sum(Y, axis=-2)
+        else:
+            gy, t = _signed_gram(X, mask)
     s1, s2 = (s + t) / 2, (s - t) / 2
-    gx, gy = _gram_apply(X), _gram_apply(Y)
+    gx = _gram_apply(X)
     if loss == "cross-view":
         def matmat(V):
             pos = (gx(V) - gy(V)) / 4  # sym(X1^T X2) V
@@ -573,6 +580,39 @@ def _realized_operator(X, Y, loss):
             pos = (GV - gy(V)) / (4 * n)
             return pos - (_rank1(s, V) - GV) / (4 * n * (n - 1))
     return _operator(X, matmat)
+
+
+def _signed_gram(X, mask):
+    """``V -> Y^T (Y V)`` and ``Y^T 1`` for :math:`Y = (2A - 1) \\circ X`, built block by block.
+
+    ``Y`` is never held whole: each application rebuilds 32 MiB row blocks of it
+    from ``X`` and the boolean ``mask`` (shape (..., n, d), or (..., 1, d) for a
+    fixed mask), so the realized operator needs ``n d`` bytes beyond ``X``.
+    """
+    xp = get_namespace(X)
+    n = X.shape[-2]
+    rows = max(1, _BLOCK_ENTRIES // math.prod(X.shape[:-2] + X.shape[-1:]))
+    per_row = mask.shape[-2] == n
+
+    def blocks():
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            Xb = X[..., start:stop, :]
+            yield xp.where(mask[..., start:stop, :] if per_row else mask, Xb, -Xb)
+
+    t = None
+    for Yb in blocks():
+        part = xp.sum(Yb, axis=-2)
+        t = part if t is None else t + part
+
+    def apply(V):
+        out = None
+        for Yb in blocks():
+            part = Yb.mT @ (Yb @ V)
+            out = part if out is None else out + part
+        return out
+
+    return apply, t
 
 
 def second_moment_operator(X, *, center=False, batched=False):
