@@ -187,3 +187,11 @@ def test_cli_backends_give_the_same_rows(sweep, tmp_path):
         tables[backend] = df.drop(columns=["time_s", "backend"])
     pd.testing.assert_frame_equal(tables["loky"], tables["threading"])
     pd.testing.assert_frame_equal(tables["loky"], tables["dask"])
+
+
+def test_cuda_without_cupy_names_the_extra(sweep, tmp_path, capsys):
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed: --device cuda is valid here")
+    assert sweep.main(["--quick", "--device", "cuda", "--out", str(tmp_path / "o")]) == 2
+    assert 'pip install -e ".[gpu]"' in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
