@@ -439,7 +439,7 @@ def expand_cells(config):
         One cell per grid point and block of ``reps_per_cell`` replicates.
     """
     cells = []
-    fixed = {k: v for k, v in config["params"].items()}
+    fixed = dict(config["params"])
     block = config["reps_per_cell"]
     for point in _points(config):
         params = {**fixed, **point}
@@ -528,16 +528,15 @@ def run_cell(cell, *, context=None):
 
 def _run_and_store(cell, out_dir, context):
     """Worker: run a cell and write it; errors are returned, not raised."""
-    t0 = time.perf_counter()
     try:
         df = run_cell(cell, context=context)
         if out_dir is not None:
             io.write_cell(out_dir, cell.cell_id, df)
             df = None
-        return cell.cell_id, df, None, time.perf_counter() - t0
+        return cell.cell_id, df, None
     except Exception as exc:  # noqa: BLE001 - recorded and reported per cell
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return cell.cell_id, None, {"error": error, "traceback": traceback.format_exc()}, time.perf_counter() - t0
+        return cell.cell_id, None, {"error": error, "traceback": traceback.format_exc()}
 
 
 def _prepare_dir(out_dir, config, force):
@@ -549,8 +548,6 @@ def _prepare_dir(out_dir, config, force):
         probe.unlink()
     except OSError as exc:
         raise ConfigError(f"output directory {out} is not writable: {exc}") from None
-    if not out.is_dir():
-        raise ConfigError(f"output path {out} is not a directory")
     saved = out / "config.json"
     digest = config_hash(config)
     if saved.is_file() and not force:
@@ -627,13 +624,14 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
         jobs = (delayed(_run_and_store)(c, None if out_dir is None else str(out_dir), context) for c in todo)
         results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
         with tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
-            for cell_id, df, error, _ in results:
+            for cell_id, df, error in results:
                 if error is not None:
                     failures.append({"cell_id": cell_id, "params": by_id[cell_id].params, **error})
                 elif df is not None:
                     frames[cell_id] = df
                 bar.update()
-    ok_ids = [c.cell_id for c in cells if c.cell_id not in {f["cell_id"] for f in failures}]
+    failed = {f["cell_id"] for f in failures}
+    ok_ids = [c.cell_id for c in cells if c.cell_id not in failed]
     if out_dir is not None:
         table = io.consolidate(out_dir, ok_ids)
         failures_file = Path(out_dir) / "failures.json"
