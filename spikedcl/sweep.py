@@ -105,7 +105,7 @@ _QUICK_KEYS = {"reps", "reps_per_cell", "grid", "params"}
 #: Coordinates that lead the columns when present (conventions 13).
 _LEADING = ("n", "d", "r", "noise", "C", "mask_prob")
 #: Parameters that change how a cell runs but not its rows.
-_EXECUTION_KEYS = ("device",)
+_EXECUTION_KEYS = ("device", "batch_replicates", "memory_limit")
 
 
 class ConfigError(ValueError):
@@ -502,6 +502,12 @@ def run_cell(cell, *, context=None):
         One row per (replicate, method, metric) with the cell's coordinates
         followed by :data:`ROW_COLUMNS` and any extra columns the experiment
         returned.
+
+    Notes
+    -----
+    An experiment with a ``batch`` attribute receives all the cell's replicate
+    seeds at once (``fn.batch(params, seeds) -> list of row lists``) and may
+    stack the replicates; its rows must equal the per-replicate ones.
     """
     from . import __version__
 
@@ -513,10 +519,12 @@ def run_cell(cell, *, context=None):
         "dtype": cell.params.get("dtype", "float64"),
         "version": __version__,
     }
+    seeds = [cell_seed(cell.seed, cell.data_key, rep) for rep in cell.reps]
+    batch = getattr(fn, "batch", None)
+    per_rep = batch(dict(cell.params), seeds) if batch else [fn(dict(cell.params), seed) for seed in seeds]
     rows = []
-    for rep in cell.reps:
-        seed = cell_seed(cell.seed, cell.data_key, rep)
-        for row in fn(dict(cell.params), seed):
+    for rep, rep_rows in zip(cell.reps, per_rep):
+        for row in rep_rows:
             base = {"sweep": cell.sweep, "cell_id": cell.cell_id, **cell.coords}
             defaults = {"solver": "", "n_iter": 0, "converged": True, "time_s": math.nan}
             rows.append({**base, **defaults, **row, "rep": rep, "seed": cell.seed, **provenance})

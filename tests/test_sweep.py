@@ -316,3 +316,20 @@ def test_summary_of_grid_tables_with_different_axes():
     table = summary_table(df, "x")
     assert len(table) == 4 and list(table.columns) == ["a", "b"]  # (0, nan), (1, nan), (5, 2), (5, 3)
     assert table.index.names == ["mu", "sd"]
+
+
+def test_stacked_replicates_give_the_rows_of_the_loop():
+    methods = ["pca", "ae", "gan", "cl", "cl-expected", "pca-population", "oracle"]
+    loop = run_sweep(tiny_subspace(methods=methods, batch_replicates=False)).table
+    stacked_config = tiny_subspace(methods=methods, batch_replicates=True, memory_limit=2_000_000)
+    stacked = run_sweep(stacked_config).table
+    # the execution options do not change the cells
+    assert [c.cell_id for c in expand_cells(stacked_config)] == list(dict.fromkeys(loop["cell_id"]))
+    assert len(stacked) == len(loop)
+    pd.testing.assert_frame_equal(
+        stable(loop).drop(columns="value"), stable(stacked).drop(columns="value"), check_like=True
+    )
+    # batched products and eigendecompositions round differently: sinΘ and risks agree to 1e-10
+    np.testing.assert_allclose(stacked["value"], loop["value"], rtol=1e-10, atol=1e-12)
+    with pytest.raises(ConfigError, match="batch_replicates must be"):
+        tiny_subspace(batch_replicates="sometimes")

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .. import theory
-from .._array_api import namespace_for, to_numpy
+from .._array_api import get_namespace, namespace_for, to_numpy
 from .._validation import check_choice, check_int, check_positive, check_rank, check_unit_interval
 from ..closed_form import (
     fit_autoencoder,
@@ -27,6 +27,7 @@ from ..closed_form import (
     fit_heteropca,
     fit_pca,
     principal_fit_from_moment,
+    replicates_per_batch,
     second_moment,
 )
 from ..data import NOISE_PROFILES, SpikedModel
@@ -34,8 +35,9 @@ from ..downstream import draw_task, excess_risk, linear_oracle_risk, population_
 from ..exceptions import SpikedModelWarning
 from ..metrics import sin_theta
 from ..population import population_fit
+from ..results import FitResult
 
-__all__ = ["METHODS", "METRICS", "subspace_recovery", "validate"]
+__all__ = ["METHODS", "METRICS", "subspace_recovery", "subspace_recovery_batch", "validate"]
 
 METRICS = ("sin_theta", "excess_risk", "excess_risk_linear")
 
@@ -130,6 +132,9 @@ def validate(params):
     check_unit_interval(params.get("mask_prob", 0.5), "mask_prob")
     check_positive(params.get("lam", 1.0), "lam")
     check_choice(params.get("dtype", "float64"), "dtype", ("float64", "float32"))
+    if params.get("batch_replicates", "auto") not in (True, False, "auto"):
+        raise ValueError(f"batch_replicates must be true, false or 'auto', got {params['batch_replicates']!r}")
+    check_int(params.get("memory_limit", 2**30), "memory_limit", low=1)
 
 
 def subspace_recovery(params, seed):
@@ -159,17 +164,31 @@ def subspace_recovery(params, seed):
         ``solver``, ``n_iter``, ``converged`` and ``time_s``.
     """
     validate(params)
-    n, d, r = int(params["n"]), int(params["d"]), int(params["r"])
-    methods = list(params["methods"])
-    metrics = tuple(params.get("metrics", METRICS))
-    data_seed, fit_seed = seed.spawn(2)
+    return _replicate_rows(params, _draw(params, seed))
+
+
+def _draw(params, seed):
+    """Model, samples (in the cell's namespace), task and fit seed of one replicate."""
+    # the first two children of ``seed``, built without spawning (which would change its state)
+    data_seed, fit_seed = (np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i),
+                                                  pool_size=seed.pool_size) for i in range(2))
     rng = np.random.default_rng(data_seed)
+    d, r = int(params["d"]), int(params["r"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
         model = SpikedModel.random(d, r, noise=params["noise"], condition=float(params["C"]), rng=rng)
         xp, device = namespace_for(params.get("device", "cpu"), params.get("dtype"))
-        X = model.sample(n, rng=rng, xp=xp, device=device, dtype=getattr(xp, params.get("dtype", "float64")))
-    w = draw_task(r, rng=rng)
+        X = model.sample(int(params["n"]), rng=rng, xp=xp, device=device,
+                         dtype=getattr(xp, params.get("dtype", "float64")))
+    return model, X, draw_task(r, rng=rng), fit_seed
+
+
+def _replicate_rows(params, draw, prefit=None):
+    """Rows of one replicate; ``prefit`` maps methods to fits already made (batched)."""
+    model, X, w, fit_seed = draw
+    r = int(params["r"])
+    metrics = tuple(params.get("metrics", METRICS))
+    prefit = prefit or {}
     cache = {}
 
     def moment():
@@ -178,18 +197,21 @@ def subspace_recovery(params, seed):
         return cache["S"]
 
     rows = []
-    for method in methods:
+    for method in params["methods"]:
         t0 = time.perf_counter()
         if method == "oracle":
             oracle = linear_oracle_risk(model, w) - population_risk(model.U, model, w)
             rows.append({"method": method, "metric": "excess_risk", "value": float(oracle), "solver": "exact"})
             continue
-        if method in _POPULATION:
-            fit = population_fit(model, _POPULATION[method], r=r, p=params.get("mask_prob", 0.5),
-                                 rng=np.random.default_rng(fit_seed))
+        if method in prefit:
+            fit, elapsed = prefit[method]
         else:
-            fit = _fit(method, X, r, params, np.random.default_rng(fit_seed), moment)
-        elapsed = time.perf_counter() - t0
+            if method in _POPULATION:
+                fit = population_fit(model, _POPULATION[method], r=r, p=params.get("mask_prob", 0.5),
+                                     rng=np.random.default_rng(fit_seed))
+            else:
+                fit = _fit(method, X, r, params, np.random.default_rng(fit_seed), moment)
+            elapsed = time.perf_counter() - t0
         extra = {
             "solver": fit.solver,
             "n_iter": fit.n_iter,
@@ -199,8 +221,79 @@ def subspace_recovery(params, seed):
         basis = to_numpy(fit.basis).astype(np.float64)  # metrics on the host, in float64
         rows += [dict(row, **extra) for row in _metric_rows(method, basis, model, w, metrics)]
     if params.get("theory", True):
-        rows += _theory_rows(n, d, r, metrics)
+        rows += _theory_rows(int(params["n"]), int(params["d"]), r, metrics)
     return rows
 
 
+# fits that a stack of replicates can share: moment-based principal fits and M̄
+_BATCHABLE = {"pca": "pca", "ae": "autoencoder", "gan": "gan", "cl-expected": None}
+
+
+def subspace_recovery_batch(params, seeds):
+    """Several replicates of :func:`subspace_recovery`, stacked on a leading axis when it pays.
+
+    With ``params["batch_replicates"]`` true (default ``"auto"``: on a GPU
+    device only), the replicates' samples are stacked as (R, n, d) in groups
+    that fit ``params["memory_limit"]`` bytes (default 1 GiB; see
+    :func:`spikedcl.closed_form.replicates_per_batch`), and PCA, the
+    autoencoder, the GAN and CL on :math:`\bar M` are fitted with one batched
+    product and eigendecomposition per group. Realized-mask CL and the other
+    methods keep one call per replicate, each with its own mask seed, so every
+    row equals that of :func:`subspace_recovery` (to rounding for the batched
+    fits) and does not depend on the grouping. On the CPU stacking buys
+    nothing (``benchmarks/README.md``), hence the default.
+
+    Parameters
+    ----------
+    params : dict
+        The cell (see :func:`subspace_recovery`), plus optionally
+        ``batch_replicates`` (``True``, ``False`` or ``"auto"``) and
+        ``memory_limit`` (bytes).
+    seeds : list of numpy.random.SeedSequence
+        One data seed per replicate.
+
+    Returns
+    -------
+    list of list of dict
+        The rows of each replicate, in the order of ``seeds``.
+    """
+    validate(params)
+    mode = params.get("batch_replicates", "auto")
+    stack = mode is True or (mode == "auto" and params.get("device", "cpu") != "cpu")
+    shared = [m for m in params["methods"] if m in _BATCHABLE and params.get("solver", "closed_form") == "closed_form"]
+    if not stack or not shared or len(seeds) < 2:
+        return [subspace_recovery(params, seed) for seed in seeds]
+    n, d, r = int(params["n"]), int(params["d"]), int(params["r"])
+    itemsize = 4 if params.get("dtype") == "float32" else 8
+    group = replicates_per_batch(len(seeds), n, d, memory_limit=int(params.get("memory_limit", 2**30)),
+                                 itemsize=itemsize)
+    out = []
+    for start in range(0, len(seeds), group):
+        draws = [_draw(params, seed) for seed in seeds[start:start + group]]
+        xp = get_namespace(draws[0][1])
+        Xs = xp.stack([draw[1] for draw in draws])
+        fits = {}
+        t0 = time.perf_counter()
+        S = second_moment(Xs, batched=True) if set(shared) - {"cl-expected"} else None
+        for method in shared:
+            if method == "cl-expected":
+                fits[method] = fit_contrastive(Xs, r, p=params.get("mask_prob", 0.5), lam=params.get("lam", 1.0),
+                                               masks="expected", loss=params.get("loss", "cross-view"), batched=True)
+            else:
+                fits[method] = principal_fit_from_moment(S, r, _BATCHABLE[method])
+        elapsed = (time.perf_counter() - t0) / len(draws)
+        for i, draw in enumerate(draws):
+            prefit = {m: (_unstack(fit, i), elapsed) for m, fit in fits.items()}
+            out.append(_replicate_rows(params, draw, prefit))
+    return out
+
+
+def _unstack(fit, i):
+    """Replicate ``i`` of a batched FitResult (only what the rows read)."""
+    return FitResult(fit.method, fit.W[i, ...], fit.basis[i, ...], fit.eigenvalues[i, ...],
+                     fit.loss[i, ...] if getattr(fit.loss, "ndim", 0) else fit.loss,
+                     solver=fit.solver, n_iter=fit.n_iter, converged=fit.converged)
+
+
 subspace_recovery.validate = validate
+subspace_recovery.batch = subspace_recovery_batch
