@@ -19,6 +19,8 @@ __all__ = [
     "masked_logits",
     "row_normalize",
     "normalize_backward",
+    "maybe_normalize",
+    "maybe_normalize_backward",
     "check_pair",
     "check_temperature",
 ]
@@ -145,6 +147,16 @@ def normalize_backward(U, norms, dU):
     xp = get_namespace(U, dU)
     radial = xp.sum(U * dU, axis=1, keepdims=True)
     return (dU - radial * U) / norms
+
+
+def maybe_normalize(Z, normalize):
+    """:func:`row_normalize` when ``normalize`` is true, else ``(Z, None)``."""
+    return row_normalize(Z) if normalize else (Z, None)
+
+
+def maybe_normalize_backward(U, norms, dU):
+    """:func:`normalize_backward` for rows from :func:`maybe_normalize` (``dU`` itself when ``norms`` is None)."""
+    return dU if norms is None else normalize_backward(U, norms, dU)
 
 
 def check_temperature(temperature, name="temperature"):

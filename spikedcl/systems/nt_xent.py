@@ -23,8 +23,8 @@ from ._common import (
     eye_bool,
     logsumexp,
     masked_logits,
-    normalize_backward,
-    row_normalize,
+    maybe_normalize,
+    maybe_normalize_backward,
 )
 
 __all__ = [
@@ -43,14 +43,12 @@ __all__ = [
 DEFAULT_TEMPERATURE = 0.5
 
 
-def _embed(Z, similarity):
-    if similarity == "cosine":
-        return row_normalize(Z)
-    return Z, None
-
-
-def _unembed(U, norms, dU, similarity):
-    return normalize_backward(U, norms, dU) if similarity == "cosine" else dU
+def _check_inputs(Z1, Z2, temperature, similarity):
+    """Checked views and temperature of the softmax losses: ``(xp, Z1, Z2, tau)``."""
+    xp, Z1, Z2 = check_pair(Z1, Z2)
+    tau = check_temperature(temperature)
+    check_similarity(similarity)
+    return xp, Z1, Z2, tau
 
 
 def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
@@ -92,12 +90,10 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
     :math:`G = (P - Y)/(2N)` and :math:`\\partial\\mathcal L/\\partial U = (G + G^\\top)U/\\tau`,
     followed by the normalisation Jacobian :math:`(I - u_iu_i^\\top)/\\|z_i\\|`.
     """
-    xp, Z1, Z2 = check_pair(Z1, Z2)
-    tau = check_temperature(temperature)
-    check_similarity(similarity)
+    xp, Z1, Z2, tau = _check_inputs(Z1, Z2, temperature, similarity)
     N = Z1.shape[0]
     Z = xp.concat([Z1, Z2], axis=0)
-    U, norms = _embed(Z, similarity)
+    U, norms = maybe_normalize(Z, similarity == "cosine")
     S = masked_logits((U @ U.mT) / tau)
     lse = logsumexp(S, axis=1)
     partner = xp.concat([U[N:, :], U[:N, :]], axis=0)
@@ -107,7 +103,7 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
     # G = (P - Y)/(2N) with Y the (symmetric) partner permutation, so
     # (G + G^T) U = (P U + P^T U - 2 Y U)/(2N) and Y U = partner
     dU = (P @ U + P.mT @ U - 2 * partner) / (2 * N * tau)
-    dZ = _unembed(U, norms, dU, similarity)
+    dZ = maybe_normalize_backward(U, norms, dU)
     return loss, dZ[:N, :], dZ[N:, :]
 
 
@@ -253,15 +249,13 @@ def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similari
     -----
     seed_systems.md §6–7 (the DirectCLR toys use ``similarity="dot"``, :math:`\\tau = 0.1`).
     """
-    _, Z1, Z2 = check_pair(Z1, Z2)
-    tau = check_temperature(temperature)
-    check_similarity(similarity)
-    U1, n1 = _embed(Z1, similarity)
-    U2, n2 = _embed(Z2, similarity)
+    _, Z1, Z2, tau = _check_inputs(Z1, Z2, temperature, similarity)
+    U1, n1 = maybe_normalize(Z1, similarity == "cosine")
+    U2, n2 = maybe_normalize(Z2, similarity == "cosine")
     loss, dS = info_nce_from_scores((U1 @ U2.mT) / tau)
     dU1 = (dS @ U2) / tau
     dU2 = (dS.mT @ U1) / tau
-    return loss, _unembed(U1, n1, dU1, similarity), _unembed(U2, n2, dU2, similarity)
+    return loss, maybe_normalize_backward(U1, n1, dU1), maybe_normalize_backward(U2, n2, dU2)
 
 
 def info_nce_loss(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):

@@ -16,8 +16,8 @@ from ._common import (
     check_temperature,
     eye_bool,
     logsumexp,
-    normalize_backward,
-    row_normalize,
+    maybe_normalize,
+    maybe_normalize_backward,
     softmax,
 )
 
@@ -47,6 +47,25 @@ def _sigmoid(x):
 def _log_sigmoid(x):
     xp = get_namespace(x)
     return -xp.logaddexp(xp.zeros_like(x), -x)
+
+
+def _towers(X, Y, log_temperature, normalize):
+    """Checked towers (unit rows with ``normalize``), their norms and :math:`t = e^{t'}`."""
+    xp, X, Y = check_pair(X, Y, names=("X", "Y"))
+    if not hasattr(log_temperature, "shape"):
+        log_temperature = _check_real(log_temperature, "log_temperature")
+    X, nx = maybe_normalize(X, normalize)
+    Y, ny = maybe_normalize(Y, normalize)
+    t = math.exp(log_temperature) if isinstance(log_temperature, float) else xp.exp(log_temperature)
+    return xp, X, Y, (nx, ny), t
+
+
+def _towers_backward(X, Y, norms, t, C, G):
+    """Gradients with respect to the raw towers and :math:`t'` from :math:`G = \\partial\\mathcal L/\\partial(tC)`."""
+    xp = get_namespace(G)
+    dX = maybe_normalize_backward(X, norms[0], t * (G @ Y))
+    dY = maybe_normalize_backward(Y, norms[1], t * (G.mT @ X))
+    return dX, dY, t * xp.sum(G * C)
 
 
 def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
@@ -89,29 +108,16 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
     -z_{ij}\\sigma(-z_{ij}\\ell_{ij})/N`; :math:`\\log\\sigma` and :math:`\\sigma` are
     evaluated in their overflow-free forms.
     """
-    xp, X, Y = check_pair(X, Y, names=("X", "Y"))
-    if not hasattr(log_temperature, "shape"):
-        log_temperature = _check_real(log_temperature, "log_temperature")
+    xp, X, Y, norms, t = _towers(X, Y, log_temperature, normalize)
     if not hasattr(bias, "shape"):
         bias = _check_real(bias, "bias")
     N = X.shape[0]
-    if normalize:
-        X, nx = row_normalize(X)
-        Y, ny = row_normalize(Y)
-    t = math.exp(log_temperature) if isinstance(log_temperature, float) else xp.exp(log_temperature)
     C = X @ Y.mT
     logits = t * C + bias
     z = 2 * xp.astype(eye_bool(N, X), X.dtype) - 1
     loss = -xp.sum(_log_sigmoid(z * logits)) / N
     G = -z * _sigmoid(-z * logits) / N
-    dX = t * (G @ Y)
-    dY = t * (G.mT @ X)
-    dt = t * xp.sum(G * C)
-    db = xp.sum(G)
-    if normalize:
-        dX = normalize_backward(X, nx, dX)
-        dY = normalize_backward(Y, ny, dY)
-    return loss, dX, dY, dt, db
+    return (loss, *_towers_backward(X, Y, norms, t, C, G), xp.sum(G))
 
 
 def siglip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
@@ -202,27 +208,15 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
     dlog_temperature : array of shape ()
         Gradient with respect to :math:`t'`.
     """
-    xp, X, Y = check_pair(X, Y, names=("X", "Y"))
-    if not hasattr(log_temperature, "shape"):
-        log_temperature = _check_real(log_temperature, "log_temperature")
+    xp, X, Y, norms, t = _towers(X, Y, log_temperature, normalize)
     N = X.shape[0]
-    if normalize:
-        X, nx = row_normalize(X)
-        Y, ny = row_normalize(Y)
-    t = math.exp(log_temperature) if isinstance(log_temperature, float) else xp.exp(log_temperature)
     C = X @ Y.mT
     S = t * C
     eye = xp.astype(eye_bool(N, X), X.dtype)
     diag = xp.sum(S * eye, axis=1)
     loss = (xp.mean(logsumexp(S, axis=1) - diag) + xp.mean(logsumexp(S, axis=0) - diag)) / 2
     G = (softmax(S, axis=1) + softmax(S, axis=0) - 2 * eye) / (2 * N)
-    dX = t * (G @ Y)
-    dY = t * (G.mT @ X)
-    dt = t * xp.sum(G * C)
-    if normalize:
-        dX = normalize_backward(X, nx, dX)
-        dY = normalize_backward(Y, ny, dY)
-    return loss, dX, dY, dt
+    return (loss, *_towers_backward(X, Y, norms, t, C, G))
 
 
 def clip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
