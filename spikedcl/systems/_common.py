@@ -102,22 +102,22 @@ def masked_logits(S):
 
 
 def row_normalize(Z):
-    """Rows of ``Z`` scaled to unit norm, and the norms.
+    """Rows of ``Z`` (vectors along its last axis) scaled to unit norm, and the norms.
 
     Parameters
     ----------
-    Z : array of shape (m, k)
+    Z : array of shape (m, k) or (..., k)
         Embeddings, one per row.
 
     Returns
     -------
-    U : array of shape (m, k)
+    U : array of shape (m, k) or (..., k)
         :math:`u_i = z_i / \\|z_i\\|` (a zero row stays zero).
-    norms : array of shape (m, 1)
+    norms : array of shape (m, 1) or (..., 1)
         :math:`\\max(\\|z_i\\|, 10^{-12})`.
     """
     xp = get_namespace(Z)
-    norms = xp.sqrt(xp.sum(Z * Z, axis=1, keepdims=True))
+    norms = xp.sqrt(xp.sum(Z * Z, axis=-1, keepdims=True))
     norms = xp.clip(norms, min=NORM_FLOOR)
     return Z / norms, norms
 

@@ -41,6 +41,15 @@ def _sq_dists(U):
     return xp.clip(D, min=0)
 
 
+def _log_hyp0f1(m, x):
+    """:math:`\\log{}_0F_1(;m/2;x)`, the log-partition behind the sphere's closed forms, for an integer ``m >= 2``."""
+    from scipy.special import hyp0f1
+
+    if isinstance(m, bool) or int(m) != m or m < 2:
+        raise ValueError(f"m must be an integer >= 2, got {m!r}")
+    return math.log(hyp0f1(m / 2, x))
+
+
 def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
     """Alignment :math:`\\mathbb E_{\\mathrm{pos}}\\|f(x) - f(y)\\|^\\alpha` of paired embeddings.
 
@@ -162,12 +171,8 @@ def uniformity_lower_bound(t, m):
     float
         The value (a host float; it uses :func:`scipy.special.hyp0f1`).
     """
-    from scipy.special import hyp0f1
-
     t = check_positive(t, "t")
-    if isinstance(m, bool) or int(m) != m or m < 2:
-        raise ValueError(f"m must be an integer >= 2, got {m!r}")
-    return float(-2 * t + math.log(hyp0f1(m / 2, t**2)))
+    return float(-2 * t + _log_hyp0f1(m, t**2))
 
 
 def align_uniform_value_and_grad(
@@ -340,7 +345,7 @@ def negatives_loss(anchors, positives, negatives, *, temperature=0.5):
         )
     U, _ = row_normalize(anchors)
     V, _ = row_normalize(positives)
-    W = negatives / xp.clip(xp.sqrt(xp.sum(negatives * negatives, axis=2, keepdims=True)), min=1e-12)
+    W, _ = row_normalize(negatives)
     pos = xp.sum(U * V, axis=1) / tau
     neg = xp.sum(W * U[:, None, :], axis=2) / tau
     logits = xp.concat([pos[:, None], neg], axis=1)
@@ -362,9 +367,5 @@ def sphere_log_partition(temperature, m):
     float
         The log-partition function of the uniform law on :math:`S^{m-1}` (host float).
     """
-    from scipy.special import hyp0f1
-
     tau = check_positive(temperature, "temperature")
-    if isinstance(m, bool) or int(m) != m or m < 2:
-        raise ValueError(f"m must be an integer >= 2, got {m!r}")
-    return float(math.log(hyp0f1(m / 2, 1 / (4 * tau**2))))
+    return float(_log_hyp0f1(m, 1 / (4 * tau**2)))
