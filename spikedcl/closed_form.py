@@ -329,10 +329,7 @@ def fit_contrastive(
     # the closed forms detect non-finite data in the statistics they compute anyway
     xp, X = _check_X(X, finite=solver != "closed_form", batched=batched)
     r = check_rank(r, X.shape[-1])
-    p = check_unit_interval(p, "p")
-    lam = check_positive(lam, "lam")
-    check_choice(loss, "loss", CL_LOSSES)
-    check_choice(mask_mode, "mask_mode", MASK_MODES)
+    p, lam = _check_cl_options(p, lam, masks, loss, mask_mode)
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     rng = check_rng(rng)
     if batched and solver != "closed_form":
@@ -347,11 +344,7 @@ def fit_contrastive(
         )
         fit.info.update(info)
         return fit
-    if masks == "expected" and mask_mode != "per-sample":
-        raise ValueError(
-            "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
-            f"or masks='realized' (got mask_mode={mask_mode!r})"
-        )
+    _check_mask_law(masks, mask_mode)
     method = "dense" if solver == "gd" else choose_eigensolver(eigensolver, X.shape[-1], r, formed=False)
     if method == "matrix-free":
         if masks == "expected":
@@ -364,21 +357,52 @@ def fit_contrastive(
                 op = _realized_operator(X, loss, mask=mask)
         mu, V = top_eigenpairs(op, r, eigensolver="matrix-free")
         return _contrastive_result(xp, mu, V, r, lam, dict(info, eigensolver="matrix-free"))
+    M = _data_contrastive_matrix(X, p, rng, masks, mask_mode, loss)
+    return _fit_from_matrix(
+        M, r, lam=lam, solver=solver, rng=rng, solver_options=solver_options, info=info,
+        eigensolver="dense" if eigensolver == "dense" else "auto",
+    )
+
+
+def _check_cl_options(p, lam, masks, loss, mask_mode):
+    """Check the options shared by the contrastive fits; return ``(p, lam)`` as floats."""
+    p = check_unit_interval(p, "p")
+    lam = check_positive(lam, "lam")
+    check_choice(masks, "masks", CL_MASKS)
+    check_choice(loss, "loss", CL_LOSSES)
+    check_choice(mask_mode, "mask_mode", MASK_MODES)
+    return p, lam
+
+
+def _check_mask_law(masks, mask_mode):
+    """``masks="expected"`` is the average over iid per-sample masks: refuse any other mask law."""
+    if masks == "expected" and mask_mode != "per-sample":
+        raise ValueError(
+            "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
+            f"or masks='realized' (got mask_mode={mask_mode!r})"
+        )
+
+
+def _data_contrastive_matrix(X, p, rng, masks, mask_mode, loss):
+    """The formed ``M`` of data ``X`` (or of a stack of replicates): mask-averaged with
+    ``masks="expected"``, else realized from masks drawn with ``rng``."""
     if masks == "expected":
-        M = _expected_matrix(X, p, loss)
-    elif batched and is_numpy_namespace(xp):
+        return _expected_matrix(X, p, loss)
+    xp = get_namespace(X)
+    if X.ndim == 3 and is_numpy_namespace(xp):
         # on the CPU, views of one replicate at a time stay in cache (measured faster than
-        # one pass over the stack); the eigendecomposition below is still one batched call
-        M = xp.stack([_realized_views_matrix(X[i, ...], p, rng, mask_mode, loss) for i in range(X.shape[0])])
-    else:
-        M = _realized_views_matrix(X, p, rng, mask_mode, loss)
+        # one pass over the stack); the eigendecomposition is still one batched call
+        return xp.stack([_realized_views_matrix(X[i, ...], p, rng, mask_mode, loss) for i in range(X.shape[0])])
+    return _realized_views_matrix(X, p, rng, mask_mode, loss)
+
+
+def _fit_from_matrix(M, r, *, lam, solver, rng, solver_options, info=None, eigensolver="auto"):
+    """Minimise the contrastive objective on a formed ``M``: by GD with ``solver="gd"``, else in closed form."""
     if solver == "gd":
         fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
-        fit.info.update(info)
+        fit.info.update(info or {})
         return fit
-    return contrastive_fit_from_matrix(
-        M, r, lam=lam, info=info, eigensolver="dense" if eigensolver == "dense" else "auto"
-    )
+    return contrastive_fit_from_matrix(M, r, lam=lam, info=info, eigensolver=eigensolver)
 
 
 def _realized_views_matrix(X, p, rng, mode, loss):

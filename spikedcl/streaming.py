@@ -23,9 +23,16 @@ from typing import Any
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import offdiag, sym
-from ._validation import check_choice, check_int, check_positive, check_rank, check_unit_interval
+from ._validation import check_choice, check_int, check_rank, check_unit_interval
 from .augment import MASK_MODES, draw_mask
-from .closed_form import CL_LOSSES, CL_MASKS, contrastive_fit_from_matrix, principal_fit_from_moment
+from .closed_form import (
+    CL_LOSSES,
+    CL_MASKS,
+    _check_cl_options,
+    _check_mask_law,
+    contrastive_fit_from_matrix,
+    principal_fit_from_moment,
+)
 from .data import GENERATORS, SpikedModel, namespace_generator
 from .eigensolvers import EIGENSOLVERS
 from .random import check_rng
@@ -358,12 +365,9 @@ def fit_contrastive_streamed(
     FitResult
         As :func:`spikedcl.fit_contrastive`; ``info`` adds the streaming details.
     """
-    check_choice(masks, "masks", CL_MASKS)
-    check_choice(loss, "loss", CL_LOSSES)
+    lam = _check_cl_options(p, lam, masks, loss, mask_mode)[1]
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
-    lam = check_positive(lam, "lam")
-    if masks == "expected" and mask_mode != "per-sample":
-        raise ValueError(f"masks='expected' averages iid per-sample masks; got mask_mode={mask_mode!r}")
+    _check_mask_law(masks, mask_mode)
     if isinstance(model, SpikedModel):
         check_rank(r, model.d)
     mom = streamed_moments(

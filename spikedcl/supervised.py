@@ -35,18 +35,16 @@ import numbers
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
-from ._validation import check_choice, check_data, check_int, check_positive, check_rank, check_unit_interval
-from .augment import MASK_MODES, split_views
+from ._validation import check_choice, check_data, check_int, check_positive, check_rank
 from .closed_form import (
-    CL_LOSSES,
-    CL_MASKS,
-    _expected_matrix,
-    _realized_matrix,
+    _check_cl_options,
+    _check_mask_law,
+    _data_contrastive_matrix,
+    _fit_from_matrix,
     contrastive_fit_from_matrix,
 )
 from .population import population_matrix
 from .random import check_rng
-from .training import train_contrastive
 
 __all__ = [
     "LABEL_TYPES",
@@ -564,22 +562,11 @@ def fit_supervised_contrastive(
                 f"X_unlabeled must have the n_features={X.shape[1]} columns of X, got {X_self.shape[1]}"
             )
     r = check_rank(r, X.shape[1])
-    p = check_unit_interval(p, "p")
-    lam = check_positive(lam, "lam")
-    check_choice(masks, "masks", CL_MASKS)
-    check_choice(loss, "loss", CL_LOSSES)
-    check_choice(mask_mode, "mask_mode", MASK_MODES)
+    p, lam = _check_cl_options(p, lam, masks, loss, mask_mode)
     check_choice(solver, "solver", SUPERVISED_SOLVERS)
     rng = check_rng(rng)
-    if masks == "expected":
-        if mask_mode != "per-sample":
-            raise ValueError(
-                "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
-                f"or masks='realized' (got mask_mode={mask_mode!r})"
-            )
-        M_self = _expected_matrix(X_self, p, loss)
-    else:
-        M_self = _realized_matrix(*split_views(X_self, p, rng=rng, mode=mask_mode), loss)
+    _check_mask_law(masks, mask_mode)
+    M_self = _data_contrastive_matrix(X_self, p, rng, masks, mask_mode, loss)
     if alpha == 0.0:
         M = M_self  # bit-for-bit the self-supervised matrix
     elif alpha == 1.0:
@@ -591,10 +578,7 @@ def fit_supervised_contrastive(
         "alpha": alpha, "m": X.shape[0], "n": X_self.shape[0], "label_type": label_type,
         "n_classes": n_classes, "p": p, "masks": masks, "loss": loss, "mask_mode": mask_mode,
     }
-    if solver == "gd":
-        fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
-    else:
-        fit = contrastive_fit_from_matrix(M, r, lam=lam)
+    fit = _fit_from_matrix(M, r, lam=lam, solver=solver, rng=rng, solver_options=solver_options)
     return dataclasses.replace(fit, method="supervised-contrastive", info={**fit.info, **info})
 
 
