@@ -337,6 +337,15 @@ def supervised_matrix(X, y, *, label_type="regression"):
     return _supervised_matrix(X, E)
 
 
+def _pair_terms(W, X, y, label_type):
+    """What the pair loss and its gradient share: ``(xp, X, E, F, k, m(m-1))`` with
+    :math:`E` the label embedding, :math:`F = XW^\\top` and :math:`k_i = \\|\\tilde y_i\\|^2`."""
+    xp, X = check_data(X)
+    E = _check_labels(y, X.shape[0], label_type, X)
+    m = X.shape[0]
+    return xp, X, E, X @ W.mT, xp.sum(E * E, axis=1), m * (m - 1)
+
+
 def supervised_pair_loss(W, X, y, *, label_type="regression"):
     """Supervised pair term of the loss, from the features alone (spec §8).
 
@@ -364,13 +373,9 @@ def supervised_pair_loss(W, X, y, *, label_type="regression"):
     array of shape ()
         The loss (no regulariser; add :math:`\\frac{\\lambda}{2}\\|WW^\\top\\|_F^2` for the full objective).
     """
-    xp, X = check_data(X)
-    E = _check_labels(y, X.shape[0], label_type, X)
-    m = X.shape[0]
-    F = X @ W.mT
+    xp, X, E, F, k, pairs = _pair_terms(W, X, y, label_type)
     FE = F.mT @ E
-    k = xp.sum(E * E, axis=1)
-    return -(xp.sum(FE * FE) - xp.sum(k * xp.sum(F * F, axis=1))) / (m * (m - 1))
+    return -(xp.sum(FE * FE) - xp.sum(k * xp.sum(F * F, axis=1))) / pairs
 
 
 def supervised_pair_grad(W, X, y, *, label_type="regression"):
@@ -397,13 +402,9 @@ def supervised_pair_grad(W, X, y, *, label_type="regression"):
     array of shape (r, d)
         The gradient.
     """
-    xp, X = check_data(X)
-    E = _check_labels(y, X.shape[0], label_type, X)
-    m = X.shape[0]
-    F = X @ W.mT
+    _, X, E, F, k, pairs = _pair_terms(W, X, y, label_type)
     G = X.mT @ E
-    k = xp.sum(E * E, axis=1)
-    return -2 * ((W @ G) @ G.mT - (F.mT * k[None, :]) @ X) / (m * (m - 1))
+    return -2 * ((W @ G) @ G.mT - (F.mT * k[None, :]) @ X) / pairs
 
 
 def population_supervised_matrix(model, w, *, label_type="regression", scale=1.0, xp=None, device=None):
@@ -459,6 +460,11 @@ def _check_alpha(alpha):
     if not 0.0 <= alpha <= 1.0:  # also rejects NaN
         raise ValueError(f"alpha must lie in the closed interval [0, 1], got {alpha}")
     return alpha
+
+
+def _as_supervised(fit, info):
+    """``fit`` relabelled as a supervised contrastive fit, with ``info`` added to its own."""
+    return dataclasses.replace(fit, method="supervised-contrastive", info={**fit.info, **info})
 
 
 def fit_supervised_contrastive(
@@ -579,7 +585,7 @@ def fit_supervised_contrastive(
         "n_classes": n_classes, "p": p, "masks": masks, "loss": loss, "mask_mode": mask_mode,
     }
     fit = _fit_from_matrix(M, r, lam=lam, solver=solver, rng=rng, solver_options=solver_options)
-    return dataclasses.replace(fit, method="supervised-contrastive", info={**fit.info, **info})
+    return _as_supervised(fit, info)
 
 
 def population_supervised_fit(model, w, r, *, alpha, label_type="regression", scale=1.0, p=0.5, lam=1.0):
@@ -614,5 +620,5 @@ def population_supervised_fit(model, w, r, *, alpha, label_type="regression", sc
     M_sup = population_supervised_matrix(model, w, label_type=label_type, scale=scale)
     M = (1 - alpha) * M_self + alpha * M_sup
     fit = contrastive_fit_from_matrix(M, r, lam=lam)
-    return dataclasses.replace(fit, method="supervised-contrastive", info={**fit.info, "alpha": alpha})
+    return _as_supervised(fit, {"alpha": alpha})
 
