@@ -89,10 +89,21 @@ def _spiked_data(params, seed):
     return model, X, w, np.random.default_rng(fit_seed)
 
 
-def _check_spiked(params, methods=SPIKED_METHODS):
-    for key in ("n", "d", "r"):
+def _require(params, keys, what="the experiment"):
+    """Raise unless ``params`` holds every one of ``keys``."""
+    for key in keys:
         if key not in params:
-            raise ValueError(f"the experiment needs the parameter {key!r}")
+            raise ValueError(f"{what} needs the parameter {key!r}")
+
+
+def _adam_epochs(n, batch_size, steps):
+    """Epochs of :func:`stochastic_descent` for at least ``steps`` steps (it drops a last batch of one row)."""
+    n_batches = n // batch_size + (1 if n % batch_size >= 2 else 0)
+    return max(1, math.ceil(steps / n_batches))
+
+
+def _check_spiked(params, methods=SPIKED_METHODS):
+    _require(params, ("n", "d", "r"))
     check_int(params["n"], "n", low=4)
     d = check_int(params["d"], "d", low=2)
     check_int(params["r"], "r", low=1, high=d - 1)
@@ -126,13 +137,12 @@ def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=Non
         return loss, g + tuple(dextra)
 
     batch_size = min(batch_size, n)
-    n_batches = n // batch_size + (1 if n % batch_size >= 2 else 0)
     res = stochastic_descent(
         batch_grad,
         params0,
         n_samples=n,
         batch_size=batch_size,
-        epochs=max(1, math.ceil(steps / n_batches)),
+        epochs=_adam_epochs(n, batch_size, steps),
         lr=lr,
         method="adam",
         rng=rng,
@@ -466,14 +476,13 @@ def siglip(params, seed):
 
     budget = int(params.get("budget", 32768))
     steps = max(1, budget // B)
-    n_batches = n // B + (1 if n % B >= 2 else 0)
     t0 = time.perf_counter()
     res = stochastic_descent(
         batch_grad,
         (A0, B0, np.asarray(INIT_LOG_TEMPERATURE), np.asarray(bias_init)),
         n_samples=n,
         batch_size=B,
-        epochs=max(1, math.ceil(steps / n_batches)),
+        epochs=_adam_epochs(n, B, steps),
         lr=float(params.get("lr", 0.01)),
         method="adam",
         rng=frng,
@@ -497,9 +506,7 @@ def siglip(params, seed):
 
 
 def _check_siglip(params):
-    for key in ("n", "d", "r", "batch_size"):
-        if key not in params:
-            raise ValueError(f"the siglip experiment needs the parameter {key!r}")
+    _require(params, ("n", "d", "r", "batch_size"), "the siglip experiment")
     n = check_int(params["n"], "n", low=2)
     d = check_int(params["d"], "d", low=2)
     check_int(params["r"], "r", low=1, high=d - 1)
@@ -567,8 +574,7 @@ def byol(params, seed):
 
 
 def _check_byol(params):
-    if "eta" not in params:
-        raise ValueError("the byol experiment needs the parameter 'eta'")
+    _require(params, ("eta",), "the byol experiment")
     check_positive(params["eta"], "eta", allow_zero=True)
     check_choice(params.get("variant", "simsiam"), "variant", _byol.DYNAMICS)
     check_int(params.get("dim", 8), "dim", low=1)
@@ -635,8 +641,7 @@ def collapse(params, seed):
 def _check_collapse(params):
     task = check_choice(params.get("task", "toy"), "task", ("toy", "masking"))
     if task == "toy":
-        if "aug_noise" not in params:
-            raise ValueError("the collapse toy needs the parameter 'aug_noise'")
+        _require(params, ("aug_noise",), "the collapse toy")
         check_positive(params["aug_noise"], "aug_noise", allow_zero=True)
         check_int(params.get("case", 1), "case", low=1, high=2)
     else:
@@ -687,9 +692,7 @@ def _check_batch(params):
         _check_spiked({**params, "d": params.get("training_d", 100)})
         check_positive(params.get("lr", 0.05), "lr")
         return
-    for key in ("K", "rho"):
-        if key not in params:
-            raise ValueError(f"the batch_size experiment needs the parameter {key!r}")
+    _require(params, ("K", "rho"), "the batch_size experiment")
     check_int(params["K"], "K", low=2)
     check_unit_interval(params["rho"], "rho")
     check_int(params.get("d", 10), "d", low=1)
