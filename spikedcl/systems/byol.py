@@ -113,6 +113,14 @@ def mode_fixed_points(tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     return {"p_plus": pp, "p_minus": pm, "s_plus": pp**2 / alpha_p, "s_minus": pm**2 / alpha_p, "threshold": thr}
 
 
+def _predicted_eigenvalues(fixed_points):
+    """Predicted top eigenvalue of :math:`F` from :func:`mode_fixed_points`: SimSiam/BYOL's
+    :math:`s_+` and DirectPred's :math:`(p_+/1.1)^2` (:math:`\\epsilon = 0.1`), each 0 past the threshold."""
+    s_plus = 0.0 if math.isnan(fixed_points["s_plus"]) else fixed_points["s_plus"]
+    s_directpred = 0.0 if math.isnan(fixed_points["p_plus"]) else (fixed_points["p_plus"] / 1.1) ** 2
+    return s_plus, s_directpred
+
+
 def mode_rhs(p, s, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     """Right-hand side of the per-mode ODE for eigenvalues ``p`` of :math:`W_p` and ``s`` of :math:`F`.
 

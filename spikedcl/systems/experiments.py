@@ -563,8 +563,7 @@ def byol(params, seed):
         {"method": variant, "metric": "asymmetry", "value": float(out["asymmetry"]), **info},
     ]
     fp = _byol.mode_fixed_points(1.0, eta, sigma2, alpha_p)
-    s_plus = 0.0 if math.isnan(fp["s_plus"]) else fp["s_plus"]
-    s_dp = 0.0 if math.isnan(fp["p_plus"]) else (fp["p_plus"] / 1.1) ** 2
+    s_plus, s_dp = _byol._predicted_eigenvalues(fp)
     rows += [
         {"method": "theory", "metric": "s_plus", "value": s_plus},
         {"method": "theory", "metric": "s_directpred", "value": s_dp},
