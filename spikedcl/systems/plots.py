@@ -45,6 +45,18 @@ def _figure(n_panels, width=4.0, height=3.3):
     return fig, axes[0]
 
 
+def _mean_band(ax, stats, x, *, alpha, **plot_kw):
+    """Plot the mean of ``stats`` (from :func:`mean_ci`) against ``x`` over its confidence band; return the line."""
+    (line,) = ax.plot(stats[x], stats["mean"], **plot_kw)
+    ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=alpha, linewidth=0)
+    return line
+
+
+def _task_rows(frame, task):
+    """The rows of ``frame`` from one ``task`` (none when the results have no ``task`` column)."""
+    return frame[frame["task"] == task] if "task" in frame else frame.iloc[0:0]
+
+
 def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=LABELS, marker="o",
            slope=False):
     data = select(df, metric)
@@ -58,8 +70,7 @@ def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=Fal
         label = labels.get(key, str(key))
         if slope and len(stats) >= 2 and (stats["mean"] > 0).all():
             label += f" (slope {loglog_slope(stats[x], stats['mean'])[0]:+.2f})"
-        (line,) = ax.plot(stats[x], stats["mean"], marker=marker, label=label)
-        ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=0.18, linewidth=0)
+        _mean_band(ax, stats, x, alpha=0.18, marker=marker, label=label)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set_xlabel(x)
@@ -302,7 +313,7 @@ def collapse(df, config):
         fig, axes = _figure(3)
         ax = axes[0]
         spec = select(df, "log10_eig")
-        toy = spec[spec["task"] == "toy"] if "task" in spec else spec.iloc[0:0]
+        toy = _task_rows(spec, "toy")
         for (case, noise), part in toy.groupby(["case", "aug_noise"]):
             if noise not in (0.01, 3.0) and not (case == 2 and noise == 0.01):
                 continue
@@ -312,13 +323,13 @@ def collapse(df, config):
         ax.set_xlabel("eigenvalue index")
         ax.set_ylabel("log₁₀ eigenvalue of the embedding covariance")
         rk = select(df, "rankme")
-        toy_rk = rk[rk["task"] == "toy"] if "task" in rk else rk.iloc[0:0]
+        toy_rk = _task_rows(rk, "toy")
         if len(toy_rk):
             _lines(axes[1], toy_rk, "aug_noise", "rankme", logx=True,
                    labels={"linear-1-layer": "1 linear layer", "linear-2-layer": "2 linear layers"})
         axes[1].set_xlabel("augmentation noise on the last 8 coordinates")
         axes[1].set_ylabel("RankMe (of 16)")
-        mask = rk[rk["task"] == "masking"] if "task" in rk else rk.iloc[0:0]
+        mask = _task_rows(rk, "masking")
         if len(mask):
             _lines(axes[2], mask, "mask_prob", "rankme", labels={"cl": "linear CL, k = 10"})
         axes[2].set_xlabel("mask probability p")
@@ -349,8 +360,7 @@ def batch_size(df, config):
         for rho, part in est.groupby("rho"):
             stats = mean_ci(part, "K")
             info = float(select(df, "mutual_information", "theory", {"rho": rho})["value"].mean())
-            (line,) = ax.plot(stats["K"], stats["mean"], marker="o", label=f"ρ = {rho:g} (I = {info:.2f} nats)")
-            ax.fill_between(stats["K"], stats["low"], stats["high"], color=line.get_color(), alpha=0.2, linewidth=0)
+            line = _mean_band(ax, stats, "K", alpha=0.2, marker="o", label=f"ρ = {rho:g} (I = {info:.2f} nats)")
             ax.axhline(info, color=line.get_color(), linestyle=":", linewidth=0.9)
         K = np.array(sorted(est["K"].unique()), dtype=float)
         ax.plot(K, np.log(K), "--", color="0.3", label="log K")
@@ -362,10 +372,8 @@ def batch_size(df, config):
             for (method, lr), part in training.groupby(["method", "lr"]):
                 stats = mean_ci(part, "batch_size")
                 style_kw = {"linestyle": "-" if lr == training["lr"].min() else "--"}
-                (line,) = ax.plot(stats["batch_size"], stats["mean"], marker="o",
-                                  label=f"{LABELS.get(method, method)}, lr {lr:g}", **style_kw)
-                ax.fill_between(stats["batch_size"], stats["low"], stats["high"], color=line.get_color(),
-                                alpha=0.15, linewidth=0)
+                _mean_band(ax, stats, "batch_size", alpha=0.15, marker="o",
+                           label=f"{LABELS.get(method, method)}, lr {lr:g}", **style_kw)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ticks = sorted(training["batch_size"].unique())
