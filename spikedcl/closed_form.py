@@ -142,13 +142,20 @@ def _second_moment(X, center=False):
     return sym(_gram(X)) / X.shape[-2]
 
 
+def _pair_mean(a, b, C, n):
+    """:math:`\\operatorname{sym}(ab^\\top - C)/(n(n-1))`: for rows :math:`x_i, y_i` (n of each) with
+    column sums ``a``, ``b`` and :math:`C = \\sum_i x_i y_i^\\top`, the symmetrised mean of
+    :math:`x_i y_j^\\top` over the ordered pairs i != j."""
+    return sym(_outer(a, b) - C) / (n * (n - 1))
+
+
 def _negative_pairs(X):
     """:math:`N = (s s^\\top - X^\\top X)/(n(n-1))`, the mean over ordered pairs i != j of x_i x_j^T."""
     xp = get_namespace(X)
     n = X.shape[-2]
     G = _gram(X)
     s = xp.sum(X, axis=-2)
-    return sym(_outer(s, s) - G) / (n * (n - 1)), G / n
+    return _pair_mean(s, s, G, n), G / n
 
 
 def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
@@ -204,7 +211,7 @@ def _realized_matrix(X1, X2, loss, X=None):
     if loss == "cross-view":
         if X is not None and not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):
             raise ValueError("X contains NaN or infinite values")
-        S_neg = sym(_outer(s1, s2) - C12) / (n * (n - 1))
+        S_neg = _pair_mean(s1, s2, C12, n)
     else:  # X1 + X2 == X exactly (entries are x + 0 or 0 + x)
         S_neg = _negative_pairs(X1 + X2 if X is None else X)[0] / 4
     return S_pos - S_neg

@@ -30,6 +30,7 @@ from .closed_form import (
     CL_MASKS,
     _check_cl_options,
     _check_mask_law,
+    _pair_mean,
     contrastive_fit_from_matrix,
     principal_fit_from_moment,
 )
@@ -160,7 +161,7 @@ class StreamedMoments:
         check_choice(loss, "loss", CL_LOSSES)
         check_choice(masks, "masks", CL_MASKS)
         n, G, s = self.n, self.gram, self.total
-        N = sym(s[:, None] * s[None, :] - G) / (n * (n - 1))
+        N = _pair_mean(s, s, G, n)
         if masks == "expected":
             p = check_unit_interval(self.info.get("p", 0.5) if p is None else p, "p")
             q = p * (1 - p)
@@ -174,7 +175,7 @@ class StreamedMoments:
         if loss == "cross-view":
             s1 = self.total1
             s2 = s - s1
-            return S_pos - sym(s1[:, None] * s2[None, :] - C12) / (n * (n - 1))
+            return S_pos - _pair_mean(s1, s2, C12, n)
         return S_pos - N / 4
 
 
