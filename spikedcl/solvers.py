@@ -211,6 +211,16 @@ def _lr_factor(schedule, t, total):
     return 1 / math.sqrt(1 + t)
 
 
+def _batches_per_epoch(n_samples, batch_size):
+    """Minibatches in an epoch of :func:`stochastic_descent` (a last batch of one sample is dropped)."""
+    return n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
+
+
+def _epochs_for_steps(n_samples, batch_size, steps):
+    """The fewest epochs (at least one) in which :func:`stochastic_descent` takes ``steps`` steps."""
+    return max(1, math.ceil(steps / _batches_per_epoch(n_samples, batch_size)))
+
+
 def stochastic_descent(
     batch_grad,
     x0,
@@ -287,7 +297,7 @@ def stochastic_descent(
     xp = get_namespace(*x)
     m = [xp.zeros_like(a) for a in x]
     v = [xp.zeros_like(a) for a in x]
-    n_batches = n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
+    n_batches = _batches_per_epoch(n_samples, batch_size)
     total = epochs * n_batches
     history, monitored = [], []
     step, converged, reason = 0, False, "max_iter"

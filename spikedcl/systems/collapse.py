@@ -14,7 +14,7 @@ import numpy as np
 from .._array_api import get_namespace
 from .._validation import check_choice, check_data, check_int, check_positive
 from ..random import check_rng
-from ..solvers import stochastic_descent
+from ..solvers import _epochs_for_steps, stochastic_descent
 from .nt_xent import info_nce_value_and_grad
 
 __all__ = [
@@ -247,14 +247,12 @@ def collapse_toy(
         W1, W2 = params
         return loss, (W2.T @ gW, gW @ W1.T)
 
-    n_batches = n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
-    epochs = max(1, math.ceil(n_iter / n_batches))
     res = stochastic_descent(
         batch_grad,
         params,
         n_samples=n_samples,
         batch_size=batch_size,
-        epochs=epochs,
+        epochs=_epochs_for_steps(n_samples, batch_size, n_iter),
         lr=lr,
         method="sgd",
         rng=rng,

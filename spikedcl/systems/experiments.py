@@ -30,7 +30,7 @@ from ..data import SpikedModel
 from ..downstream import draw_task, excess_risk
 from ..exceptions import SpikedModelWarning
 from ..metrics import sin_theta
-from ..solvers import stochastic_descent
+from ..solvers import _epochs_for_steps, stochastic_descent
 from . import byol as _byol
 from .align_uniform import align_uniform_value_and_grad, alignment, uniformity, uniformity_lower_bound
 from .collapse import collapse_toy, embedding_spectrum, rankme
@@ -96,12 +96,6 @@ def _require(params, keys, what="the experiment"):
             raise ValueError(f"{what} needs the parameter {key!r}")
 
 
-def _adam_epochs(n, batch_size, steps):
-    """Epochs of :func:`stochastic_descent` for at least ``steps`` steps (it drops a last batch of one row)."""
-    n_batches = n // batch_size + (1 if n % batch_size >= 2 else 0)
-    return max(1, math.ceil(steps / n_batches))
-
-
 def _check_spiked(params, methods=SPIKED_METHODS):
     _require(params, ("n", "d", "r"))
     check_int(params["n"], "n", low=4)
@@ -142,7 +136,7 @@ def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=Non
         params0,
         n_samples=n,
         batch_size=batch_size,
-        epochs=_adam_epochs(n, batch_size, steps),
+        epochs=_epochs_for_steps(n, batch_size, steps),
         lr=lr,
         method="adam",
         rng=rng,
@@ -482,7 +476,7 @@ def siglip(params, seed):
         (A0, B0, np.asarray(INIT_LOG_TEMPERATURE), np.asarray(bias_init)),
         n_samples=n,
         batch_size=B,
-        epochs=_adam_epochs(n, B, steps),
+        epochs=_epochs_for_steps(n, B, steps),
         lr=float(params.get("lr", 0.01)),
         method="adam",
         rng=frng,
