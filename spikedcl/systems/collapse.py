@@ -15,6 +15,7 @@ from .._array_api import get_namespace
 from .._validation import check_choice, check_data, check_int, check_positive
 from ..random import check_rng
 from ..solvers import _epochs_for_steps, stochastic_descent
+from ._common import row_normalize
 from .nt_xent import info_nce_value_and_grad
 
 __all__ = [
@@ -57,7 +58,7 @@ def embedding_spectrum(Z, *, normalize=False, center=True):
     """
     xp, Z = check_data(Z, "Z")
     if normalize:
-        Z = Z / xp.clip(xp.sqrt(xp.sum(Z * Z, axis=1, keepdims=True)), min=1e-12)
+        Z, _ = row_normalize(Z)
     if center:
         Z = Z - xp.mean(Z, axis=0, keepdims=True)
     C = Z.mT @ Z / Z.shape[0]
