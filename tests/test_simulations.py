@@ -70,6 +70,9 @@ def test_every_config_runs_quick_and_renders(name, sweep, make_figures, tmp_path
     assert make_figures.main([name, "--quick", "--results", str(tmp_path), "--out", str(figs)]) == 0
     for ext in ("pdf", "png"):
         assert (figs / f"{name}-quick.{ext}").stat().st_size > 1000
+    if name in make_figures.CHECKED:  # the paper's figures feed the theory checks
+        checks = pd.read_csv(figs / "theory_check-quick.csv")
+        assert (checks["config"] == name).any() and set(checks["passed"]) <= {True, False}
 
 
 def _toml(tmp_path, text):
