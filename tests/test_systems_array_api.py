@@ -17,6 +17,7 @@ from spikedcl.systems import byol, collapse, spectral  # noqa: E402
 from spikedcl.systems import nt_xent as nx  # noqa: E402
 from spikedcl.systems import siglip as sg  # noqa: E402
 from spikedcl.systems.encoder import encode, encode_backward  # noqa: E402
+from spikedcl.systems import negatives as ng  # noqa: E402
 from spikedcl.systems.negatives import gaussian_critic  # noqa: E402
 
 xs = array_api_strict
@@ -44,6 +45,8 @@ LOSSES = [
     (spectral.spectral_value_and_grad, {"project": True}),
     (lambda a, b: sg.siglip_value_and_grad(a, b, 0.5, -3.0), {}),
     (lambda a, b: sg.clip_value_and_grad(a, b, 0.5), {}),
+    (lambda a, b: ng.nt_xent_bias_terms(a, b, temperature=0.3, log_partition=0.4), {}),
+    (lambda a, b: (ng.minibatch_log_partition(a, b, temperature=0.3, positive=False),), {}),
 ]
 
 

@@ -27,6 +27,8 @@ CASES = {
     "collapse-toy": (E.collapse, dict(task="toy", case=2, aug_noise=0.5, n_iter=20, n_samples=300)),
     "collapse-masking": (E.collapse, {**TINY, "task": "masking", "mask_prob": 0.3, "k": 4}),
     "batch_size": (E.batch_size, dict(K=32, rho=0.9)),
+    "batch_size-bias": (E.batch_size, dict(task="bias", K=8, r=3, bias_d=20, bias_batches=5, bias_pairs=500,
+                                           bias_temperatures=[0.2, 0.5])),
     "batch_size-training": (E.batch_size, {**TINY, "task": "training", "training_d": 30, "lr": 0.01,
                                            "methods": ["nt-xent", "spectral-sgd", "siglip"]}),
 }
@@ -87,6 +89,11 @@ def test_byol_rows_against_theory():
         (E.batch_size, {"K": 4, "rho": 1.5}, "rho"),
         (E.batch_size, {**TINY, "task": "training", "lr": -1.0}, "lr"),
         (E.batch_size, {"task": "fit"}, "task"),
+        (E.batch_size, {"task": "bias", "K": 1}, "K"),
+        (E.batch_size, {"task": "bias", "K": 8, "aug_noise": 0.0}, "aug_noise"),
+        (E.batch_size, {"task": "bias", "K": 8, "bias_temperatures": []}, "bias_temperatures"),
+        (E.batch_size, {"task": "bias", "K": 8, "bias_temperatures": [0.5, -1.0]}, "bias_temperatures"),
+        (E.batch_size, {"task": "bias", "K": 8, "r": 200}, "r"),
     ],
 )
 def test_validate_names_the_parameter(fn, params, match):

@@ -32,10 +32,23 @@ from ..exceptions import SpikedModelWarning
 from ..metrics import sin_theta
 from ..solvers import _epochs_for_steps, stochastic_descent
 from . import byol as _byol
-from .align_uniform import align_uniform_value_and_grad, alignment, uniformity, uniformity_lower_bound
+from .align_uniform import (
+    align_uniform_value_and_grad,
+    alignment,
+    sphere_log_partition,
+    uniformity,
+    uniformity_lower_bound,
+)
 from .collapse import collapse_toy, embedding_spectrum, rankme
 from .encoder import encode, encode_backward, init_encoder, representation_basis
-from .negatives import gaussian_mutual_information, info_nce_estimate
+from .negatives import (
+    gaussian_mutual_information,
+    info_nce_estimate,
+    nt_xent_bias_first_order,
+    nt_xent_bias_terms,
+    nt_xent_population_limit,
+    whitened_view_encoder,
+)
 from .nt_xent import nt_xent_value_and_grad
 from .siglip import INIT_LOG_TEMPERATURE, clip_value_and_grad, siglip_value_and_grad
 from .spectral import spectral_closed_form, spectral_moments, spectral_value_and_grad, view_moments
@@ -645,13 +658,71 @@ def _check_collapse(params):
 collapse.validate = _check_collapse
 
 
+#: Defaults of the N-2 (minibatch bias) task of :func:`batch_size`.
+BIAS_DEFAULTS = dict(bias_d=100, aug_noise=1.5, bias_temperatures=(0.1, 0.2, 0.5, 1.0), bias_batches=100,
+                     bias_pairs=20_000)
+
+
+def _bias_rows(params, seed):
+    """N-2: the minibatch NT-Xent bias of a fixed whitening encoder at batch size ``K`` (see :func:`batch_size`)."""
+    N, r = int(params["K"]), int(params.get("r", 5))
+    opts = {key: params.get(key, value) for key, value in BIAS_DEFAULTS.items()}
+    d, sigma, batches = int(opts["bias_d"]), float(opts["aug_noise"]), int(opts["bias_batches"])
+    temperatures = [float(t) for t in opts["bias_temperatures"]]
+    data_seed, batch_seed = seed.spawn(2)
+    rng = np.random.default_rng(data_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        model = SpikedModel.random(d, r, noise=params.get("noise", "uniform"), condition=float(params.get("C", 8.0)),
+                                   rng=rng)
+    W, mu = whitened_view_encoder(model.covariance(), r, sigma)
+
+    def views(n, rng):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SpikedModelWarning)
+            X = model.sample(n, rng=rng)
+        return (X + sigma * rng.standard_normal(X.shape)) @ W.T, (X + sigma * rng.standard_normal(X.shape)) @ W.T
+
+    # the positive-pair cosines, for the population limit and the first-order prediction
+    P1, P2 = views(int(opts["bias_pairs"]), rng)
+    cos = np.sum(P1 * P2, axis=1) / (np.linalg.norm(P1, axis=1) * np.linalg.norm(P2, axis=1))
+    log_part = {t: sphere_log_partition(t, r) for t in temperatures}  # log 0F1(; r/2; 1/(4 tau^2))
+    brng = np.random.default_rng(batch_seed)
+    est = np.empty((batches, len(temperatures), 2))
+    t0 = time.perf_counter()
+    for b in range(batches):
+        Z1, Z2 = views(N, brng)
+        for j, t in enumerate(temperatures):
+            est[b, j] = [float(v) for v in nt_xent_bias_terms(Z1, Z2, temperature=t, log_partition=log_part[t])]
+    info = {"solver": "monte-carlo", "n_iter": batches, "converged": True, "time_s": time.perf_counter() - t0}
+    rows = [{"method": "theory", "metric": "view_correlation", "value": float(np.mean(mu))}]
+    for j, t in enumerate(temperatures):
+        first = nt_xent_bias_first_order(cos, N, t, r)
+        for i, method in enumerate(("nt-xent", "log-mean")):
+            rows.append({"method": method, "metric": "bias", "value": float(est[:, j, i].mean()),
+                         "temperature": t, **info})
+            rows.append({"method": method, "metric": "bias_se",
+                         "value": float(est[:, j, i].std(ddof=1) / math.sqrt(batches)) if batches > 1 else math.nan,
+                         "temperature": t, **info})
+            rows.append({"method": "theory", "metric": f"bias_first_order_{method.replace('-', '_')}",
+                         "value": float(first[i]), "temperature": t})
+        rows.append({"method": "theory", "metric": "population_limit",
+                     "value": nt_xent_population_limit(float(cos.mean()), t, r), "temperature": t})
+    return rows
+
+
 def batch_size(params, seed):
-    """N-1 and N-3: InfoNCE against log K on Gaussian pairs; losses at a fixed step budget vs batch size.
+    """N-1, N-2 and N-3 of seed_systems.md §7: InfoNCE against log K; the minibatch NT-Xent bias; losses vs batch size.
 
     Parameters
     ----------
     params : dict
         ``task = "mi"`` (default): ``K`` (batch size), ``rho`` (correlation), ``d`` (10).
+        ``task = "bias"``: ``K`` = N (pairs per batch), ``r`` (embedding dimension k, 5),
+        ``C``, ``noise`` and ``bias_d`` (100) of the spiked model, ``aug_noise``
+        (σ = 1.5; views x + σε), ``bias_temperatures`` ((0.1, 0.2, 0.5, 1)),
+        ``bias_batches`` (100 minibatches per replicate), ``bias_pairs`` (20,000
+        positive pairs for the theory rows).
         ``task = "training"``: the spiked-model keys of :func:`losses` (the dimension
         as ``training_d``, default 100) with ``batch_size``, ``lr`` and ``steps`` (the
         same number of Adam steps for every batch size).
@@ -663,12 +734,40 @@ def batch_size(params, seed):
     list of dict
         ``"mi"``: ``mi_estimate`` (method ``"info-nce"``, optimal critic) and the
         theory rows ``log_k`` and ``mutual_information``; ``"training"``: the
-        shared metrics of every method in ``methods``.
+        shared metrics of every method in ``methods``; ``"bias"``: per temperature
+        (column ``temperature``) ``bias`` and ``bias_se`` of ``"nt-xent"`` and
+        ``"log-mean"`` and the theory rows ``bias_first_order_nt_xent``,
+        ``bias_first_order_log_mean`` and ``population_limit``, and
+        ``view_correlation`` (mean μ of the encoder).
+
+    Notes
+    -----
+    **N-2.** The encoder is fixed: :func:`~spikedcl.systems.negatives.whitened_view_encoder`
+    of the model's covariance (top-k eigenvectors, scaled so that each view's
+    embedding is exactly :math:`N(0, I_k)`). The bias is
+
+    .. math::
+
+        b(N) = \\mathbb E[\\mathcal L_N] - \\log(2N-1) - \\mathcal L_\\infty,\\qquad
+        \\mathcal L_\\infty = -\\frac{\\mathbb E[u^\\top u^+]}{\\tau} + \\log{}_0F_1\\Big(;\\frac k2;\\frac1{4\\tau^2}\\Big),
+
+    :math:`\\mathcal L_N` the minibatch NT-Xent (paper normalisation, cosine) and
+    :math:`\\mathcal L_\\infty` its :math:`N \\to \\infty` limit after removing
+    :math:`\\log(2N-1)`: the per-anchor log-mean over the batch replaced by its
+    exact expectation over an independent view (see
+    :func:`~spikedcl.systems.negatives.nt_xent_population_limit`). It is
+    estimated by the mean of ``bias_batches`` minibatch estimates of
+    :func:`~spikedcl.systems.negatives.nt_xent_bias_terms` (unbiased; control
+    variates with exactly known means). ``"log-mean"`` is the same for the
+    negatives-only log-mean (the Jensen term alone, :math:`\\le 0`).
     """
     _check_batch(params)
-    if params.get("task", "mi") == "training":
+    task = params.get("task", "mi")
+    if task == "training":
         cell = {**params, "d": int(params.get("training_d", 100))}
         return _spiked_rows(params.get("methods", ["nt-xent", "spectral-sgd"]), cell, seed)
+    if task == "bias":
+        return _bias_rows(params, seed)
     K, rho, d = int(params["K"]), float(params["rho"]), int(params.get("d", 10))
     t0 = time.perf_counter()
     est = float(info_nce_estimate(K, d, rho, reps=1, rng=np.random.default_rng(seed))[0])
@@ -681,12 +780,28 @@ def batch_size(params, seed):
 
 
 def _check_batch(params):
-    if check_choice(params.get("task", "mi"), "task", ("mi", "training")) == "training":
+    task = check_choice(params.get("task", "mi"), "task", ("mi", "training", "bias"))
+    if task == "training":
         _check_spiked({**params, "d": params.get("training_d", 100)})
         check_positive(params.get("lr", 0.05), "lr")
         return
-    _require(params, ("K", "rho"), "the batch_size experiment")
+    _require(params, ("K",), "the batch_size experiment")
     check_int(params["K"], "K", low=2)
+    if task == "bias":
+        opts = {key: params.get(key, value) for key, value in BIAS_DEFAULTS.items()}
+        d = check_int(opts["bias_d"], "bias_d", low=3)
+        check_int(params.get("r", 5), "r", low=2, high=d - 1)
+        check_positive(params.get("C", 8.0), "C")
+        check_positive(opts["aug_noise"], "aug_noise")
+        check_int(opts["bias_batches"], "bias_batches", low=1)
+        check_int(opts["bias_pairs"], "bias_pairs", low=2)
+        temps = opts["bias_temperatures"]
+        if isinstance(temps, (str, bytes)) or not hasattr(temps, "__len__") or len(temps) == 0:
+            raise ValueError(f"bias_temperatures must be a non-empty list of positive floats, got {temps!r}")
+        for t in temps:
+            check_positive(t, "bias_temperatures")
+        return
+    _require(params, ("rho",), "the batch_size experiment")
     check_unit_interval(params["rho"], "rho")
     check_int(params.get("d", 10), "d", low=1)
 

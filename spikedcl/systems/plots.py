@@ -17,7 +17,7 @@ from ..analysis import mean_ci, select
 from ..plotting import style
 from ..theory import loglog_slope
 
-__all__ = ["losses", "nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size"]
+__all__ = ["losses", "nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
 
 LABELS = {
     "cl": "linear CL (closed form)",
@@ -337,8 +337,90 @@ def collapse(df, config):
         return _finish(fig, config, axes)
 
 
+#: Smallest batch size in the log-log slope fits of the N-2 bias (below it the O(1/N²) terms show).
+BIAS_FIT_MIN_N = 16
+
+
+def bias_slopes(df, *, min_n=BIAS_FIT_MIN_N, level=0.95):
+    """Log-log slopes in N of the N-2 biases, with confidence intervals, from the ``batch_size`` results.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results holding the ``bias`` rows of the ``"bias"`` task.
+    min_n : int, default=16
+        Smallest batch size N used in the fit.
+    level : float, default=0.95
+        Confidence level of the slope interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (method, temperature): ``slope``, ``half_width``, ``sign``
+        (of the mean bias; NaN when it changes sign over the fitted N) and
+        ``scaled`` = mean of :math:`2N\\cdot b(N)` over the fitted N.
+    """
+    import pandas as pd
+
+    from .negatives import loglog_slope_ci
+
+    bias = select(_task_rows(df, "bias"), "bias")
+    out = []
+    for (method, tau), part in bias.groupby(["method", "temperature"]):
+        g = part[part["K"] >= min_n].groupby("K")["value"]
+        stats = pd.DataFrame({"mean": g.mean(), "sem": g.sem()}).reset_index()
+        if len(stats) < 2 or (stats["sem"].fillna(0) <= 0).any() or (stats["mean"] == 0).any():
+            continue
+        slope, half = loglog_slope_ci(stats["K"], stats["mean"], stats["sem"], level=level)
+        signs = np.sign(stats["mean"].to_numpy())
+        out.append({"method": method, "temperature": tau, "slope": slope, "half_width": half,
+                    "sign": float(signs[0]) if np.all(signs == signs[0]) else math.nan,
+                    "scaled": float(np.mean(2 * stats["K"] * stats["mean"]))})
+    return pd.DataFrame(out, columns=["method", "temperature", "slope", "half_width", "sign", "scaled"])
+
+
+def _bias_panels(ax_scaled, ax_abs, df):
+    """N-2: 2N·bias vs N against the first-order prediction; |bias| vs N on log-log axes with fitted slopes."""
+    rows = _task_rows(df, "bias")
+    bias = select(rows, "bias")
+    slopes = bias_slopes(df).set_index(["method", "temperature"])
+    colors = {}
+    for (method, tau), part in bias.groupby(["method", "temperature"]):
+        part = part.assign(value=2 * part["K"] * part["value"])
+        stats = mean_ci(part, "K")
+        linestyle = "-" if method == "nt-xent" else "--"
+        kw = {"color": colors[tau]} if tau in colors else {}
+        name = "NT-Xent" if method == "nt-xent" else "log-mean of negatives"
+        line = _mean_band(ax_scaled, stats, "K", alpha=0.15, marker="o", markersize=3, linestyle=linestyle,
+                          label=f"{name}, τ = {tau:g}", **kw)
+        colors[tau] = line.get_color()
+        theory = select(rows, f"bias_first_order_{method.replace('-', '_')}", "theory", {"temperature": tau})
+        if len(theory):
+            th = theory.assign(value=2 * theory["K"] * theory["value"]).groupby("K")["value"].mean()
+            ax_scaled.plot(th.index, th.to_numpy(), ":", color=colors[tau], linewidth=1.0)
+        absolute = mean_ci(bias[(bias["method"] == method) & (bias["temperature"] == tau)], "K")
+        label = f"{name}, τ = {tau:g}"
+        if (method, tau) in slopes.index:
+            fit = slopes.loc[(method, tau)]
+            sign = {1.0: ">0", -1.0: "<0"}.get(fit["sign"], "±")
+            label += f" ({sign}; slope {fit['slope']:+.2f} ± {fit['half_width']:.2f})"
+        ax_abs.plot(absolute["K"], absolute["mean"].abs(), marker="o", markersize=3, linestyle=linestyle,
+                    color=colors[tau], label=label,
+                    markerfacecolor=colors[tau] if method == "log-mean" or (absolute["mean"] < 0).all() else "white")
+    ax_scaled.axhline(0, color="0.4", linewidth=0.8)
+    ax_scaled.plot([], [], ":", color="0.3", label="first-order prediction")
+    ax_scaled.set_xscale("log")
+    ax_scaled.set_yscale("symlog", linthresh=1.0)
+    ax_scaled.set_xlabel("batch size N (pairs)")
+    ax_scaled.set_ylabel("2N · (E L_N − log(2N−1) − L_∞)")
+    ax_abs.set_xscale("log")
+    ax_abs.set_yscale("log")
+    ax_abs.set_xlabel("batch size N (pairs)")
+    ax_abs.set_ylabel(f"|bias| (slope fitted over N ≥ {BIAS_FIT_MIN_N})")
+
+
 def batch_size(df, config):
-    """N-1: the InfoNCE estimate vs K against log K and the mutual information; N-3: ΔR_lin vs batch size.
+    """N-1: InfoNCE vs K against log K and I; N-2: the minibatch NT-Xent bias vs N; N-3: ΔR_lin vs batch size.
 
     Parameters
     ----------
@@ -350,11 +432,12 @@ def batch_size(df, config):
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels (one when the results hold no training cells).
+        One panel for N-1, two for N-2 and one for N-3 (those whose results are present).
     """
     training = select(df, "excess_risk_linear")
+    has_bias = len(select(_task_rows(df, "bias"), "bias")) > 0
     with style():
-        fig, axes = _figure(2 if len(training) else 1, width=4.6)
+        fig, axes = _figure(1 + 2 * has_bias + (len(training) > 0), width=4.6, height=3.6)
         ax = axes[0]
         est = select(df, "mi_estimate", "info-nce")
         for rho, part in est.groupby("rho"):
@@ -367,8 +450,10 @@ def batch_size(df, config):
         ax.set_xscale("log")
         ax.set_xlabel("batch size K")
         ax.set_ylabel("InfoNCE estimate log K − L (nats)")
+        if has_bias:
+            _bias_panels(axes[1], axes[2], df)
         if len(training):
-            ax = axes[1]
+            ax = axes[-1]
             for (method, lr), part in training.groupby(["method", "lr"]):
                 stats = mean_ci(part, "batch_size")
                 style_kw = {"linestyle": "-" if lr == training["lr"].min() else "--"}
@@ -381,4 +466,4 @@ def batch_size(df, config):
             ax.minorticks_off()
             ax.set_xlabel("batch size B (fixed number of Adam steps)")
             ax.set_ylabel("ΔR_lin = R(Û) − R_lin")
-        return _finish(fig, config, axes)
+        return _finish(fig, config, axes, below=has_bias)
