@@ -6,11 +6,13 @@ the unit sphere of :math:`\\mathbb R^r`:
 * regression: :math:`y = \\langle z, w^\\star\\rangle/\\nu + \\varepsilon`,
   :math:`\\varepsilon \\sim N(0, \\sigma_\\varepsilon^2)`, :math:`\\sigma_\\varepsilon = 0.1`;
 * classification: :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T\\langle z, w^\\star\\rangle/\\nu))`,
-  with logit scale :math:`T = 1` in the paper (other ``T`` is not in the paper).
+  with logit scale :math:`T = 1` in the paper (other ``T`` is not in the paper);
+  ``K > 2`` classes follow the multinomial-logistic model of
+  :func:`spikedcl.supervised.multiclass_labels` (not in the paper).
 
 The population risk of linear regression on features :math:`B^\\top x` is exact;
-finite-sample variants fit OLS or logistic regression and report the gap to
-the oracle features :math:`U^\\star`.
+finite-sample variants fit OLS or logistic regression (binary, or multinomial
+for ``K > 2`` classes) and report the gap to the oracle features :math:`U^\\star`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._linalg import eye_like
 from .exceptions import ConvergenceWarning
 from ._validation import check_choice, check_data, check_int, check_positive
 from .random import check_rng
+from .supervised import multiclass_labels
 
 __all__ = [
     "draw_task",
@@ -34,7 +37,9 @@ __all__ = [
     "excess_risk",
     "ols_test_mse",
     "fit_logistic",
+    "fit_multinomial_logistic",
     "logistic_test_metrics",
+    "multiclass_test_metrics",
     "regression_excess",
     "classification_excess",
 ]
@@ -372,35 +377,260 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
     return beta
 
 
-def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6):
-    """Test accuracy and log-loss of ridge logistic regression (:func:`fit_logistic`).
+def _check_classes(y, name, n_classes, *, every=False):
+    """Labels must be integers in ``0..n_classes-1``; with ``every``, each class must occur."""
+    xp = get_namespace(y)
+    ok = (y == xp.round(y)) & (y >= 0) & (y <= n_classes - 1)
+    if not bool(xp.all(ok)):
+        raise ValueError(f"{name} must hold class labels in {{0, ..., {n_classes - 1}}} (n_classes={n_classes})")
+    if every:
+        counts = xp.sum(_one_hot(y, n_classes, first=0), axis=0)
+        missing = [j for j in range(n_classes) if not bool(counts[j] > 0)]
+        if len(missing) == n_classes - 1:
+            raise ValueError(f"{name} holds a single class; at least two are needed")
+        if missing:
+            raise ValueError(
+                f"{name} must hold every class of 0..{n_classes - 1} (the intercepts diverge otherwise); "
+                f"missing: {missing}"
+            )
+
+
+def _one_hot(y, n_classes, *, first=1):
+    """Indicator matrix of shape (n, n_classes - first): column ``j`` is ``y == first + j``."""
+    xp = get_namespace(y)
+    classes = xp.arange(first, n_classes, dtype=y.dtype, device=device_of(y))
+    return xp.astype(y[:, None] == classes[None, :], y.dtype)
+
+
+def _full_logits(A, beta):
+    """Logits of all K classes, the reference class 0 first (logit 0)."""
+    xp = get_namespace(A)
+    a = A @ beta
+    zero = xp.zeros((a.shape[0], 1), dtype=a.dtype, device=device_of(a))
+    return xp.concat([zero, a], axis=1)
+
+
+def _log_softmax(logits):
+    """Row-wise log-softmax, stabilised by the row maximum."""
+    xp = get_namespace(logits)
+    top = xp.max(logits, axis=1, keepdims=True)
+    shifted = logits - top
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+
+
+def _multinomial_objective(A, Y, beta, ridge):
+    """Penalised mean negative log-likelihood; ``Y`` one-hot of classes 1..K-1, ``beta`` (p, K-1)."""
+    xp = get_namespace(A)
+    logp = _log_softmax(_full_logits(A, beta))
+    nll = -xp.mean(logp[:, 0] * (1 - xp.sum(Y, axis=1)) + xp.sum(logp[:, 1:] * Y, axis=1))
+    return nll + ridge / 2 * xp.sum(beta[1:, :] ** 2)
+
+
+def _multinomial_derivatives(A, Y, beta, pen):
+    """Gradient (p, K-1) and Hessian (p(K-1), p(K-1)) of :func:`_multinomial_objective`.
+
+    ``pen`` is the ridge per row of ``beta`` (0 for the intercept). The Hessian
+    is ordered class-major, matching ``reshape(beta.mT, (-1,))``:
+    block ``(c, e)`` is :math:`A^\\top \\operatorname{diag}(P_c(\\delta_{ce} - P_e)) A/n + \\delta_{ce}\\operatorname{diag}(pen)`.
+    """
+    xp = get_namespace(A)
+    n = A.shape[0]
+    P = xp.exp(_log_softmax(_full_logits(A, beta))[:, 1:])  # (n, K-1)
+    grad = A.mT @ (P - Y) / n + pen[:, None] * beta
+    m = beta.shape[1]
+    diag_pen = eye_like(A.mT @ A) * pen[None, :]
+    rows = []
+    for c in range(m):
+        blocks = []
+        for e in range(m):
+            wgt = P[:, c] * ((1.0 if c == e else 0.0) - P[:, e])
+            block = (A.mT * wgt[None, :]) @ A / n
+            blocks.append(block + diag_pen if c == e else block)
+        rows.append(xp.concat(blocks, axis=1))
+    return grad, xp.concat(rows, axis=0)
+
+
+def _n_classes(n_classes, *labels):
+    """``n_classes`` checked, or inferred as one more than the largest label."""
+    if n_classes is not None:
+        return check_int(n_classes, "n_classes", low=2)
+    top = max(float(get_namespace(y).max(y)) for y in labels)
+    return max(int(top) + 1, 2) if top == int(top) else 2  # a non-integer label fails validation later
+
+
+def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, tol=1e-10):
+    """Ridge multinomial (softmax) logistic regression with intercepts, by damped Newton steps.
+
+    Class 0 is the reference class (coefficients fixed at 0), so the parameters
+    :math:`\\beta \\in \\mathbb R^{(k+1)\\times(K-1)}` are identifiable:
+
+    .. math::
+
+        \\min_\\beta\\; \\frac1n \\sum_i \\Big[\\log\\sum_{c=0}^{K-1} e^{a_{ic}} - a_{i y_i}\\Big]
+        + \\frac{\\rho}{2}\\|\\beta_{1:,:}\\|_F^2,
+        \\qquad a_{i0} = 0,\\; a_{ic} = [1, F_i]\\,\\beta_{:,c-1}.
+
+    The objective is strictly convex when every class occurs (the per-sample
+    Hessian :math:`\\operatorname{diag}(p) - pp^\\top` of the non-reference
+    probabilities is positive definite), so Newton's minimiser is the unique one.
+    For ``K = 2`` the objective is that of :func:`fit_logistic` and so is the minimiser.
+
+    Parameters
+    ----------
+    F : array of shape (n_samples, k)
+        Features.
+    y : array of shape (n_samples,)
+        Labels in :math:`\\{0, \\dots, K-1\\}` (floats or integers); every class must occur.
+    n_classes : int, optional
+        :math:`K \\ge 2` (default: one more than the largest label).
+    ridge : float, default=1e-6
+        :math:`\\rho > 0`, not applied to the intercepts.
+    max_iter : int, default=100
+        Maximum Newton steps.
+    tol : float, default=1e-10
+        Stop when the gradient's max-norm falls below ``tol``.
+
+    Returns
+    -------
+    array of shape (k + 1, K - 1)
+        Column ``c - 1`` holds class ``c``'s intercept followed by its coefficients.
+    """
+    xp, F, y = _check_xy(F, y, "train")
+    K = _n_classes(n_classes, y)
+    _check_classes(y, "y_train", K, every=True)
+    ridge = check_positive(ridge, "ridge")
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    A = _design(F)
+    k1 = A.shape[1]
+    dev = device_of(A)
+    pen = ridge * xp.concat(
+        [xp.zeros(1, dtype=A.dtype, device=dev), xp.ones(k1 - 1, dtype=A.dtype, device=dev)]
+    )
+    Y = _one_hot(y, K)
+    beta = xp.zeros((k1, K - 1), dtype=A.dtype, device=dev)
+    f = _multinomial_objective(A, Y, beta, ridge)
+    grad_norm = float("inf")
+    for _ in range(max_iter):
+        grad, H = _multinomial_derivatives(A, Y, beta, pen)
+        grad_norm = float(xp.max(xp.abs(grad)))
+        if grad_norm < tol:
+            break
+        step = xp.linalg.solve(H, xp.reshape(grad.mT, (-1, 1)))[:, 0]
+        step = xp.reshape(step, (K - 1, k1)).mT
+        t = 1.0
+        while t >= 1e-10:  # backtracking, as in fit_logistic
+            trial = beta - t * step
+            f_trial = _multinomial_objective(A, Y, trial, ridge)
+            if bool(f_trial <= f):
+                break
+            t /= 2
+        else:
+            break
+        beta, f = trial, f_trial
+    if grad_norm > max(tol, 1e-6):
+        warnings.warn(
+            f"multinomial logistic regression stopped with max |gradient| = {grad_norm:.2g} > tol={tol:g} "
+            f"within max_iter={max_iter} Newton steps",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return beta
+
+
+def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None, ridge=1e-6):
+    """Test accuracy and log-loss of multinomial logistic regression (:func:`fit_multinomial_logistic`).
 
     Parameters
     ----------
     F_train : array of shape (n_train, k)
         Training features.
     y_train : array of shape (n_train,)
-        Training labels in {0, 1}.
+        Training labels in :math:`\\{0, \\dots, K-1\\}`, every class present.
     F_test : array of shape (n_test, k)
         Test features.
     y_test : array of shape (n_test,)
-        Test labels in {0, 1}.
+        Test labels in :math:`\\{0, \\dots, K-1\\}`.
+    n_classes : int, optional
+        :math:`K \\ge 2` (default: one more than the largest training or test label).
     ridge : float, default=1e-6
         Ridge penalty.
 
     Returns
     -------
     accuracy : array of shape ()
-        Fraction of test labels predicted correctly (threshold 1/2).
+        Fraction of test labels equal to the most probable class (ties: the lowest class).
+    log_loss : array of shape ()
+        Mean negative log-likelihood :math:`-\\frac1{n_{test}}\\sum_i \\log \\hat p_{y_i}(F_i)` on the test set.
+    """
+    xp, F_train, y_train = _check_xy(F_train, y_train, "train")
+    _, F_test, y_test = _check_xy(F_test, y_test, "test")
+    if F_test.shape[1] != F_train.shape[1]:
+        raise ValueError(
+            f"F_test must have the {F_train.shape[1]} columns of F_train, got {F_test.shape[1]}"
+        )
+    K = _n_classes(n_classes, y_train, y_test)
+    _check_classes(y_train, "y_train", K, every=True)
+    _check_classes(y_test, "y_test", K)
+    beta = fit_multinomial_logistic(F_train, y_train, n_classes=K, ridge=ridge)
+    logp = _log_softmax(_full_logits(_design(F_test), beta))
+    onehot = _one_hot(y_test, K, first=0)
+    pred = xp.argmax(logp, axis=1)
+    acc = xp.mean(xp.astype(xp.astype(pred, y_test.dtype) == y_test, F_test.dtype))
+    log_loss = -xp.mean(xp.sum(logp * onehot, axis=1))
+    return acc, log_loss
+
+
+def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6, n_classes=None):
+    """Test accuracy and log-loss of ridge logistic regression, binary or multinomial.
+
+    Two classes use :func:`fit_logistic` (the spec's classifier); more classes
+    are passed to :func:`multiclass_test_metrics`.
+
+    Parameters
+    ----------
+    F_train : array of shape (n_train, k)
+        Training features.
+    y_train : array of shape (n_train,)
+        Training labels in {0, 1}, or in :math:`\\{0, \\dots, K-1\\}`.
+    F_test : array of shape (n_test, k)
+        Test features.
+    y_test : array of shape (n_test,)
+        Test labels, as ``y_train``.
+    ridge : float, default=1e-6
+        Ridge penalty.
+    n_classes : int, optional
+        Number of classes :math:`K \\ge 2`; by default binary when every label
+        (training and test) is 0 or 1, else one more than the largest label.
+
+    Returns
+    -------
+    accuracy : array of shape ()
+        Fraction of test labels predicted correctly (binary: threshold 1/2).
     log_loss : array of shape ()
         Mean negative log-likelihood on the test set.
     """
+    if n_classes is None:
+        n_classes = 2 if all(_is_binary(y) for y in (y_train, y_test)) else None
+    elif check_int(n_classes, "n_classes", low=2) == 2:
+        n_classes = 2
+    if n_classes != 2:
+        return multiclass_test_metrics(F_train, y_train, F_test, y_test, n_classes=n_classes, ridge=ridge)
     beta = fit_logistic(F_train, y_train, ridge=ridge)
     xp, F_test, y_test = _check_xy(F_test, y_test, "test")
     a = _design(F_test) @ beta
     acc = xp.mean(xp.astype((a > 0) == (y_test > 0.5), F_test.dtype))
     log_loss = xp.mean(xp.logaddexp(xp.zeros_like(a), a) - y_test * a)
     return acc, log_loss
+
+
+def _is_binary(y):
+    """Whether every entry of ``y`` is 0 or 1 (anything else, the validators judge)."""
+    try:
+        xp = get_namespace(y)
+    except TypeError:
+        y = np.asarray(y)
+        xp = get_namespace(y)
+    return bool(xp.all((y == 0) | (y == 1)))
 
 
 def _train_test_features(B, model, X, Z, n_test, rng, labels):
@@ -474,8 +704,11 @@ def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=No
         Feature directions.
     model : SpikedModel
         The data model.
-    w : array of shape (r,)
-        Task vector.
+    w : array of shape (r,) or (r, K - 1)
+        Task vector (binary labels, the spec's model), or the class directions
+        :math:`w_1, \\dots, w_{K-1}` of the multinomial-logistic model of
+        :func:`spikedcl.supervised.multiclass_labels` (``K`` classes, fitted by
+        :func:`multiclass_test_metrics`; one column is the binary case).
     X : array of shape (n_samples, d)
         Training data.
     Z : array of shape (n_samples, r)
@@ -495,10 +728,16 @@ def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=No
         and ``"excess_log_loss"`` (``B`` minus oracle).
     """
     rng = check_rng(rng)
-    y, y_t, feats = _train_test_features(
-        B, model, X, Z, n_test, rng, lambda Z_: class_labels(Z_, w, nu=model.nu, scale=scale, rng=rng)
+    n_classes = 2
+    if getattr(w, "ndim", np.ndim(w)) == 2:
+        n_classes = int(w.shape[1]) + 1
+        labels = lambda Z_: multiclass_labels(Z_, w, nu=model.nu, scale=scale, rng=rng)  # noqa: E731
+    else:
+        labels = lambda Z_: class_labels(Z_, w, nu=model.nu, scale=scale, rng=rng)  # noqa: E731
+    y, y_t, feats = _train_test_features(B, model, X, Z, n_test, rng, labels)
+    (acc, ll), (acc0, ll0) = (
+        logistic_test_metrics(F, y, F_t, y_t, n_classes=n_classes) for F, F_t in feats.values()
     )
-    (acc, ll), (acc0, ll0) = (logistic_test_metrics(F, y, F_t, y_t) for F, F_t in feats.values())
     return {
         "accuracy": acc,
         "accuracy_oracle": acc0,

@@ -11,12 +11,21 @@ from spikedcl import (
     draw_task,
     excess_risk,
     linear_oracle_risk,
+    multiclass_labels,
+    multiclass_test_metrics,
     ols_test_mse,
     population_risk,
     regression_excess,
     regression_labels,
 )
-from spikedcl.downstream import fit_logistic
+from spikedcl.downstream import (
+    _multinomial_derivatives,
+    _multinomial_objective,
+    _one_hot,
+    fit_logistic,
+    fit_multinomial_logistic,
+    logistic_test_metrics,
+)
 
 
 @pytest.fixture
@@ -220,3 +229,176 @@ def test_bad_downstream_input(setting):
         regression_labels(np.ones((5, 4)), w, nu=0.0)
     with pytest.raises(ValueError, match=r"y must hold labels in \{0, 1\}"):
         fit_logistic(np.ones((5, 2)), np.array([-1.0, 1, 1, -1, 1]))
+
+
+# --------------------------------------------------------------------------- multinomial logistic regression
+
+
+def _multinomial_setup(rng, n=400, k=3, K=4):
+    F = rng.standard_normal((n, k))
+    B = rng.standard_normal((k, K - 1))
+    y = multiclass_labels(F, B, scale=1.5, rng=rng)
+    A = np.column_stack([np.ones(n), F])
+    return F, y, A
+
+
+def _nll_all_classes(b, A, y, K, ridge):
+    """Penalised multinomial NLL written independently: all K logit columns, class 0 pinned at 0."""
+    beta = b.reshape(K - 1, A.shape[1]).T
+    logits = np.column_stack([np.zeros(len(A)), A @ beta])
+    ll = logits[np.arange(len(A)), y.astype(int)] - scipy.special.logsumexp(logits, axis=1)
+    return -ll.mean() + ridge / 2 * np.sum(beta[1:] ** 2)
+
+
+def test_multinomial_gradient_and_hessian_match_finite_differences(rng):
+    """Central differences with h = 1e-5: truncation O(h²) ≈ 1e-10, rounding O(ε/h) ≈ 1e-11."""
+    F, y, A = _multinomial_setup(rng)
+    K, p, ridge = 4, A.shape[1], 0.05
+    Y = _one_hot(y, K)
+    pen = ridge * np.r_[0.0, np.ones(p - 1)]
+    beta = 0.5 * rng.standard_normal((p, K - 1))
+    grad, H = _multinomial_derivatives(A, Y, beta, pen)
+    h = 1e-5
+    flat = beta.T.reshape(-1)
+
+    def unflat(v):
+        return v.reshape(K - 1, p).T
+
+    num_grad, num_H = np.zeros_like(flat), np.zeros((flat.size, flat.size))
+    for j in range(flat.size):
+        e = np.zeros_like(flat)
+        e[j] = h
+        num_grad[j] = (_multinomial_objective(A, Y, unflat(flat + e), ridge)
+                       - _multinomial_objective(A, Y, unflat(flat - e), ridge)) / (2 * h)
+        num_H[:, j] = (_multinomial_derivatives(A, Y, unflat(flat + e), pen)[0].T.reshape(-1)
+                       - _multinomial_derivatives(A, Y, unflat(flat - e), pen)[0].T.reshape(-1)) / (2 * h)
+    np.testing.assert_allclose(grad.T.reshape(-1), num_grad, atol=1e-8)
+    np.testing.assert_allclose(H, num_H, atol=1e-8)
+    np.testing.assert_allclose(H, H.T, atol=1e-15)
+    # the objective equals the independent all-classes form
+    assert _multinomial_objective(A, Y, beta, ridge) == pytest.approx(_nll_all_classes(flat, A, y, K, ridge), rel=1e-13)
+
+
+@pytest.mark.parametrize("K", [3, 5])
+def test_multinomial_newton_matches_lbfgs(K, rng):
+    """L-BFGS (gtol 1e-10) on the independently written objective: Newton's value is no worse
+    (to 1e-12) and, the objective being strongly convex with curvature >= ~0.01 here, the
+    minimisers agree to ~gtol/curvature; we allow 1e-5."""
+    F, y, A = _multinomial_setup(rng, n=1500, K=K)
+    ridge = 1e-3
+    beta = fit_multinomial_logistic(F, y, ridge=ridge)
+    assert beta.shape == (4, K - 1)
+    ref = scipy.optimize.minimize(_nll_all_classes, np.zeros(4 * (K - 1)), args=(A, y, K, ridge), method="L-BFGS-B",
+                                  options={"gtol": 1e-10, "ftol": 1e-15, "maxiter": 10_000})
+    flat = beta.T.reshape(-1)
+    assert _nll_all_classes(flat, A, y, K, ridge) <= ref.fun + 1e-12
+    np.testing.assert_allclose(flat, ref.x, atol=1e-5)
+
+
+def test_two_classes_reproduce_the_binary_fit(rng):
+    n = 1000
+    F = rng.standard_normal((n, 3))
+    y = (rng.random(n) < scipy.special.expit(F @ np.array([1.0, -0.5, 0.2]) + 0.3)).astype(float)
+    Ft = rng.standard_normal((500, 3))
+    yt = (rng.random(500) < scipy.special.expit(Ft @ np.array([1.0, -0.5, 0.2]) + 0.3)).astype(float)
+    beta2 = fit_logistic(F, y)
+    betaK = fit_multinomial_logistic(F, y, n_classes=2)
+    # the same objective; both stop at max |gradient| < 1e-10 with curvature >= ~0.1: within ~1e-9
+    np.testing.assert_allclose(betaK[:, 0], beta2, rtol=0, atol=1e-8)
+    At = np.column_stack([np.ones(500), Ft])
+    np.testing.assert_array_equal(At @ betaK[:, 0] > 0, At @ beta2 > 0)  # the same predictions
+    acc2, ll2 = logistic_test_metrics(F, y, Ft, yt)
+    accK, llK = multiclass_test_metrics(F, y, Ft, yt, n_classes=2)
+    assert accK == acc2 and llK == pytest.approx(ll2, rel=1e-8)
+    # the dispatcher keeps the binary path (bit for bit) and passes K > 2 on
+    assert logistic_test_metrics(F, y, Ft, yt, n_classes=2) == (acc2, ll2)
+    y3, yt3 = y + (F[:, 0] > 1), yt + (Ft[:, 0] > 1)
+    assert logistic_test_metrics(F, y3, Ft, yt3) == multiclass_test_metrics(F, y3, Ft, yt3)
+
+
+def test_multinomial_fit_reaches_the_bayes_accuracy(seed):
+    """Latent features, the spec's logistic model with K = 4 classes and known coefficients T·W.
+
+    n_test = 20000: the test accuracy has sd <= 0.5/sqrt(n_test) = 0.0035 around the
+    Bayes rule's (evaluated on the same points, so only the disagreement of the two
+    rules is random); the plug-in loss from fitting 12 coefficients on 20000 points is
+    O(p(K-1)/n_train) ≈ 1e-3. Tolerance 4·0.5/sqrt(n_test) + 0.002 ≈ 0.016.
+    """
+    rng = np.random.default_rng(seed)
+    n, K, T = 20_000, 4, 2.0
+    W = np.array([[1.0, 0.0, -0.6], [0.0, 1.0, 0.8], [0.5, -0.5, 0.0]])
+    Z, Zt = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
+    y, yt = (multiclass_labels(M, W, scale=T, rng=rng) for M in (Z, Zt))
+    acc, ll = multiclass_test_metrics(Z, y, Zt, yt)
+    logits = np.column_stack([np.zeros(n), T * Zt @ W])
+    logp = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+    bayes_acc = np.mean(np.argmax(logits, axis=1) == yt)
+    bayes_ll = -np.mean(logp[np.arange(n), yt.astype(int)])
+    tol = 4 * 0.5 / np.sqrt(n) + 0.002
+    assert abs(acc - bayes_acc) < tol
+    assert np.mean(np.exp(logp).max(axis=1)) > 0.6 > 1 / K + tol  # the test can tell a fit from chance
+    assert abs(ll - bayes_ll) < 0.01
+    # the coefficients: within 5 sd of T·W (sd from the Fisher information at the truth)
+    beta = fit_multinomial_logistic(Z, y)
+    A = np.column_stack([np.ones(n), Z])
+    truth = np.vstack([np.zeros(K - 1), T * W])
+    _, H = _multinomial_derivatives(A, _one_hot(y, K), truth, np.zeros(4))
+    sd = np.sqrt(np.diag(np.linalg.inv(H)) / n).reshape(K - 1, 4).T
+    assert np.all(np.abs(beta - truth) < 5 * sd)
+
+
+def test_multiclass_classification_excess(seed):
+    model = spikedcl.SpikedModel.random(40, 3, condition=4.0, rng=seed)
+    X, Z = model.sample(3000, rng=seed, return_latent=True)
+    W = np.eye(3)[:, :2] * 2
+    out = classification_excess(spikedcl.fit_pca(X, 3).basis, model, W, X, Z, n_test=4000, rng=seed)
+    assert 0.45 < out["accuracy_oracle"] < 1 and out["accuracy_deficit"] == out["accuracy_oracle"] - out["accuracy"]
+    assert out["log_loss"] > 0
+    # one column is the binary experiment, draw for draw
+    one = classification_excess(model.U, model, W[:, :1], X, Z, n_test=500, rng=seed)
+    two = classification_excess(model.U, model, W[:, 0], X, Z, n_test=500, rng=seed)
+    assert one == two
+
+
+def test_bad_multiclass_input(rng):
+    F, Ft = rng.standard_normal((30, 2)), rng.standard_normal((10, 2))
+    y = np.arange(30) % 3.0
+    yt = np.arange(10) % 3.0
+    with pytest.raises(ValueError, match=r"y_train must hold class labels in \{0, \.\.\., 1\}"):
+        multiclass_test_metrics(F, y, Ft, yt, n_classes=2)
+    with pytest.raises(ValueError, match=r"y_test must hold class labels in \{0, \.\.\., 2\}"):
+        multiclass_test_metrics(F, y, Ft, yt + 0.5, n_classes=3)
+    with pytest.raises(ValueError, match="y_train must hold class labels"):
+        fit_multinomial_logistic(F, y - 1, n_classes=3)
+    with pytest.raises(ValueError, match="y_train holds a single class"):
+        fit_multinomial_logistic(F, np.zeros(30), n_classes=3)
+    with pytest.raises(ValueError, match=r"y_train must hold every class of 0..3.*missing: \[3\]"):
+        fit_multinomial_logistic(F, y, n_classes=4)
+    with pytest.raises(ValueError, match="y_train contains NaN"):
+        multiclass_test_metrics(F, np.r_[np.nan, y[1:]], Ft, yt)
+    with pytest.raises(ValueError, match="F_test contains NaN"):
+        multiclass_test_metrics(F, y, np.r_[[[np.nan, 0.0]], Ft[1:]], yt)
+    with pytest.raises(ValueError, match="y_train must have one label per row of F_train: 29 != 30"):
+        multiclass_test_metrics(F, y[:-1], Ft, yt)
+    with pytest.raises(ValueError, match="F_test must have the 2 columns of F_train, got 3"):
+        multiclass_test_metrics(F, y, np.ones((10, 3)), yt)
+    with pytest.raises(ValueError, match=r"n_classes must be an integer in \[2, inf\]"):
+        logistic_test_metrics(F, y, Ft, yt, n_classes=1)
+    with pytest.warns(spikedcl.exceptions.ConvergenceWarning, match="max_iter=1"):
+        fit_multinomial_logistic(F, y, max_iter=1)
+
+
+def test_multiclass_on_array_api_strict(rng):
+    xs = pytest.importorskip("array_api_strict")
+    from spikedcl._array_api import to_numpy
+
+    dev = xs.Device("device1")
+    F, y, _ = _multinomial_setup(rng, n=300, K=3)
+    Ft, yt, _ = _multinomial_setup(rng, n=100, K=3)
+    to = lambda a: xs.asarray(a, device=dev)  # noqa: E731
+    beta = fit_multinomial_logistic(to(F), to(y))
+    assert beta.device == dev
+    np.testing.assert_allclose(to_numpy(beta), fit_multinomial_logistic(F, y), rtol=1e-8, atol=1e-10)
+    for a, b in zip(logistic_test_metrics(to(F), to(y), to(Ft), to(yt)), multiclass_test_metrics(F, y, Ft, yt)):
+        assert a.device == dev
+        assert float(a) == pytest.approx(float(b), rel=1e-9)

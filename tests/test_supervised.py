@@ -451,6 +451,29 @@ def test_classification_experiment(seed):
     assert all(0 <= r["value"] <= 1 for r in rows if r["metric"].startswith("accuracy"))
 
 
+def test_classification_experiment_with_more_classes(seed):
+    base = {"alpha": 1.0, "m": 2000, "n": 2000, "d": 30, "r": 3, "k": 1, "n_train": 1000, "n_test": 4000,
+            "methods": ["supervised-cl-expected"]}
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "time_s"} for row in rows]  # noqa: E731
+    for label_model in ("logistic", "class-mean"):
+        # n_classes = 2 is the two-class experiment, row for row
+        ss = sc.cell_seed(seed, "cls-K", 0)
+        two = supervised_transfer_classification({**base, "label_model": label_model}, ss)
+        assert strip(two) == strip(supervised_transfer_classification(
+            {**base, "label_model": label_model, "n_classes": 2}, ss))
+    # K = 3 equally likely class means along e_source: the label direction is learned, so the
+    # source accuracy is near the oracle's; the transfer labels are independent of the kept
+    # feature, so any classifier scores 1/3 in expectation (4000 test points: sd <= 0.0075)
+    v = _rows(supervised_transfer_classification(
+        {**base, "label_model": "class-mean", "n_classes": 3}, sc.cell_seed(seed, "cls-K", 1)))
+    assert v[("supervised-cl-expected", "accuracy_source")] > v[("oracle", "accuracy_source")] - 0.04
+    assert v[("oracle", "accuracy_source")] > 0.45
+    assert abs(v[("supervised-cl-expected", "accuracy_transfer")] - 1 / 3) < 0.04
+    v = _rows(supervised_transfer_classification(
+        {**base, "alpha": 0.5, "k": 3, "scale": 4.0, "n_classes": 4}, sc.cell_seed(seed, "cls-K", 2)))
+    assert v[("oracle", "accuracy_transfer")] > 0.5 and v[("supervised-cl-expected", "log_loss_source")] > 0
+
+
 def test_experiment_validation():
     with pytest.raises(ValueError, match="needs the parameter 'alpha'"):
         supervised_transfer.validate({"m": 10})
@@ -458,6 +481,11 @@ def test_experiment_validation():
         supervised_transfer.validate({"alpha": 2.0, "m": 10})
     with pytest.raises(ValueError, match="label_model must be one of"):
         supervised_transfer.validate({"alpha": 0.0, "m": 10, "label_model": "probit"})
+    for bad in (1, 11):
+        with pytest.raises(ValueError, match=r"n_classes must be an integer in \[2, 10\]"):
+            supervised_transfer.validate({"alpha": 0.0, "m": 10, "n_classes": bad})
+    with pytest.raises(TypeError, match="n_classes must be an integer, got 2.5"):
+        supervised_transfer.validate({"alpha": 0.0, "m": 10, "n_classes": 2.5})
     with pytest.raises(ValueError, match="methods must be one of"):
         supervised_transfer.validate({"alpha": 0.0, "m": 10, "methods": ["pca"]})
 
@@ -474,7 +502,7 @@ def test_configs_run_quick_through_the_cli(name, tmp_path, monkeypatch):
     assert {"alpha", "m", "k", "method", "metric", "value", "rep"} <= set(df.columns)
     assert df["value"].notna().all()
     # every alpha of a replicate saw the same data: one oracle value per (m, rep, metric)
-    data_cell = ["m", "rep", "metric"] + [k for k in ("label_model",) if k in df]
+    data_cell = ["m", "rep", "metric"] + [k for k in ("label_model", "n_classes") if k in df]
     oracle = df[df["method"] == "oracle"].groupby(data_cell)["value"].nunique()
     assert (oracle == 1).all()
     from spikedcl.experiments import supervised_plots

@@ -11,10 +11,11 @@ task and on the transfer task :math:`w_t = e_{transfer}`:
   :math:`R(W^\\top)` of spec §6 on both tasks, its excess over :math:`U^\\star`,
   and the sine between the label direction :math:`U^\\star w_s` and the learned
   subspace; ``method="theory"`` rows hold the population (``n, m → ∞``) fit.
-* :func:`supervised_transfer_classification` (class labels, logistic or
-  class-mean model): finite-sample logistic regression on fresh training and
-  test data of each task, accuracy and log-loss, next to the oracle features
-  :math:`U^\\star`.
+* :func:`supervised_transfer_classification` (``n_classes`` ordered class
+  labels along the task direction, logistic or class-mean model):
+  finite-sample logistic regression (multinomial for more than two classes) on
+  fresh training and test data of each task, accuracy and log-loss, next to
+  the oracle features :math:`U^\\star`.
 
 Every ``alpha`` and ``k`` of a replicate sees the same data, masks and downstream
 samples (the seed does not depend on them: leave them out of ``data_keys``).
@@ -39,14 +40,18 @@ from ..exceptions import RankDeficientWarning, SpikedModelWarning
 from ..supervised import (
     _check_alpha,
     fit_supervised_contrastive,
+    multiclass_labels,
     population_supervised_fit,
     sample_class_means,
     task_pair,
 )
 
-__all__ = ["FEATURES", "LABEL_MODELS", "supervised_transfer", "supervised_transfer_classification", "validate"]
+__all__ = ["FEATURES", "LABEL_MODELS", "MAX_CLASSES", "supervised_transfer", "supervised_transfer_classification", "validate"]
 
 LABEL_MODELS = ("logistic", "class-mean")
+#: largest ``n_classes`` of the classification experiment (the downstream Newton
+#: system has (k + 1)(K - 1) unknowns; larger K is possible but not exercised)
+MAX_CLASSES = 10
 #: ``"W"``: the minimiser's rows (directions with eigenvalue <= 0 carry no feature);
 #: ``"basis"``: the top-k eigenvectors of M(alpha) whatever their sign
 FEATURES = ("W", "basis")
@@ -58,7 +63,8 @@ _DEFAULTS = {
     "loss": "cross-view", "source": 0, "transfer": 1, "noise_std": 0.1, "solver": "closed_form",
     "methods": list(_METHODS), "theory": True, "features": "W",
     # classification
-    "label_model": "logistic", "scale": 1.0, "separation": 0.8, "n_train": 2000, "n_test": 10000,
+    "label_model": "logistic", "n_classes": 2, "scale": 1.0, "separation": 0.8, "n_train": 2000,
+    "n_test": 10000,
 }
 
 
@@ -119,6 +125,7 @@ def validate(params):
     for method in methods:
         check_choice(method, "methods", tuple(_METHODS))
     check_choice(P["label_model"], "label_model", LABEL_MODELS)
+    check_int(P["n_classes"], "n_classes", low=2, high=MAX_CLASSES)
     check_positive(P["scale"], "scale")
     sep = check_positive(P["separation"], "separation")
     if sep >= 1:
@@ -241,19 +248,33 @@ def supervised_transfer(params, seed):
 supervised_transfer.validate = validate
 
 
-def _class_mean_task(model, w, separation, n_train, n_test, rng):
-    means = separation * model.nu * np.stack([-w, w])
+def _class_means(w, separation, nu, n_classes):
+    """Class means :math:`a\\nu\\,t_c\\,w`, :math:`t_c` equally spaced in [-1, 1] (``±aνw`` for two classes)."""
+    if n_classes == 2:
+        return separation * nu * np.stack([-w, w])
+    return separation * nu * (np.linspace(-1.0, 1.0, n_classes)[:, None] * w[None, :])
+
+
+def _logistic_labels(Z, w, nu, scale, n_classes, rng):
+    """Spec §6 labels for two classes; for K classes the logits :math:`T c\\langle z, w\\rangle/\\nu`, c = 0..K-1."""
+    if n_classes == 2:
+        return class_labels(Z, w, nu=nu, scale=scale, rng=rng)
+    return multiclass_labels(Z, w[:, None] * np.arange(1, n_classes)[None, :], nu=nu, scale=scale, rng=rng)
+
+
+def _class_mean_task(model, w, separation, n_train, n_test, rng, n_classes=2):
+    means = _class_means(w, separation, model.nu, n_classes)
     X, _, y = sample_class_means(model, n_train, means, rng=rng)
     X_t, _, y_t = sample_class_means(model, n_test, means, rng=rng)
     return X, y, X_t, y_t
 
 
-def _class_metrics(B, model, task):
+def _class_metrics(B, model, task, n_classes=2):
     """Accuracy and log-loss of logistic regression on features ``X B`` and on ``X U*``."""
     X, y, X_t, y_t = task
     out = {}
     for name, basis in (("", B), ("_oracle", model.U)):
-        acc, ll = logistic_test_metrics(X @ basis, y, X_t @ basis, y_t)
+        acc, ll = logistic_test_metrics(X @ basis, y, X_t @ basis, y_t, n_classes=n_classes)
         out["accuracy" + name], out["log_loss" + name] = float(acc), float(ll)
     return out
 
@@ -276,11 +297,23 @@ def supervised_transfer_classification(params, seed):
     then learned by logistic regression on ``n_train`` fresh labeled samples
     projected on the representation and scored on ``n_test`` fresh test samples.
 
+    ``n_classes`` = K > 2 (not in the paper) orders K classes along the same task
+    direction, so the label subspace stays one-dimensional: the logistic model
+    becomes the adjacent-categories multinomial model with class logits
+    :math:`T c\\, z_{source}/\\nu`, c = 0, ..., K-1 (log-odds :math:`T z_{source}/\\nu`
+    between neighbouring classes, :func:`spikedcl.supervised.multiclass_labels`),
+    the class-mean model has K equally likely classes with means equally spaced
+    from :math:`-a\\nu e_{source}` to :math:`a\\nu e_{source}`, and the downstream
+    classifier is multinomial logistic regression
+    (:func:`spikedcl.downstream.multiclass_test_metrics`). K = 2 is the
+    two-class experiment, row for row.
+
     Parameters
     ----------
     params : dict
         As :func:`supervised_transfer`, plus ``label_model`` (``"logistic"``),
-        ``scale`` (1.0), ``separation`` (0.8), ``n_train`` (2000) and ``n_test`` (10000).
+        ``n_classes`` (2, an integer in [2, 10]), ``scale`` (1.0), ``separation``
+        (0.8), ``n_train`` (2000) and ``n_test`` (10000).
     seed : numpy.random.SeedSequence
         The replicate's seed; children: data, masks and solver initialisation,
         downstream samples (the same for every method).
@@ -300,13 +333,14 @@ def supervised_transfer_classification(params, seed):
     model, X_u = _draw(P, rng)
     w_s, w_t = task_pair(model.r, source=int(P["source"]), transfer=int(P["transfer"]))
     m, scale, sep = int(P["m"]), float(P["scale"]), float(P["separation"])
+    K = int(P["n_classes"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
         if P["label_model"] == "logistic":
             X_l, Z_l = model.sample(m, rng=rng, return_latent=True)
-            y = class_labels(Z_l, w_s, nu=model.nu, scale=scale, rng=rng)
+            y = _logistic_labels(Z_l, w_s, model.nu, scale, K, rng)
         else:
-            X_l, _, y = sample_class_means(model, m, sep * model.nu * np.stack([-w_s, w_s]), rng=rng)
+            X_l, _, y = sample_class_means(model, m, _class_means(w_s, sep, model.nu, K), rng=rng)
     # downstream samples, shared by all methods and all alpha
     eval_rng = np.random.default_rng(eval_seed)
     n_train, n_test = int(P["n_train"]), int(P["n_test"])
@@ -317,10 +351,10 @@ def supervised_transfer_classification(params, seed):
             if P["label_model"] == "logistic":
                 X, Z = model.sample(n_train, rng=eval_rng, return_latent=True)
                 X_t, Z_t = model.sample(n_test, rng=eval_rng, return_latent=True)
-                tasks[name] = (X, class_labels(Z, w, nu=model.nu, scale=scale, rng=eval_rng),
-                               X_t, class_labels(Z_t, w, nu=model.nu, scale=scale, rng=eval_rng))
+                tasks[name] = (X, _logistic_labels(Z, w, model.nu, scale, K, eval_rng),
+                               X_t, _logistic_labels(Z_t, w, model.nu, scale, K, eval_rng))
             else:
-                tasks[name] = _class_mean_task(model, w, sep, n_train, n_test, eval_rng)
+                tasks[name] = _class_mean_task(model, w, sep, n_train, n_test, eval_rng, K)
     rows = []
     oracle = {}
     for method in P["methods"]:
@@ -331,7 +365,7 @@ def supervised_transfer_classification(params, seed):
         B = _nonzero_rows(W).T  # zero rows of W carry no feature
         values = {"label_sine": _label_sine(W, model.U @ w_s)}
         for name, task in tasks.items():
-            res = _class_metrics(B, model, task)
+            res = _class_metrics(B, model, task, K)
             values[f"accuracy_{name}"] = res["accuracy"]
             values[f"log_loss_{name}"] = res["log_loss"]
             oracle[f"accuracy_{name}"] = res["accuracy_oracle"]

@@ -112,20 +112,23 @@ def fig5_classification(df, config):
     df : pandas.DataFrame
         Long results of
         :func:`spikedcl.experiments.supervised.supervised_transfer_classification`
-        with grid columns ``alpha``, ``m``, ``k`` and ``label_model``.
+        with grid columns ``alpha``, ``m``, ``k``, ``label_model`` and optionally
+        ``n_classes`` (absent or missing: two classes).
     config : dict
         The resolved configuration.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Rows: label model; columns: (``k``, task). Grey: the accuracy of the
-        oracle features :math:`U^\\star` on the same downstream samples; light
-        dotted: chance (1/2).
+        Rows: (label model, number of classes K); columns: (``k``, task). Grey:
+        the accuracy of the oracle features :math:`U^\\star` on the same
+        downstream samples; light dotted: 1/K (chance for equally likely classes).
     """
     import matplotlib.pyplot as plt
 
-    models = sorted(df["label_model"].unique()) if "label_model" in df else [None]
+    df = df.assign(n_classes=df["n_classes"].fillna(2).astype(int)) if "n_classes" in df else df.assign(n_classes=2)
+    labels = sorted(df["label_model"].unique()) if "label_model" in df else [None]
+    models = [(lm, K) for lm in labels for K in sorted(df["n_classes"].unique())]
     ks = sorted(df["k"].unique()) if "k" in df else [None]
     cols = [(k, task) for k in ks for task in ("source", "transfer")]
     main = _main_method(df)
@@ -133,8 +136,8 @@ def fig5_classification(df, config):
         fig, axes = plt.subplots(len(models), len(cols), figsize=(3.0 * len(cols), 2.9 * len(models)),
                                  squeeze=False, sharex=True)
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        for i, lm in enumerate(models):
-            dl = df if lm is None else _sub(df, label_model=lm)
+        for i, (lm, K) in enumerate(models):
+            dl = _sub(df if lm is None else _sub(df, label_model=lm), n_classes=K)
             for j, (k, task) in enumerate(cols):
                 ax = axes[i, j]
                 dm = _sub(dl if k is None else _sub(dl, k=k), metric=f"accuracy_{task}")
@@ -146,8 +149,8 @@ def fig5_classification(df, config):
                 if len(oracle):
                     level = float(oracle["value"].mean())
                     ax.axhline(level, color="0.5", linewidth=1.0, label=f"U*: {level:.3f}")
-                ax.axhline(0.5, color="0.7", linestyle=":", linewidth=1.0, label="chance")
-                ax.set_title(f"{lm}: {_TASK_LABEL[task]}, k = {k}", fontsize=8)
+                ax.axhline(1 / K, color="0.7", linestyle=":", linewidth=1.0, label="1/K")
+                ax.set_title(f"{lm}, K = {K}: {_TASK_LABEL[task]}, k = {k}", fontsize=8)
                 if j == 0:
                     ax.set_ylabel("test accuracy")
                 if i == len(models) - 1:
@@ -155,5 +158,5 @@ def fig5_classification(df, config):
         axes[0, 0].legend(loc="best", frameon=False)
         if config.get("description"):
             fig.suptitle(config["description"], fontsize=8)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))  # room for the title
     return fig
