@@ -49,7 +49,7 @@ from .negatives import (
     nt_xent_population_limit,
     whitened_view_encoder,
 )
-from .nt_xent import nt_xent_value_and_grad
+from .nt_xent import nt_xent_value_and_grad, ridge_probe_r2, style_views
 from .siglip import INIT_LOG_TEMPERATURE, clip_value_and_grad, siglip_value_and_grad
 from .spectral import spectral_closed_form, spectral_moments, spectral_value_and_grad, view_moments
 
@@ -58,6 +58,7 @@ __all__ = [
     "fit_spiked",
     "losses",
     "nt_xent",
+    "nt_xent_style",
     "align_uniform",
     "spectral",
     "siglip",
@@ -123,11 +124,13 @@ def _check_spiked(params, methods=SPIKED_METHODS):
     check_int(params.get("steps", 300), "steps", low=1)
 
 
-def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=None, extra0=()):
-    """Adam on an embedding loss with fresh complementary masks in every batch.
+def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=None, extra0=(), views=None,
+                     full=False):
+    """Adam on an embedding loss with fresh complementary masks (or ``views(idx, rng)``) in every batch.
 
     ``loss_grad(Z1, Z2, *extra) -> (loss, dZ1, dZ2, *dextra)``; ``extra`` are
-    scalar parameters trained alongside the encoder (SigLIP's t' and b).
+    scalar parameters trained alongside the encoder (SigLIP's t' and b). Returns
+    ``(W, result)``, or ``(params, result)`` with ``full``.
     """
     n, d = X.shape
     enc0 = init_encoder(k, d, head=head, rng=rng)
@@ -136,7 +139,7 @@ def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=Non
 
     def batch_grad(params, idx, rng):
         enc, extra = params[:n_enc], params[n_enc:]
-        X1, X2 = split_views(X[idx], p, rng=rng)
+        X1, X2 = split_views(X[idx], p, rng=rng) if views is None else views(idx, rng)
         Z1, _ = encode(enc, X1)
         Z2, _ = encode(enc, X2)
         loss, dZ1, dZ2, *dextra = loss_grad(Z1, Z2, *extra)
@@ -154,7 +157,7 @@ def _train_embedding(loss_grad, X, k, rng, *, p, batch_size, steps, lr, head=Non
         method="adam",
         rng=rng,
     )
-    return res.params[0], res
+    return (res.params if full else res.params[0]), res
 
 
 def _byol_fit(X, r, rng, *, p, eta, steps, dt):
@@ -656,6 +659,102 @@ def _check_collapse(params):
 
 
 collapse.validate = _check_collapse
+
+
+#: Defaults of :func:`nt_xent_style` (S-3).
+STYLE_DEFAULTS = dict(n=2000, r=3, q=2, d_noise=25, k=8, style=2.0, jitter=0.3, temperature=0.5, lr=0.01,
+                      batch_size=128, n_probe=4000, ridge=1e-3)
+
+
+def nt_xent_style(params, seed):
+    """S-3: a projection head absorbs the nuisance; a ridge probe finds the style in h, not in z (seed_systems.md §1).
+
+    Views are :math:`x = [s + 0.3\\varepsilon \\mid c \\mid \\xi]`
+    (:func:`~spikedcl.systems.nt_xent.style_views`): the signal :math:`s \\in \\mathbb R^r`
+    is shared by the two views of a sample, the style :math:`c \\in \\mathbb R^q`
+    (sd ``style``) and the noise :math:`\\xi` are redrawn per view. The encoder
+    :math:`h = Wx \\in \\mathbb R^k` is trained with NT-Xent (cosine, Adam, fresh
+    views in every batch) on :math:`z = W_2\\mathrm{ReLU}(W_1 h)` (``head = "relu"``,
+    widths (k, r)) or on :math:`z = h` (``head = "none"``). Ridge probes fitted on
+    ``n_probe/2`` fresh single views and scored on as many others give the
+    held-out :math:`R^2` of :math:`c` and of :math:`s` from :math:`h` and from :math:`z`.
+
+    Parameters
+    ----------
+    params : dict
+        ``head`` in {"relu", "none"} and ``steps`` (Adam steps, 0 = the random
+        initialisation) on the grid; :data:`STYLE_DEFAULTS` for the rest.
+    seed : numpy.random.SeedSequence
+        The replicate's seed (its first child draws the signals, the second the
+        initialisation, the views and the probe data).
+
+    Returns
+    -------
+    list of dict
+        ``style_r2_h``, ``style_r2_z``, ``signal_r2_h``, ``signal_r2_z`` of method
+        ``"nt-xent-head"`` or ``"nt-xent"``.
+    """
+    _check_style(params)
+    o = {key: params.get(key, value) for key, value in STYLE_DEFAULTS.items()}
+    n, r, q, dn, k = (int(o[key]) for key in ("n", "r", "q", "d_noise", "k"))
+    steps, head = int(params["steps"]), params.get("head", "relu")
+    data_seed, fit_seed = seed.spawn(2)
+    signal = np.random.default_rng(data_seed).standard_normal((n, r))
+    rng = np.random.default_rng(fit_seed)
+    opts = dict(style=float(o["style"]), jitter=float(o["jitter"]))
+
+    def views(idx, rng):
+        return style_views(signal[idx], q, dn, rng=rng, **opts), style_views(signal[idx], q, dn, rng=rng, **opts)
+
+    tau = float(o["temperature"])
+
+    def loss_grad(Z1, Z2):
+        return nt_xent_value_and_grad(Z1, Z2, temperature=tau)
+
+    t0 = time.perf_counter()
+    head_widths = (k, r) if head == "relu" else None
+    if steps > 0:
+        enc, res = _train_embedding(loss_grad, np.zeros((n, r + q + dn)), k, rng, p=0.5,
+                                    batch_size=int(o["batch_size"]), steps=steps, lr=float(o["lr"]),
+                                    head=head_widths, views=views, full=True)
+        info = {"solver": "adam", "n_iter": res.n_iter, "converged": res.converged}
+    else:
+        enc = init_encoder(k, r + q + dn, head=head_widths, rng=rng)
+        info = {"solver": "init", "n_iter": 0, "converged": True}
+    info["time_s"] = time.perf_counter() - t0
+    m = int(o["n_probe"]) // 2
+    S = rng.standard_normal((2 * m, r))
+    X = style_views(S, q, dn, rng=rng, **opts)
+    Z, H = encode(enc, X)
+    C = X[:, r:r + q]
+    method = "nt-xent-head" if head == "relu" else "nt-xent"
+    rows = []
+    for name, target in (("style", C), ("signal", S)):
+        for feat, F in (("h", H), ("z", Z)):
+            value = float(ridge_probe_r2(F[:m], target[:m], F[m:], target[m:], ridge=float(o["ridge"])))
+            rows.append({"method": method, "metric": f"{name}_r2_{feat}", "value": value, **info})
+    return rows
+
+
+def _check_style(params):
+    _require(params, ("steps",), "the nt_xent_style experiment")
+    check_int(params["steps"], "steps", low=0)
+    check_choice(params.get("head", "relu"), "head", ("relu", "none"))
+    o = {key: params.get(key, value) for key, value in STYLE_DEFAULTS.items()}
+    check_int(o["r"], "r", low=1)
+    check_int(o["q"], "q", low=1)
+    check_int(o["d_noise"], "d_noise", low=0)
+    check_int(o["k"], "k", low=1)
+    check_int(o["n_probe"], "n_probe", low=8)
+    n = check_int(o["n"], "n", low=2)
+    check_int(o["batch_size"], "batch_size", low=2, high=n)
+    for key in ("style", "temperature", "lr"):
+        check_positive(o[key], key)
+    check_positive(o["jitter"], "jitter", allow_zero=True)
+    check_positive(o["ridge"], "ridge", allow_zero=True)
+
+
+nt_xent_style.validate = _check_style
 
 
 #: Defaults of the N-2 (minibatch bias) task of :func:`batch_size`.

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 
-from .._array_api import get_namespace
+from .._array_api import device_of, get_namespace
+from .._validation import check_data
 from ._common import (
     check_pair,
     check_similarity,
@@ -37,6 +38,8 @@ __all__ = [
     "info_nce_value_and_grad",
     "info_nce_from_scores",
     "info_nce_bound",
+    "style_views",
+    "ridge_probe_r2",
 ]
 
 #: spikedcl's default temperature (SimCLR's CIFAR-10 setting; seed_systems.md §1).
@@ -307,3 +310,102 @@ def info_nce_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine
     """
     _, dZ1, dZ2 = info_nce_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)
     return dZ1, dZ2
+
+
+def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):
+    """One view per row of ``signal`` for the head-vs-nuisance experiment (seed_systems.md §1, S-3).
+
+    .. math::
+
+        x = \\big[\\, s + \\text{jitter}\\cdot\\varepsilon \\;\\big|\\; c \\;\\big|\\; \\xi \\,\\big],\\qquad
+        c \\sim N(0, \\text{style}^2 I_q),\\ \\xi \\sim N(0, I_{d_{\\text{noise}}}),\\ \\varepsilon \\sim N(0, I_r),
+
+    with the style :math:`c`, the jitter and the noise redrawn for every view:
+    two views of a sample share only the signal :math:`s`.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray of shape (n, r)
+        The samples' signals :math:`s`.
+    q : int
+        Style dimension, ``q >= 1``.
+    d_noise : int
+        Noise dimension, ``d_noise >= 0``.
+    style : float, default=2.0
+        Standard deviation of each style coordinate, ``> 0``.
+    jitter : float, default=0.3
+        Standard deviation of the per-view signal jitter, ``>= 0``.
+    rng : None, int or numpy.random.Generator, optional
+        Random generator (host draws).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, r + q + d_noise)
+        The views; columns ``r .. r+q-1`` hold :math:`c`.
+    """
+    import numpy as np
+
+    from .._validation import check_int, check_positive
+    from ..random import check_rng
+
+    S = np.asarray(signal, dtype=float)
+    if S.ndim != 2 or S.shape[0] < 1 or S.shape[1] < 1:
+        raise ValueError(f"signal must be a 2-D array (n, r) with n, r >= 1, got shape {S.shape}")
+    q = check_int(q, "q", low=1)
+    d_noise = check_int(d_noise, "d_noise", low=0)
+    style = check_positive(style, "style")
+    jitter = check_positive(jitter, "jitter", allow_zero=True)
+    rng = check_rng(rng)
+    n = S.shape[0]
+    return np.concatenate(
+        [S + jitter * rng.standard_normal(S.shape), style * rng.standard_normal((n, q)),
+         rng.standard_normal((n, d_noise))], axis=1,
+    )
+
+
+def ridge_probe_r2(F_train, Y_train, F_test, Y_test, *, ridge=1e-3):
+    """Held-out :math:`R^2` of a ridge regression probe of ``Y`` on the features ``F``.
+
+    .. math::
+
+        \\hat B = (\\tilde F^\\top\\tilde F + \\lambda n I)^{-1}\\tilde F^\\top\\tilde Y,\\qquad
+        R^2 = 1 - \\frac{\\sum\\|\\tilde y - \\tilde f\\hat B\\|^2}{\\sum\\|\\tilde y\\|^2},
+
+    with features and targets centred by their training means (the probe has an intercept).
+
+    Parameters
+    ----------
+    F_train : array of shape (n, p)
+        Training features.
+    Y_train : array of shape (n, t)
+        Training targets.
+    F_test : array of shape (m, p)
+        Test features.
+    Y_test : array of shape (m, t)
+        Test targets.
+    ridge : float, default=1e-3
+        :math:`\\lambda \\ge 0`, relative to the number of training rows.
+
+    Returns
+    -------
+    array of shape ()
+        :math:`R^2` pooled over the target columns (0 for no information; negative when worse than the mean).
+    """
+    from .._validation import check_positive
+
+    xp, F_train = check_data(F_train, "F_train")
+    _, Y_train = check_data(Y_train, "Y_train")
+    _, F_test = check_data(F_test, "F_test", min_rows=1)
+    _, Y_test = check_data(Y_test, "Y_test", min_rows=1)
+    if F_train.shape[0] != Y_train.shape[0] or F_test.shape[0] != Y_test.shape[0]:
+        raise ValueError("features and targets must have the same number of rows")
+    if F_train.shape[1] != F_test.shape[1] or Y_train.shape[1] != Y_test.shape[1]:
+        raise ValueError("training and test arrays must have the same number of columns")
+    lam = check_positive(ridge, "ridge", allow_zero=True)
+    fm, ym = xp.mean(F_train, axis=0), xp.mean(Y_train, axis=0)
+    A, Y = F_train - fm, Y_train - ym
+    p = A.shape[1]
+    G = A.mT @ A + lam * A.shape[0] * xp.eye(p, dtype=A.dtype, device=device_of(A))
+    B = xp.linalg.solve(G, A.mT @ Y)
+    R = (Y_test - ym) - (F_test - fm) @ B
+    return 1 - xp.sum(R * R) / xp.sum((Y_test - ym) ** 2)

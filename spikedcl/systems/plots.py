@@ -17,7 +17,7 @@ from ..analysis import mean_ci, select
 from ..plotting import style
 from ..theory import loglog_slope
 
-__all__ = ["losses", "nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
+__all__ = ["losses", "nt_xent", "nt_xent_style", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
 
 LABELS = {
     "cl": "linear CL (closed form)",
@@ -140,6 +140,40 @@ def nt_xent(df, config):
         for ax, metric, logy in zip(axes, ("sin_theta", "excess_risk_linear", "rankme"), (False, True, False)):
             _lines(ax, df, "temperature", metric, logx=True, logy=logy)
             ax.set_xlabel("temperature τ")
+        return _finish(fig, config, axes)
+
+
+def nt_xent_style(df, config):
+    """S-3: held-out R² of ridge probes of the style c and of the signal, from h and from z, vs training steps.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Long results of the ``nt_xent_style`` configuration.
+    config : dict
+        Resolved configuration.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: the style, then the signal.
+    """
+    names = {("nt-xent-head", "h"): "ReLU head: h (before the head)", ("nt-xent-head", "z"): "ReLU head: z (after)",
+             ("nt-xent", "h"): "no head: h = z"}
+    with style():
+        fig, axes = _figure(2, width=4.6)
+        for ax, target in zip(axes, ("style", "signal")):
+            for (method, feat), label in names.items():
+                part = select(df, f"{target}_r2_{feat}", method)
+                if part.empty:
+                    continue
+                stats = mean_ci(part, "steps")
+                _mean_band(ax, stats, "steps", alpha=0.18, marker="o", label=label,
+                           linestyle="--" if feat == "z" else "-")
+            ax.set_xscale("symlog", linthresh=10)
+            ax.axhline(0, color="0.4", linewidth=0.8)
+            ax.set_xlabel("Adam steps (0 = random initialisation)")
+            ax.set_ylabel(f"held-out R² of a ridge probe of the {target}")
         return _finish(fig, config, axes)
 
 
