@@ -262,7 +262,7 @@ def subspace_recovery_batch(params, seeds):
     stack = mode is True or (mode == "auto" and params.get("device", "cpu") != "cpu")
     shared = [m for m in params["methods"] if m in _BATCHABLE and params.get("solver", "closed_form") == "closed_form"]
     if not stack or not shared or len(seeds) < 2:
-        return [subspace_recovery(params, seed) for seed in seeds]
+        return [_replicate_rows(params, _draw(params, seed)) for seed in seeds]
     n, d, r = int(params["n"]), int(params["d"]), int(params["r"])
     itemsize = 4 if params.get("dtype") == "float32" else 8
     group = replicates_per_batch(len(seeds), n, d, memory_limit=int(params.get("memory_limit", 2**30)),
