@@ -34,7 +34,7 @@ from ._validation import (
     check_rank,
     check_unit_interval,
 )
-from .augment import MASK_MODES, draw_mask, split_views
+from .augment import MASK_MODES, draw_mask
 from .eigensolvers import EIGENSOLVERS, SymmetricOperator, choose_eigensolver, top_eigenpairs
 from .exceptions import RankDeficientWarning
 from .objectives import autoencoder_loss
@@ -202,19 +202,29 @@ def _realized_matrix(X1, X2, loss, X=None):
     """``M`` from the views; with ``X = X1 + X2`` given (unchecked for finiteness), a
     non-finite entry of ``X`` is detected through the view sums or the Gram diagonal."""
     xp = get_namespace(X1, X2)
-    n = X1.shape[-2]
     with _fp_quiet(xp):
         C12 = X1.mT @ X2
-        if loss == "cross-view":
-            s1, s2 = xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
+        sums = (xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)) if loss == "cross-view" else None
+    if sums is not None and X is not None:
+        _check_view_sums(*sums)
+    negatives = None if sums else _negative_pairs(X1 + X2 if X is None else X)[0]
+    return _views_matrix(C12, sums, X1.shape[-2], negatives)
+
+
+def _check_view_sums(s1, s2):
+    xp = get_namespace(s1, s2)
+    if not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):
+        raise ValueError("X contains NaN or infinite values")
+
+
+def _views_matrix(C12, sums, n, negatives=None):
+    """:math:`M = \\operatorname{sym}(C_{12})/n - S_{neg}` from the view statistics
+    :math:`C_{12} = \\sum_i x^{(1)}_i x^{(2)\\top}_i`: with ``sums = (s1, s2)`` the
+    cross-view negatives, else ``negatives / 4`` (SimCLR, ``negatives`` the pair mean of ``X``)."""
     S_pos = sym(C12) / n
-    if loss == "cross-view":
-        if X is not None and not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):
-            raise ValueError("X contains NaN or infinite values")
-        S_neg = _pair_mean(s1, s2, C12, n)
-    else:  # X1 + X2 == X exactly (entries are x + 0 or 0 + x)
-        S_neg = _negative_pairs(X1 + X2 if X is None else X)[0] / 4
-    return S_pos - S_neg
+    if sums is not None:  # X1 + X2 == X exactly (entries are x + 0 or 0 + x)
+        return S_pos - _pair_mean(*sums, C12, n)
+    return S_pos - negatives / 4
 
 
 def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
@@ -357,7 +367,7 @@ def fit_contrastive(
         if masks == "expected":
             op = _expected_operator(X, p, loss)
         else:
-            mask = to_namespace(_host_masks(X.shape, p, rng, mask_mode), xp, device=device_of(X))
+            mask = _device_masks(X, X.shape, p, rng, mask_mode)
             if math.prod(X.shape) * 8 <= _SIGNED_VIEWS_BUDGET:  # hold Y = X1 - X2: fastest
                 op = _realized_operator(X, loss, Y=xp.where(mask, X, -X))
             else:  # rebuild Y block by block at each product: n d bytes beyond X
@@ -413,9 +423,43 @@ def _fit_from_matrix(M, r, *, lam, solver, rng, solver_options, info=None, eigen
 
 
 def _realized_views_matrix(X, p, rng, mode, loss):
-    with _fp_quiet(get_namespace(X)):
-        views = _views(X, p, rng, mode)
-    return _realized_matrix(*views, loss, X=X)
+    """``M`` of ``X`` (or of a stack, one draw after another) from masks drawn with ``rng``."""
+    if mode in ("per-sample", "exact-count"):
+        def masks(shape):
+            return _device_masks(X, shape, p, rng, mode)
+    else:
+        shared = _device_masks(X, X.shape, p, rng, mode)
+
+        def masks(shape):
+            return shared
+    C12, s1, s2 = _view_sums(X, masks)
+    _check_view_sums(s1, s2)
+    negatives = _negative_pairs(X)[0] if loss == "simclr" else None
+    return _views_matrix(C12, None if negatives is not None else (s1, s2), X.shape[-2], negatives)
+
+
+def _view_sums(X, masks):
+    """:math:`C_{12} = \\sum_i x^{(1)}_i x^{(2)\\top}_i` and the column sums of the two
+    views :math:`X_1 = A \\circ X`, :math:`X_2 = X - X_1` of ``X`` (n, d) or a stack.
+
+    ``masks(shape)`` returns the boolean mask of the next row block of that shape
+    (in draw order) or one shared row. On the CPU a 2-D ``X`` is taken in row
+    blocks whose views stay in cache (faster than whole-array views, measured in
+    ``benchmarks/bench_closed_form.py``, and no ``n x d`` temporaries); elsewhere
+    in one block.
+    """
+    xp = get_namespace(X)
+    n, d = X.shape[-2:]
+    rows = max(1, _VIEW_BLOCK_ENTRIES // d) if X.ndim == 2 and is_numpy_namespace(xp) else n
+    C12 = s1 = s2 = None
+    with _fp_quiet(xp):
+        for start in range(0, n, rows):
+            Xb = X[..., start:start + rows, :]
+            X1 = Xb * xp.astype(masks(Xb.shape), X.dtype)  # 4x faster than where(); entries are x or ±0 exactly
+            X2 = Xb - X1
+            parts = (X1.mT @ X2, xp.sum(X1, axis=-2), xp.sum(X2, axis=-2))
+            C12, s1, s2 = (part if total is None else total + part for total, part in zip((C12, s1, s2), parts))
+    return C12, s1, s2
 
 
 def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
@@ -452,14 +496,9 @@ def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
     return max(1, min(n_replicates, memory_limit // per_replicate))
 
 
-def _views(X, p, rng, mode):
-    """Masked views of ``X`` (or of each replicate, drawn in turn from ``rng``)."""
-    if X.ndim == 2:
-        return split_views(X, p, rng=rng, mode=mode)
-    xp = get_namespace(X)
-    mask = to_namespace(_host_masks(X.shape, p, rng, mode), xp, device=device_of(X))
-    X1 = X * xp.astype(mask, X.dtype)  # as split_views: entries are x or ±0 exactly
-    return X1, X - X1
+def _device_masks(X, shape, p, rng, mode):
+    """Host masks for data of ``shape`` (see :func:`_host_masks`) on the namespace and device of ``X``."""
+    return to_namespace(_host_masks(shape, p, rng, mode), get_namespace(X), device=device_of(X))
 
 
 def _host_masks(shape, p, rng, mode):
@@ -485,6 +524,7 @@ def _host_masks(shape, p, rng, mode):
 
 
 _BLOCK_ENTRIES = 1 << 22  # 32 MiB of float64 per temporary block
+_VIEW_BLOCK_ENTRIES = 1 << 19  # 4 MiB per view block: the two views and the data block stay in cache
 
 #: Largest ``Y = X1 - X2`` (bytes) the matrix-free realized fit holds whole; above
 #: it ``Y`` is rebuilt in row blocks at each product (about 2x slower, memory n d bytes).

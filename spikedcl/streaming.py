@@ -31,6 +31,8 @@ from .closed_form import (
     _check_cl_options,
     _check_mask_law,
     _pair_mean,
+    _view_sums,
+    _views_matrix,
     contrastive_fit_from_matrix,
     principal_fit_from_moment,
 )
@@ -170,13 +172,8 @@ class StreamedMoments:
             return q * offdiag(sym(G) / n) - N / 4
         if self.cross is None:
             raise ValueError("masks='realized' needs the view statistics: stream with views=True")
-        C12 = self.cross
-        S_pos = sym(C12) / n
-        if loss == "cross-view":
-            s1 = self.total1
-            s2 = s - s1
-            return S_pos - _pair_mean(s1, s2, C12, n)
-        return S_pos - N / 4
+        sums = (self.total1, s - self.total1) if loss == "cross-view" else None
+        return _views_matrix(self.cross, sums, n, N)
 
 
 def streamed_moments(
@@ -279,23 +276,26 @@ def streamed_moments(
         sc = xpc.sum(Xc, axis=0)
         s = sc if s is None else s + sc
         if views:
-            k = Xc.shape[0]
-            if mask_gen is not None:
-                mask = xpc.asarray(mask_gen.random((k, d)) < p, device=device_of(Xc))
-            else:
-                host = fixed if fixed is not None else draw_mask(k, d, p, rng=mask_rng, mode=mask_mode)
-                mask = to_namespace(host, xpc, device=device_of(Xc))
-            X1 = Xc * xpc.astype(mask, Xc.dtype)
-            X2 = Xc - X1
-            C = X1.mT @ X2
+            C, t, _ = _view_sums(Xc, _chunk_masks(Xc, p, mask_rng, mask_mode, fixed, mask_gen))
             C12 = C if C12 is None else C12 + C
-            t = xpc.sum(X1, axis=0)
             s1 = t if s1 is None else s1 + t
         n_chunks += 1
     if not bool(get_namespace(G).all(get_namespace(G).isfinite(G))):
         raise ValueError("the streamed statistics are not finite (overflow): rescale the model")
     info = {"p": p, "mask_mode": mask_mode, "chunk_size": chunk_size, "n_chunks": n_chunks, "generator": generator}
     return StreamedMoments(n, G, s, C12, s1, info)
+
+
+def _chunk_masks(Xc, p, mask_rng, mask_mode, fixed, mask_gen):
+    """The mask source of :func:`~spikedcl.closed_form._view_sums` for one chunk: the
+    shared fixed row, uniforms of the device generator, or host masks from ``mask_rng``."""
+    xp, device = get_namespace(Xc), device_of(Xc)
+    if fixed is not None:
+        shared = to_namespace(fixed, xp, device=device)
+        return lambda shape: shared
+    if mask_gen is not None:
+        return lambda shape: xp.asarray(mask_gen.random(shape) < p, device=device)
+    return lambda shape: to_namespace(draw_mask(shape[0], shape[1], p, rng=mask_rng, mode=mask_mode), xp, device=device)
 
 
 def fit_contrastive_streamed(

@@ -34,6 +34,47 @@ def test_mask_laws(rng):
     assert np.max(np.abs(exact.mean(axis=0) - k / d)) < 6 * math.sqrt(k / d / n)
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_bernoulli_entries_are_iid(p, rng):
+    """Per-sample masks: every coordinate (the bit positions of a word, the first
+    entries of a new word) has mean p, and neighbours are uncorrelated; 6 sd bounds."""
+    n, d = 20000, 130  # three 64-bit words per row at p = 1/2, the last one partly used
+    m = draw_mask(n, d, p, rng=rng).astype(float)
+    sd = math.sqrt(p * (1 - p) / n)
+    assert np.max(np.abs(m.mean(axis=0) - p)) < 6 * sd
+    c = m - p
+    # lag-1 products within rows (across word boundaries too) and across rows
+    assert np.max(np.abs((c[:, 1:] * c[:, :-1]).mean(axis=0))) < 6 * p * (1 - p) / math.sqrt(n)
+    assert abs((c[1:] * c[:-1]).mean()) < 6 * p * (1 - p) / math.sqrt((n - 1) * d)
+
+
+def test_half_masks_are_the_raw_bits():
+    """p = 1/2: entry j of a row is bit j % 64 of the row's word j // 64 (independent
+    computation with Python integers)."""
+    n, d = 5, 70
+    m = draw_mask(n, d, 0.5, rng=11)
+    words = np.random.default_rng(11).bit_generator.random_raw((n, 2))
+    ref = [[bool((int(words[i, j // 64]) >> (j % 64)) & 1) for j in range(d)] for i in range(n)]
+    np.testing.assert_array_equal(m, ref)
+    # other p: the uniforms of rng.random
+    np.testing.assert_array_equal(draw_mask(n, d, 0.3, rng=11), np.random.default_rng(11).random((n, d)) < 0.3)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3])
+@pytest.mark.parametrize("mode", ["per-sample", "exact-count"])
+def test_masks_drawn_in_blocks_equal_one_draw(p, mode):
+    """A row takes a fixed number of draws, so chunked paths see the same masks."""
+    g = np.random.default_rng(3)
+    blocks = np.concatenate([draw_mask(k, 130, p, rng=g, mode=mode) for k in (7, 1, 12)])
+    np.testing.assert_array_equal(blocks, draw_mask(20, 130, p, rng=3, mode=mode))
+
+
+def test_fixed_bernoulli_is_one_per_sample_row():
+    np.testing.assert_array_equal(
+        draw_mask(50, 90, 0.5, rng=4, mode="fixed-bernoulli"), draw_mask(1, 90, 0.5, rng=4)
+    )
+
+
 def test_masks_follow_the_rng():
     a = draw_mask(10, 8, 0.5, rng=5)
     b = draw_mask(10, 8, 0.5, rng=np.random.default_rng(5))

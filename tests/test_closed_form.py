@@ -82,6 +82,22 @@ def test_realized_matrix_matches_per_pair_sums(form, dense, mask_mode, seed):
     assert contrastive_loss(W, M, 0.7) == pytest.approx(pairwise_loss(W, X1, X2, 0.7, form), rel=1e-12)
 
 
+@pytest.mark.parametrize("form", ["cross-view", "simclr"])
+@pytest.mark.parametrize("mask_mode", spikedcl.augment.MASK_MODES)
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_row_blocked_statistic_equals_whole_views(form, mask_mode, p, seed, monkeypatch):
+    """The fit builds the views in row blocks (3 rows here, the last block short):
+    same masks, same M as the whole views of random_mask, to rounding."""
+    X = np.random.default_rng(seed).standard_normal((20, 9)) + 0.3
+    monkeypatch.setattr(spikedcl.closed_form, "_VIEW_BLOCK_ENTRIES", 3 * 9)
+    blocked = spikedcl.closed_form._data_contrastive_matrix(X, p, np.random.default_rng(seed), "realized", mask_mode, form)
+    whole = contrastive_matrix(*random_mask(X, p, rng=seed, mode=mask_mode), loss=form)
+    np.testing.assert_allclose(blocked, whole, rtol=0, atol=ATOL)
+    X[4, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        spikedcl.closed_form._data_contrastive_matrix(X, p, np.random.default_rng(seed), "realized", mask_mode, form)
+
+
 @pytest.mark.parametrize("form, dense", [("cross-view", dense_cross_view), ("simclr", dense_simclr)])
 def test_fit_contrastive_is_the_eigen_solution_of_the_dense_matrix(form, dense, seed):
     rng = np.random.default_rng(seed)
