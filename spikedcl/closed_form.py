@@ -510,7 +510,7 @@ def _host_masks(shape, p, rng, mode):
     reps = shape[0] if len(shape) == 3 else None
     if mode in ("per-sample", "exact-count"):
         # row by row: consecutive draws of any row counts are the same stream, so the
-        # R n rows are drawn in blocks (the uniforms behind a mask take 8 bytes an entry)
+        # R n rows are drawn in blocks (for p != 1/2 the uniforms behind a mask take 8 bytes an entry)
         rows = (reps or 1) * n
         mask = np.empty((rows, d), dtype=bool)
         step = max(1, _BLOCK_ENTRIES // d)
