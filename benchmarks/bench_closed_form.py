@@ -45,8 +45,11 @@ def main(argv=None):
         "fit_contrastive (expected)": lambda: sc.fit_contrastive(X, args.r, masks="expected"),
         "fit_contrastive (realized)": lambda: sc.fit_contrastive(X, args.r, rng=rng),
         "fit_contrastive (realized, simclr)": lambda: sc.fit_contrastive(X, args.r, loss="simclr", rng=rng),
+        "fit_contrastive (realized, p = 0.3)": lambda: sc.fit_contrastive(X, args.r, p=0.3, rng=rng),
         "fit_heteropca": lambda: sc.fit_heteropca(X, args.r),
         "random_mask": lambda: sc.random_mask(X, rng=rng),
+        "draw_mask (p = 1/2: random bits)": lambda: sc.draw_mask(args.n, args.d, 0.5, rng=rng),
+        "draw_mask (p = 0.3: doubles)": lambda: sc.draw_mask(args.n, args.d, 0.3, rng=rng),
     }
     try:
         from sklearn.decomposition import PCA

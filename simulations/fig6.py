@@ -101,7 +101,7 @@ def plot(df, out):
         ax.legend(fontsize=8)
     out.mkdir(parents=True, exist_ok=True)
     for ext in ("pdf", "png"):
-        fig.savefig(out / f"fig6.{ext}", dpi=120)
+        fig.savefig(out / f"fig6.{ext}", dpi=120, metadata={"CreationDate": None} if ext == "pdf" else None)
     plt.close(fig)
 
 

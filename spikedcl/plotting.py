@@ -230,7 +230,7 @@ def figure_from_spec(df, config):
 
 
 def save_figure(fig, out_dir, name):
-    """Save ``fig`` as ``out_dir/name.pdf`` and ``.png``.
+    """Save ``fig`` as ``out_dir/name.pdf`` and ``.png`` (without a creation date).
 
     Parameters
     ----------
@@ -251,5 +251,9 @@ def save_figure(fig, out_dir, name):
     paths = [out / f"{name}.{ext}" for ext in ("pdf", "png")]
     with style():
         for path in paths:
-            fig.savefig(path, dpi=150)
+            fig.savefig(path, dpi=150, metadata=_FILE_METADATA[path.suffix])
     return paths
+
+
+#: No creation date in the files, so a rerun with the same results writes the same bytes.
+_FILE_METADATA = {".pdf": {"CreationDate": None}, ".png": None}
