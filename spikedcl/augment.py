@@ -89,16 +89,17 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
 def _bernoulli(rows, d, p, rng):
     """iid Bernoulli(p) booleans of shape (rows, d), row by row from ``rng``.
 
-    For ``p = 1/2`` each entry is one bit of the raw 64-bit output of the bit
-    generator: row i takes ``ceil(d / 64)`` words and entry j is bit ``j % 64``
-    of word ``j // 64`` (least significant first). Otherwise entry (i, j) is
+    For ``p = 1/2`` each entry is one bit of a uniform 64-bit word
+    (``rng.integers(0, 2**64, dtype=uint64)``: the raw output of PCG64, two
+    outputs of a 32-bit generator such as MT19937): row i takes ``ceil(d / 64)``
+    words and entry j is bit ``j % 64`` of word ``j // 64`` (least significant first). Otherwise entry (i, j) is
     ``u < p`` for the ``i d + j``-th double of ``rng.random``. Either way a row
     takes a fixed number of draws, so drawing rows in blocks gives the same masks
     as drawing them at once (what the chunked and stacked paths rely on).
     """
     if p == 0.5:
-        raw = rng.bit_generator.random_raw((rows, -(-d // 64)))
-        octets = raw.astype("<u8", copy=False).view(np.uint8)  # byte order fixed across platforms
+        words = rng.integers(0, 2**64, size=(rows, -(-d // 64)), dtype=np.uint64)
+        octets = words.astype("<u8", copy=False).view(np.uint8)  # byte order fixed across platforms
         return np.unpackbits(octets, axis=1, count=d, bitorder="little").view(bool)
     return rng.random((rows, d)) < p
 

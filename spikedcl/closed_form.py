@@ -222,9 +222,9 @@ def _views_matrix(C12, sums, n, negatives=None):
     :math:`C_{12} = \\sum_i x^{(1)}_i x^{(2)\\top}_i`: with ``sums = (s1, s2)`` the
     cross-view negatives, else ``negatives / 4`` (SimCLR, ``negatives`` the pair mean of ``X``)."""
     S_pos = sym(C12) / n
-    if sums is not None:  # X1 + X2 == X exactly (entries are x + 0 or 0 + x)
+    if sums is not None:
         return S_pos - _pair_mean(*sums, C12, n)
-    return S_pos - negatives / 4
+    return S_pos - negatives / 4  # of X = X1 + X2 exactly (entries are x + 0 or 0 + x)
 
 
 def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):

@@ -35,10 +35,12 @@ def test_mask_laws(rng):
 
 
 @pytest.mark.parametrize("p", [0.5, 0.3])
-def test_bernoulli_entries_are_iid(p, rng):
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.MT19937])
+def test_bernoulli_entries_are_iid(p, bit_generator, seed):
     """Per-sample masks: every coordinate (the bit positions of a word, the first
     entries of a new word) has mean p, and neighbours are uncorrelated; 6 sd bounds."""
     n, d = 20000, 130  # three 64-bit words per row at p = 1/2, the last one partly used
+    rng = np.random.Generator(bit_generator(seed))  # MT19937 draws 32 bits at a time
     m = draw_mask(n, d, p, rng=rng).astype(float)
     sd = math.sqrt(p * (1 - p) / n)
     assert np.max(np.abs(m.mean(axis=0) - p)) < 6 * sd
@@ -53,7 +55,7 @@ def test_half_masks_are_the_raw_bits():
     computation with Python integers)."""
     n, d = 5, 70
     m = draw_mask(n, d, 0.5, rng=11)
-    words = np.random.default_rng(11).bit_generator.random_raw((n, 2))
+    words = np.random.default_rng(11).bit_generator.random_raw((n, 2))  # PCG64: 64 bits a draw
     ref = [[bool((int(words[i, j // 64]) >> (j % 64)) & 1) for j in range(d)] for i in range(n)]
     np.testing.assert_array_equal(m, ref)
     # other p: the uniforms of rng.random
