@@ -198,23 +198,15 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     return _realized_matrix(X1, X2, loss)
 
 
-def _realized_matrix(X1, X2, loss, X=None):
-    """``M`` from the views; with ``X = X1 + X2`` given (unchecked for finiteness), a
-    non-finite entry of ``X`` is detected through the view sums or the Gram diagonal."""
+def _realized_matrix(X1, X2, loss):
+    """``M`` from two checked views of the same samples."""
     xp = get_namespace(X1, X2)
+    n = X1.shape[-2]
     with _fp_quiet(xp):
         C12 = X1.mT @ X2
-        sums = (xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)) if loss == "cross-view" else None
-    if sums is not None and X is not None:
-        _check_view_sums(*sums)
-    negatives = None if sums else _negative_pairs(X1 + X2 if X is None else X)[0]
-    return _views_matrix(C12, sums, X1.shape[-2], negatives)
-
-
-def _check_view_sums(s1, s2):
-    xp = get_namespace(s1, s2)
-    if not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):
-        raise ValueError("X contains NaN or infinite values")
+    if loss == "simclr":
+        return _views_matrix(C12, None, n, _negative_pairs(X1 + X2)[0])
+    return _views_matrix(C12, (xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)), n)
 
 
 def _views_matrix(C12, sums, n, negatives=None):
@@ -433,9 +425,12 @@ def _realized_views_matrix(X, p, rng, mode, loss):
         def masks(shape):
             return shared
     C12, s1, s2 = _view_sums(X, masks)
-    _check_view_sums(s1, s2)
-    negatives = _negative_pairs(X)[0] if loss == "simclr" else None
-    return _views_matrix(C12, None if negatives is not None else (s1, s2), X.shape[-2], negatives)
+    xp = get_namespace(X)
+    if not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):  # X is unchecked: NaN shows here
+        raise ValueError("X contains NaN or infinite values")
+    if loss == "simclr":
+        return _views_matrix(C12, None, X.shape[-2], _negative_pairs(X)[0])
+    return _views_matrix(C12, (s1, s2), X.shape[-2])
 
 
 def _view_sums(X, masks):
