@@ -8,12 +8,15 @@ here, as the definitions ask for features on the sphere.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .._array_api import get_namespace
 from .._validation import check_data, check_positive
 from ._common import check_pair, eye_bool, logsumexp, masked_logits, normalize_backward, row_normalize, softmax
+from .base import ContrastiveLoss, register_loss
 
 __all__ = [
+    "AlignUniform",
     "DEFAULT_ALPHA",
     "DEFAULT_T",
     "DEFAULT_WEIGHTS",
@@ -369,3 +372,29 @@ def sphere_log_partition(temperature, m):
     """
     tau = check_positive(temperature, "temperature")
     return float(_log_hyp0f1(m, 1 / (4 * tau**2)))
+
+
+@register_loss
+@dataclass(frozen=True)
+class AlignUniform(ContrastiveLoss):
+    """The weighted alignment + uniformity loss as a loss of the protocol, method ``"align-uniform"``.
+
+    Parameters
+    ----------
+    lam_align : float, default=1.0
+        :math:`\\lambda_a`, in [0, inf).
+    lam_uniform : float, default=1.0
+        :math:`\\lambda_u`, in [0, inf).
+    """
+
+    name = "align-uniform"
+    lam_align: float = DEFAULT_WEIGHTS[0]
+    lam_uniform: float = DEFAULT_WEIGHTS[1]
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam_align", check_positive(self.lam_align, "lam_align", allow_zero=True))
+        object.__setattr__(self, "lam_uniform", check_positive(self.lam_uniform, "lam_uniform", allow_zero=True))
+
+    def value_and_grad(self, Z1, Z2):
+        """:func:`align_uniform_value_and_grad`: ``(loss, dZ1, dZ2)``."""
+        return align_uniform_value_and_grad(Z1, Z2, lam_align=self.lam_align, lam_uniform=self.lam_uniform)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from .._array_api import device_of, get_namespace, to_namespace
 from .._validation import check_data
 from ..random import check_rng
+from .base import ContrastiveLoss
 
 __all__ = ["encode", "encode_backward", "init_encoder", "encoder_objective", "representation_basis"]
 
@@ -150,9 +151,11 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
 
     Parameters
     ----------
-    loss_and_grad : callable
+    loss_and_grad : callable or ContrastiveLoss
         ``loss_and_grad(Z1, Z2, **loss_kwargs) -> (loss, dZ1, dZ2)``, e.g.
-        :func:`spikedcl.systems.nt_xent.nt_xent_value_and_grad`.
+        :func:`spikedcl.systems.nt_xent.nt_xent_value_and_grad`, or a loss of the
+        protocol (:mod:`spikedcl.systems.base`) without extra parameters, whose
+        ``penalty`` on the encoder weights, if any, is added.
     X1 : array of shape (n, d)
         First views.
     X2 : array of shape (n, d)
@@ -169,16 +172,29 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
     """
     _, X1 = check_data(X1, "X1")
     _, X2 = check_data(X2, "X2")
+    penalty = None
+    if isinstance(loss_and_grad, ContrastiveLoss):
+        if loss_and_grad.extra_init:
+            raise ValueError(
+                f"encoder_objective takes a loss without extra trained parameters; "
+                f"{loss_and_grad.name!r} has {len(loss_and_grad.extra_init)}"
+            )
+        penalty = loss_and_grad.penalty
+        loss_and_grad = loss_and_grad.value_and_grad
 
     def value_and_grad(params):
         Z1, _ = encode(params, X1)
         Z2, _ = encode(params, X2)
         loss, dZ1, dZ2 = loss_and_grad(Z1, Z2, **loss_kwargs)
-        g1 = encode_backward(params, X1, dZ1)
-        g2 = encode_backward(params, X2, dZ2)
-        return loss, tuple(a + b for a, b in zip(g1, g2))
+        g = tuple(a + b for a, b in zip(encode_backward(params, X1, dZ1), encode_backward(params, X2, dZ2)))
+        if penalty is not None:
+            value, dW = penalty(params[0])
+            loss, g = loss + value, (g[0] + dW,) + g[1:]
+        return loss, g
 
     def fun(params):
+        if penalty is not None:
+            return value_and_grad(params)[0]
         Z1, _ = encode(params, X1)
         Z2, _ = encode(params, X2)
         return loss_and_grad(Z1, Z2, **loss_kwargs)[0]

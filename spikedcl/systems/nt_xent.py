@@ -14,6 +14,7 @@ multiply by 2 to compare with the TF numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .._array_api import device_of, get_namespace
 from .._validation import check_data
@@ -27,8 +28,10 @@ from ._common import (
     maybe_normalize,
     maybe_normalize_backward,
 )
+from .base import ContrastiveLoss, register_loss
 
 __all__ = [
+    "NTXent", "NTXentHead",
     "DEFAULT_TEMPERATURE",
     "nt_xent_loss",
     "nt_xent_grad",
@@ -409,3 +412,41 @@ def ridge_probe_r2(F_train, Y_train, F_test, Y_test, *, ridge=1e-3):
     B = xp.linalg.solve(G, A.mT @ Y)
     R = (Y_test - ym) - (F_test - fm) @ B
     return 1 - xp.sum(R * R) / xp.sum((Y_test - ym) ** 2)
+
+
+@register_loss
+@dataclass(frozen=True)
+class NTXent(ContrastiveLoss):
+    """NT-Xent as a loss of the protocol (:mod:`spikedcl.systems.base`), method ``"nt-xent"``.
+
+    Parameters
+    ----------
+    temperature : float, default=0.5
+        :math:`\\tau`, in (0, inf).
+    similarity : {"cosine", "dot"}, default="cosine"
+        Similarity of the logits.
+    """
+
+    name = "nt-xent"
+    temperature: float = DEFAULT_TEMPERATURE
+    similarity: str = "cosine"
+
+    def __post_init__(self):
+        object.__setattr__(self, "temperature", check_temperature(self.temperature))
+        check_similarity(self.similarity)
+
+    def value_and_grad(self, Z1, Z2):
+        """:func:`nt_xent_value_and_grad` with this loss's hyperparameters: ``(loss, dZ1, dZ2)``."""
+        return nt_xent_value_and_grad(Z1, Z2, temperature=self.temperature, similarity=self.similarity)
+
+
+@register_loss
+@dataclass(frozen=True)
+class NTXentHead(NTXent):
+    """NT-Xent behind a ReLU projection head of widths (2r, r), method ``"nt-xent-head"``."""
+
+    name = "nt-xent-head"
+
+    def head_shape(self, r):
+        """``(2 r, r)``: hidden and output widths of the head."""
+        return (2 * r, r)

@@ -8,6 +8,7 @@ its logarithm) and a learnable bias :math:`b`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from .._array_api import get_namespace
 from .._validation import _check_real
@@ -20,8 +21,10 @@ from ._common import (
     maybe_normalize_backward,
     softmax,
 )
+from .base import ContrastiveLoss, register_loss
 
 __all__ = [
+    "SigLIP",
     "INIT_LOG_TEMPERATURE",
     "INIT_BIAS",
     "siglip_loss",
@@ -248,3 +251,33 @@ def clip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
 def check_log_temperature(value):
     """Validate a temperature given directly (not as a logarithm): it must be ``> 0``."""
     return math.log(check_temperature(value))
+
+
+@register_loss
+@dataclass(frozen=True)
+class SigLIP(ContrastiveLoss):
+    """SigLIP's sigmoid loss as a loss of the protocol, method ``"siglip"``.
+
+    The log-temperature :math:`t'` and the bias :math:`b` are trained with the
+    encoder: :attr:`extra_init` is ``(INIT_LOG_TEMPERATURE, bias_init)``.
+
+    Parameters
+    ----------
+    bias_init : float, default=-10.0
+        Initial bias :math:`b`, any finite real.
+    """
+
+    name = "siglip"
+    bias_init: float = INIT_BIAS
+
+    def __post_init__(self):
+        object.__setattr__(self, "bias_init", _check_real(self.bias_init, "bias_init"))
+
+    @property
+    def extra_init(self):
+        """``(INIT_LOG_TEMPERATURE, bias_init)``: the initial :math:`t'` and :math:`b`."""
+        return (INIT_LOG_TEMPERATURE, self.bias_init)
+
+    def value_and_grad(self, Z1, Z2, log_temperature, bias):
+        """:func:`siglip_value_and_grad`: ``(loss, dZ1, dZ2, dlog_temperature, dbias)``."""
+        return siglip_value_and_grad(Z1, Z2, log_temperature, bias)

@@ -14,6 +14,7 @@ Three faces of one objective:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,8 +23,10 @@ from .._linalg import diag_part, offdiag, sym, top_eigh
 from .._validation import check_choice, check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
 from ._common import check_pair, normalize_backward, row_normalize
+from .base import ContrastiveLoss, register_loss
 
 __all__ = [
+    "SpectralSGD",
     "spectral_loss",
     "spectral_grad",
     "spectral_value_and_grad",
@@ -448,3 +451,53 @@ def graph_spectral_grad(F, Abar):
         The gradient.
     """
     return -4 * (Abar @ F) + 4 * (F @ (F.mT @ F))
+
+
+@register_loss
+@dataclass(frozen=True)
+class SpectralSGD(ContrastiveLoss):
+    """The minibatch spectral contrastive loss as a loss of the protocol, method ``"spectral-sgd"``.
+
+    Its closed form over linear encoders, on the plug-in moments of the views,
+    is :meth:`closed_form` (the experiments' method ``"spectral"``).
+
+    Parameters
+    ----------
+    mu : float, default=1.0
+        Radius of the projection ball, in (0, inf) (used with ``project``).
+    project : bool, default=False
+        Project the embeddings onto the μ-ball (the reference code's option).
+    """
+
+    name = "spectral-sgd"
+    mu: float = 1.0
+    project: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "mu", check_positive(self.mu, "mu"))
+        if not isinstance(self.project, bool):
+            raise TypeError(f"project must be True or False, got {self.project!r}")
+
+    def value_and_grad(self, Z1, Z2):
+        """:func:`spectral_value_and_grad`: ``(loss, dZ1, dZ2)``."""
+        return spectral_value_and_grad(Z1, Z2, mu=self.mu, project=self.project)
+
+    def closed_form(self, X1, X2, k):
+        """Minimiser over linear encoders on the views' plug-in moments.
+
+        Parameters
+        ----------
+        X1 : array of shape (n, d)
+            First views.
+        X2 : array of shape (n, d)
+            Second views.
+        k : int
+            Representation dimension.
+
+        Returns
+        -------
+        array of shape (k, d)
+            :func:`spectral_closed_form` of :func:`view_moments`.
+        """
+        Sigma, Cplus = view_moments(X1, X2)
+        return spectral_closed_form(Sigma, Cplus, k)[0]

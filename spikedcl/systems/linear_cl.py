@@ -1,0 +1,130 @@
+"""The paper's linear contrastive loss through the loss protocol (spec §3).
+
+With a linear encoder :math:`f(x) = Wx` and embeddings :math:`Z_v = X_v W^\\top`,
+the batch loss of :func:`spikedcl.objectives.contrastive_batch_loss` splits into
+a part that depends on the embeddings alone,
+
+.. math::
+
+    \\ell(Z_1, Z_2) = -\\frac1n\\sum_i \\langle z^{(1)}_i, z^{(2)}_i\\rangle
+    + w\\,\\mathrm{neg}(Z_1, Z_2),
+
+(:meth:`LinearCL.value_and_grad`), and the penalty
+:math:`\\frac\\lambda2\\|WW^\\top\\|_F^2` on the encoder weights
+(:meth:`LinearCL.penalty`). The sum is :func:`~spikedcl.objectives.contrastive_loss`
+with ``M = contrastive_matrix(X1, X2, loss=form)``, whose minimiser is
+:meth:`LinearCL.closed_form`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._array_api import device_of, get_namespace
+from .._validation import check_choice, check_positive
+from ..closed_form import contrastive_fit_from_matrix, contrastive_matrix
+from ..objectives import contrastive_batch_loss, contrastive_grad, contrastive_loss
+from ._common import check_pair
+from .base import ContrastiveLoss, register_loss
+
+__all__ = ["LinearCL", "LINEAR_CL_FORMS"]
+
+#: Batch forms of the paper's loss: L-a (cross-view) and L-b (SimCLR).
+LINEAR_CL_FORMS = ("cross-view", "simclr")
+
+
+@register_loss
+@dataclass(frozen=True)
+class LinearCL(ContrastiveLoss):
+    """The paper's linear contrastive loss as a loss of the protocol, method ``"linear-cl"``.
+
+    Parameters
+    ----------
+    lam : float, default=1.0
+        Penalty weight :math:`\\lambda`, in (0, inf).
+    form : {"cross-view", "simclr"}, default="cross-view"
+        Batch form (L-a or L-b of spec §3).
+    """
+
+    name = "linear-cl"
+    lam: float = 1.0
+    form: str = "cross-view"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lam", check_positive(self.lam, "lam"))
+        check_choice(self.form, "form", LINEAR_CL_FORMS)
+
+    def value_and_grad(self, Z1, Z2):
+        """Embedding part of the batch loss and its gradients.
+
+        Parameters
+        ----------
+        Z1 : array of shape (n, k)
+            Embeddings of the first views, ``n >= 2``.
+        Z2 : array of shape (n, k)
+            Embeddings of the second views.
+
+        Returns
+        -------
+        loss : array of shape ()
+            :func:`~spikedcl.objectives.contrastive_batch_loss` of the identity
+            encoder on ``(Z1, Z2)`` with ``lam = 0``.
+        dZ1 : array of shape (n, k)
+            Gradient with respect to ``Z1``.
+        dZ2 : array of shape (n, k)
+            Gradient with respect to ``Z2``.
+        """
+        xp, Z1, Z2 = check_pair(Z1, Z2)
+        n, k = Z1.shape
+        identity = xp.eye(k, dtype=Z1.dtype, device=device_of(Z1))
+        loss = contrastive_batch_loss(identity, Z1, Z2, 0.0, loss=self.form)
+        if self.form == "cross-view":
+            weight = 1 / (n * (n - 1))
+            s1, s2 = xp.sum(Z1, axis=0), xp.sum(Z2, axis=0)
+            dZ1 = -Z2 / n + weight * (s2[None, :] - Z2)
+            dZ2 = -Z1 / n + weight * (s1[None, :] - Z1)
+        else:
+            weight = 1 / (4 * n * (n - 1))
+            F = Z1 + Z2
+            dneg = 2 * weight * (xp.sum(F, axis=0)[None, :] - F)
+            dZ1, dZ2 = -Z2 / n + dneg, -Z1 / n + dneg
+        return loss, dZ1, dZ2
+
+    def penalty(self, W):
+        """The encoder penalty :math:`\\frac\\lambda2\\|WW^\\top\\|_F^2` and its gradient.
+
+        Parameters
+        ----------
+        W : array of shape (k, d)
+            Encoder weights.
+
+        Returns
+        -------
+        value : array of shape ()
+            :func:`~spikedcl.objectives.contrastive_loss` with ``M = 0``.
+        grad : array of shape (k, d)
+            :func:`~spikedcl.objectives.contrastive_grad` with ``M = 0``.
+        """
+        xp = get_namespace(W)
+        zero = xp.zeros((W.shape[1], W.shape[1]), dtype=W.dtype, device=device_of(W))
+        return contrastive_loss(W, zero, self.lam), contrastive_grad(W, zero, self.lam)
+
+    def closed_form(self, X1, X2, k):
+        """Minimiser over linear encoders: top-``k`` eigenpairs of the realized ``M``.
+
+        Parameters
+        ----------
+        X1 : array of shape (n, d)
+            First views.
+        X2 : array of shape (n, d)
+            Second views.
+        k : int
+            Representation dimension, ``1 <= k < d``.
+
+        Returns
+        -------
+        array of shape (k, d)
+            ``W`` of :func:`spikedcl.closed_form.contrastive_fit_from_matrix`.
+        """
+        M = contrastive_matrix(X1, X2, loss=self.form)
+        return contrastive_fit_from_matrix(M, k, lam=self.lam).W
