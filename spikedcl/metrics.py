@@ -1,19 +1,50 @@
-"""Subspace distances: sinΘ norms and principal angles (spec §5).
+"""Subspace distances (spec §5) and the metric registry of the sweep experiments.
 
-All functions compare column spaces only: they orthonormalise their inputs
-and never look at individual eigenvector entries, so they are invariant to
-any change of basis :math:`U \\to U G` with :math:`G` invertible.
+:func:`sin_theta` and :func:`principal_angles` compare column spaces only: they
+orthonormalise their inputs and never look at individual eigenvector entries,
+so they are invariant to any change of basis :math:`U \\to U G` with
+:math:`G` invertible.
+
+The registry :data:`METRICS` maps a metric name to a function of a
+:class:`Representation` (what one fitted method produced in one replicate:
+its basis, encoder, the replicate's model, task and samples). Every experiment
+that produces a representation (the subspace experiment and the spiked-model
+systems experiments) accepts any registered metric by name, so a new metric is
+one function::
+
+    from spikedcl.metrics import register_metric
+
+    @register_metric("top_cosine", needs=("basis", "model"))
+    def top_cosine(rep):
+        return float(abs(rep.model.U[:, 0] @ rep.basis[:, 0]))
+
+A metric returns a float, or ``None`` when it is undefined for that
+representation (then no row is written).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
-from ._array_api import get_namespace
+import numpy as np
+
+from ._array_api import to_numpy
 from ._linalg import orthonormalize
+from ._registry import Registry
 from ._validation import check_choice, check_data
+from .downstream import excess_risk
 
-__all__ = ["sin_theta", "principal_angles"]
+__all__ = [
+    "sin_theta",
+    "principal_angles",
+    "METRICS",
+    "Metric",
+    "Representation",
+    "register_metric",
+    "metric_rows",
+    "check_metrics",
+]
 
 SIN_THETA_NORMS = ("fro", "op")
 
@@ -100,3 +131,213 @@ def principal_angles(U, V):
     use_sin = from_sin < (math.pi / 4)
     return xp.where(use_sin, from_sin, from_cos)
 
+
+
+# --------------------------------------------------------------------------- registry
+
+#: What a :class:`Representation` may provide, for :attr:`Metric.needs`.
+REPRESENTATION_FIELDS = ("basis", "W", "X", "model", "w", "rng")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric of a representation.
+
+    Parameters
+    ----------
+    name : str
+        Metric name in configurations and result rows.
+    fn : callable
+        ``fn(rep) -> float or None`` on a :class:`Representation`.
+    needs : tuple of str
+        Fields of the representation the metric reads (of
+        :data:`REPRESENTATION_FIELDS`); an experiment refuses a metric whose
+        needs it cannot provide.
+    doc : str
+        One line for listings.
+    """
+
+    name: str
+    fn: object
+    needs: tuple = ("basis",)
+    doc: str = ""
+
+
+#: Registered metrics by name (filled by :func:`register_metric`).
+METRICS = Registry("metric")
+
+
+def register_metric(name, *, needs=("basis",), doc=None, replace=False):
+    """Decorator: register ``fn(rep) -> float or None`` as the metric ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Metric name.
+    needs : tuple of str, default=("basis",)
+        Fields of :class:`Representation` the metric reads.
+    doc : str, optional
+        One-line description (default: the first line of the docstring).
+    replace : bool, default=False
+        Allow replacing a metric registered under ``name`` by another function.
+
+    Returns
+    -------
+    callable
+        The decorator, which returns the function unchanged.
+
+    Raises
+    ------
+    ValueError
+        For an unknown field in ``needs`` or a name already taken.
+    """
+    needs = tuple(needs)
+    unknown = [n for n in needs if n not in REPRESENTATION_FIELDS]
+    if unknown:
+        raise ValueError(f"needs {unknown} must be fields of Representation: {REPRESENTATION_FIELDS}")
+
+    def decorator(fn):
+        if not callable(fn):
+            raise TypeError(f"register_metric decorates a function rep -> float, got {fn!r}")
+        line = doc if doc is not None else (fn.__doc__ or "").strip().split("\n")[0]
+        METRICS.add(name, Metric(name, fn, needs, line), replace=replace)
+        return fn
+
+    return decorator
+
+
+@dataclass
+class Representation:
+    """What one method produced in one replicate, for the registered metrics.
+
+    Parameters
+    ----------
+    basis : numpy.ndarray of shape (d, r)
+        Basis of the learned subspace (host, float64).
+    W : numpy.ndarray of shape (k, d), optional
+        The encoder, when the method has one.
+    X : array of shape (n, d), optional
+        The replicate's samples (any namespace; metrics move them to the host).
+    model : SpikedModel, optional
+        The replicate's model (:math:`U^\\star`, noise).
+    w : numpy.ndarray of shape (r,), optional
+        The replicate's regression task.
+    rng : numpy.random.Generator, optional
+        Generator of the held-out masked views of :meth:`views`.
+    mask_prob : float, default=0.5
+        Keep probability of those views.
+    """
+
+    basis: object
+    W: object = None
+    X: object = None
+    model: object = None
+    w: object = None
+    rng: object = None
+    mask_prob: float = 0.5
+    cache: dict = field(default_factory=dict, repr=False)
+
+    def provides(self, needs):
+        """Whether every field named in ``needs`` is set."""
+        return all(getattr(self, n) is not None for n in needs)
+
+    def host_samples(self):
+        """The samples on the host in float64, converted once."""
+        if "X" not in self.cache:
+            self.cache["X"] = np.asarray(to_numpy(self.X), dtype=np.float64)
+        return self.cache["X"]
+
+    def views(self, draw, m):
+        """Two views of the first ``m`` samples, drawn once by ``draw(X[:m], p, rng)`` and cached.
+
+        Parameters
+        ----------
+        draw : callable
+            ``draw(X, p, rng) -> (X1, X2)``, e.g. :func:`spikedcl.augment.split_views`.
+        m : int
+            Rows used (the first ``m`` samples).
+
+        Returns
+        -------
+        tuple of numpy.ndarray of shape (min(m, n), d)
+            The two views.
+        """
+        if "views" not in self.cache:
+            X = self.host_samples()
+            self.cache["views"] = draw(X[: min(m, X.shape[0])], self.mask_prob, self.rng)
+        return self.cache["views"]
+
+
+def check_metrics(names, provides, where="metrics"):
+    """Check metric names against the registry and what a representation provides.
+
+    Parameters
+    ----------
+    names : list of str
+        Requested metrics.
+    provides : tuple of str
+        Fields of :class:`Representation` the experiment fills.
+    where : str, default="metrics"
+        Parameter name for the messages.
+
+    Returns
+    -------
+    tuple of str
+        ``names`` as a tuple.
+
+    Raises
+    ------
+    ValueError
+        For a name that is not registered or whose needs are not provided.
+    """
+    if isinstance(names, str) or not hasattr(names, "__iter__"):
+        raise TypeError(f"{where} must be a list of metric names, got {names!r}")
+    usable = [n for n, m in METRICS.items() if set(m.needs) <= set(provides)]
+    for name in names:
+        if name not in usable:
+            allowed = ", ".join(repr(n) for n in usable)
+            raise ValueError(f"{where} must hold names among {allowed}; got {name!r}")
+    return tuple(names)
+
+
+def metric_rows(method, rep, names):
+    """One row per defined metric: ``{"method", "metric", "value"}``.
+
+    Parameters
+    ----------
+    method : str
+        Method name written in the rows.
+    rep : Representation
+        The representation.
+    names : sequence of str
+        Registered metric names, in row order.
+
+    Returns
+    -------
+    list of dict
+        Rows of the metrics that returned a value (``None`` skips one).
+    """
+    rows = []
+    for name in names:
+        value = METRICS.lookup(name, "metrics").fn(rep)
+        if value is not None:
+            rows.append({"method": method, "metric": name, "value": float(value)})
+    return rows
+
+
+@register_metric("sin_theta", needs=("basis", "model"))
+def _sin_theta_metric(rep):
+    """:math:`\\|\\sin\\Theta(U^\\star, \\hat U)\\|_F` of the learned subspace."""
+    return sin_theta(rep.model.U, rep.basis)
+
+
+@register_metric("excess_risk", needs=("basis", "model", "w"))
+def _excess_risk_metric(rep):
+    """Downstream excess risk :math:`\\Delta R_{U^\\star}` (spec §6)."""
+    return excess_risk(rep.basis, rep.model, rep.w)
+
+
+@register_metric("excess_risk_linear", needs=("basis", "model", "w"))
+def _excess_risk_linear_metric(rep):
+    """Downstream excess risk over the linear oracle, :math:`\\Delta R_{lin}` (spec §6)."""
+    return excess_risk(rep.basis, rep.model, rep.w, reference="linear")

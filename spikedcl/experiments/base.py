@@ -1,0 +1,458 @@
+"""The experiment contract of the sweep engine: declared parameters, one data draw, registries.
+
+An experiment is an :class:`Experiment`: a function ``run(P, data) -> rows``
+wrapped with
+
+* its declared parameters (:class:`Param`: type, range or choices, default,
+  one line of documentation), which drive validation (unknown, missing,
+  mistyped or out-of-range parameters raise a :class:`ValueError` or
+  :class:`TypeError` naming the parameter and the allowed values), the
+  defaults (``P`` holds every declared parameter) and the docs
+  (:meth:`Experiment.describe`);
+* one data draw per replicate, ``draw(P, seed) -> data``, made once by
+  :meth:`Experiment.__call__` and handed to every method of the replicate
+  (common random numbers by construction);
+* the devices and dtypes it honours: anything else is refused before it runs
+  (``device="cuda"`` needs CuPy and an experiment that runs on the GPU).
+
+Calling the experiment, ``exp(params, seed) -> rows``, is the engine's
+signature (see :mod:`spikedcl.sweep`); ``exp.validate(params)`` checks a cell
+before anything runs. A new experiment is one decorated function::
+
+    from spikedcl.experiments.base import Param, register_experiment
+
+    @register_experiment("coin", params=(Param("p", float, 0.5, low=0, high=1),))
+    def coin(P, data):
+        '''Bernoulli draws.'''
+        rng = np.random.default_rng(data)
+        return [{"method": "coin", "metric": "heads", "value": float(rng.random() < P["p"])}]
+
+and a configuration naming it (``experiment = "coin"``, or
+``"module:coin"`` without registering). Seeds are addressed
+(:func:`seed_children`), never spawned, so calling an experiment twice with the
+same :class:`~numpy.random.SeedSequence` gives the same rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._array_api import namespace_for
+from .._registry import Registry
+from .._validation import check_int
+
+__all__ = [
+    "REQUIRED",
+    "Param",
+    "Experiment",
+    "EXPERIMENTS",
+    "register_experiment",
+    "seed_children",
+    "require",
+    "EXECUTION_PARAMS",
+]
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+#: Default of a parameter the cell must give.
+REQUIRED = _Required()
+
+_TYPE_NAMES = {int: "an integer", float: "a real number", str: "a string", bool: "true or false",
+               list: "a list"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter of an experiment.
+
+    Parameters
+    ----------
+    name : str
+        Key in the cell's parameters.
+    type : {int, float, str, bool, list, object}
+        Expected type (``float`` accepts integers; ``object`` accepts anything
+        and relies on ``choices``).
+    default : object, default=REQUIRED
+        Value when the cell does not give it; :data:`REQUIRED` makes it
+        mandatory, ``None`` optional without a value.
+    low, high : float, optional
+        Range of a number (closed unless ``open_low`` / ``open_high``).
+    open_low, open_high : bool, default=False
+        Exclude the bound.
+    choices : tuple or callable, optional
+        Allowed values (for a list: allowed items); a callable returns them
+        when checked (for registries that grow).
+    items : type, optional
+        Type of the items of a list.
+    nonempty : bool, default=False
+        A list must hold at least one item.
+    doc : str, default=""
+        One line for :meth:`Experiment.describe`.
+    """
+
+    name: str
+    type: type = object
+    default: object = REQUIRED
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    choices: object = None
+    items: type | None = None
+    nonempty: bool = False
+    doc: str = ""
+
+    @property
+    def required(self):
+        """Whether the cell must give the parameter."""
+        return self.default is REQUIRED
+
+    def allowed(self):
+        """The allowed values (``None`` when not a choice)."""
+        return tuple(self.choices()) if callable(self.choices) else self.choices
+
+    def check(self, value):
+        """Check one value; returns it unchanged.
+
+        Parameters
+        ----------
+        value : object
+            The cell's value.
+
+        Returns
+        -------
+        object
+            ``value``.
+
+        Raises
+        ------
+        TypeError
+            For a value of the wrong type.
+        ValueError
+            For a value out of range or not among the choices.
+        """
+        if value is None and self.default is None:
+            return value
+        if self.type is list:
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+                raise TypeError(f"{self.name} must be a list, got {value!r}")
+            if self.nonempty and not value:
+                raise ValueError(f"{self.name} must be a non-empty list{self._choice_text()}, got {value!r}")
+            for item in value:
+                self._scalar(item, self.items or object)
+            return value
+        return self._scalar(value, self.type)
+
+    def _choice_text(self):
+        allowed = self.allowed()
+        return f" of names in {tuple(allowed)}" if allowed is not None else ""
+
+    def _scalar(self, value, kind):
+        name = self.name
+        if kind is bool and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be true or false, got {value!r}")
+        if kind is str and not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+        if kind is int:
+            check_int(value, name)
+        if kind is float:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a real number, got {value!r}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"{name} must be finite, got {value}")
+        if kind in (int, float) and (self.low is not None or self.high is not None):
+            lo = -math.inf if self.low is None else self.low
+            hi = math.inf if self.high is None else self.high
+            v = float(value)
+            bad = v < lo or v > hi or (self.open_low and v == lo) or (self.open_high and v == hi)
+            if bad:
+                text = ("(" if self.open_low or self.low is None else "[") + f"{lo:g}, {hi:g}" + (
+                    ")" if self.open_high or self.high is None else "]")
+                raise ValueError(f"{name} must lie in {text}, got {value}")
+        allowed = self.allowed()
+        if allowed is not None and not (value in allowed and (not isinstance(value, bool)
+                                                              or any(value is a for a in allowed))):
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+        return value
+
+    def describe(self):
+        """One line: ``name : type, default ... -- doc``."""
+        kind = {int: "int", float: "float", str: "str", bool: "bool", list: "list"}.get(self.type, "any")
+        parts = [kind]
+        if self.low is not None or self.high is not None:
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            parts.append(("(" if self.open_low else "[") + f"{lo}, {hi}" + (")" if self.open_high else "]"))
+        allowed = self.allowed()
+        if allowed is not None:
+            parts.append("in {" + ", ".join(map(repr, allowed)) + "}")
+        parts.append("required" if self.required else f"default {self.default!r}")
+        return f"{self.name} : {', '.join(parts)}" + (f" -- {self.doc}" if self.doc else "")
+
+
+#: Parameters of every experiment: where it runs (honoured or refused, never merely recorded).
+EXECUTION_PARAMS = (
+    Param("device", str, "cpu", doc="array device: 'cpu', or 'cuda' (CuPy) where the experiment supports it"),
+    Param("dtype", str, "float64", choices=("float64", "float32"), doc="floating dtype of the fits"),
+)
+
+
+def seed_children(seed, k):
+    """The first ``k`` children of ``seed``, as ``seed.spawn(k)`` gives them on a fresh sequence.
+
+    Addressed rather than spawned: ``seed`` is not modified, so calling an
+    experiment twice with the same :class:`~numpy.random.SeedSequence` gives
+    the same rows.
+
+    Parameters
+    ----------
+    seed : numpy.random.SeedSequence
+        The replicate's seed.
+    k : int
+        Number of children.
+
+    Returns
+    -------
+    list of numpy.random.SeedSequence
+        Children ``0, ..., k-1``.
+    """
+    return [
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size)
+        for i in range(k)
+    ]
+
+
+def require(P, keys, what):
+    """Raise a :class:`ValueError` unless every one of ``keys`` is set (not ``None``) in ``P``.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters.
+    keys : sequence of str
+        Keys needed.
+    what : str
+        Who needs them, for the message (``"the collapse toy"``).
+    """
+    for key in keys:
+        if P.get(key) is None:
+            raise ValueError(f"{what} needs the parameter {key!r}")
+
+
+class Experiment:
+    """A sweep experiment: declared parameters, one data draw per replicate, rows.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(P, data) -> list of dict``: the rows of one replicate from the
+        resolved parameters ``P`` and the replicate's draw.
+    name : str
+        Short name (the registry key of :func:`register_experiment`).
+    params : tuple of Param or callable
+        Declared parameters (a callable returns them when needed, for
+        parameter sets that grow with a registry, such as the hyperparameters
+        of registered losses). :data:`EXECUTION_PARAMS` are added.
+    draw : callable, optional
+        ``draw(P, seed) -> data``, called once per replicate; default: the
+        seed itself.
+    check : callable, optional
+        ``check(P)``: cross-parameter constraints on the resolved parameters.
+    devices : tuple of str, default=("cpu",)
+        Devices the experiment runs on; ``"cuda"`` in it means the fits run
+        through CuPy when asked.
+    dtypes : tuple of str, default=("float64",)
+        Floating dtypes it honours.
+    batch : callable, optional
+        ``batch(params, seeds) -> list of row lists`` (see :func:`spikedcl.sweep.run_cell`).
+
+    Attributes
+    ----------
+    target : str
+        ``"module:attribute"`` of the run function, importable by the sweep's workers.
+    """
+
+    def __init__(self, run, *, name, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
+                 batch=None):
+        if not callable(run):
+            raise TypeError(f"run must be callable, got {run!r}")
+        self.run = run
+        self.name = name
+        self._params = params
+        self._draw = draw
+        self._check = check
+        self.devices = tuple(devices)
+        self.dtypes = tuple(dtypes)
+        self.batch = batch
+        self.target = f"{run.__module__}:{run.__qualname__}"
+        functools.update_wrapper(self, run)
+
+    def __repr__(self):
+        return f"Experiment({self.name!r}, target={self.target!r})"
+
+    def __reduce__(self):
+        # pickled by reference: workers import the module that defines it
+        module, _, attr = self.target.partition(":")
+        return (_import_target, (module, attr))
+
+    @property
+    def params(self):
+        """Declared parameters by name, the execution ones included."""
+        declared = self._params() if callable(self._params) else self._params
+        out = {p.name: p for p in declared}
+        for p in EXECUTION_PARAMS:
+            out.setdefault(p.name, p)
+        return out
+
+    def check_device(self, P):
+        """Refuse a device or dtype the experiment does not honour.
+
+        Parameters
+        ----------
+        P : dict
+            Parameters holding ``device`` and ``dtype``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown device, ``"cuda"`` on an experiment that runs on the
+            CPU only or without CuPy, or an unsupported dtype.
+        """
+        device = P.get("device", "cpu")
+        dtype = P.get("dtype", "float64")
+        kind = device.partition(":")[0] if isinstance(device, str) else None
+        if kind == "cuda" and "cuda" not in self.devices:
+            raise ValueError(
+                f"the {self.name} experiment runs on the CPU only (NumPy); device must be 'cpu', got {device!r}"
+            )
+        namespace_for(device, dtype)  # unknown device, or cuda without CuPy: a clear ValueError
+        if dtype not in self.dtypes:
+            raise ValueError(f"the {self.name} experiment supports dtype {', '.join(map(repr, self.dtypes))}; "
+                             f"got {dtype!r}")
+
+    def resolve(self, params):
+        """Validate a cell and fill the defaults.
+
+        Parameters
+        ----------
+        params : mapping
+            The cell (a grid point merged with the fixed parameters).
+
+        Returns
+        -------
+        dict
+            Every declared parameter: the cell's value or the default.
+
+        Raises
+        ------
+        ValueError, TypeError
+            Naming the parameter and the allowed values: unknown or missing
+            parameters, wrong types, values out of range, a refused device.
+        """
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict of parameters, got {type(params).__name__}")
+        specs = self.params
+        unknown = sorted(set(params) - set(specs))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown} of the {self.name} experiment; "
+                             f"allowed: {sorted(specs)}")
+        P = {}
+        for name, spec in specs.items():
+            if name in params:
+                P[name] = spec.check(params[name])
+            elif spec.required:
+                raise ValueError(f"the {self.name} experiment needs the parameter {name!r}")
+            else:
+                P[name] = list(spec.default) if isinstance(spec.default, (list, tuple)) else spec.default
+        self.check_device(P)
+        if self._check is not None:
+            self._check(P)
+        return P
+
+    def validate(self, params):
+        """Check a cell before anything runs (see :meth:`resolve`).
+
+        Parameters
+        ----------
+        params : dict
+            The cell.
+        """
+        self.resolve(params)
+
+    def draw(self, P, seed):
+        """The replicate's data, drawn once and shared by every method.
+
+        Parameters
+        ----------
+        P : dict
+            Resolved parameters.
+        seed : numpy.random.SeedSequence
+            The replicate's seed.
+
+        Returns
+        -------
+        object
+            Whatever ``run`` takes as ``data``.
+        """
+        return seed if self._draw is None else self._draw(P, seed)
+
+    def __call__(self, params, seed):
+        P = self.resolve(params)
+        return self.run(P, self.draw(P, seed))
+
+    def describe(self):
+        """The declared parameters, one line each.
+
+        Returns
+        -------
+        str
+            ``name : type, range, default -- doc`` lines.
+        """
+        head = f"{self.name} ({self.target}); devices {', '.join(self.devices)}"
+        return "\n".join([head] + ["  " + p.describe() for p in self.params.values()])
+
+
+def _import_target(module, attr):
+    return getattr(importlib.import_module(module), attr)
+
+
+#: Registered experiments by short name (the sweep's ``experiment = "name"``).
+EXPERIMENTS = Registry("experiment")
+
+
+def register_experiment(name, *, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
+                        replace=False):
+    """Decorator: wrap ``run(P, data)`` into an :class:`Experiment` registered as ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Short name for configurations.
+    params, draw, check, devices, dtypes
+        See :class:`Experiment`.
+    replace : bool, default=False
+        Allow replacing another experiment registered under ``name``.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the :class:`Experiment` (bind it to a module
+        attribute of the same name as the function, so that the sweep's worker
+        processes can import it).
+    """
+
+    def decorator(run):
+        exp = Experiment(run, name=name, params=params, draw=draw, check=check, devices=devices, dtypes=dtypes)
+        return EXPERIMENTS.add(name, exp, replace=replace)
+
+    return decorator
