@@ -17,15 +17,14 @@ for ``K > 2`` classes) and report the gap to the oracle features :math:`U^\\star
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import eye_like
-from .exceptions import ConvergenceWarning
 from ._validation import check_choice, check_data, check_int, check_positive
+from .data import SpikedModel
 from .random import check_rng
+from .solvers import damped_newton
 from .supervised import multiclass_labels
 
 __all__ = [
@@ -45,6 +44,8 @@ __all__ = [
 ]
 
 RISK_REFERENCES = ("latent", "linear")
+#: Max-norm of the gradient up to which a Newton fit that runs out of descent counts as converged.
+NEWTON_ACCEPT_TOL = 1e-6
 
 
 def draw_task(r, *, rng=None):
@@ -137,10 +138,35 @@ def class_labels(Z, w, *, nu=1.0, scale=1.0, rng=None):
     return xp.astype(u < prob, Z.dtype)
 
 
+def _describe(value):
+    shape = getattr(value, "shape", None)
+    return f"{type(value).__name__} of shape {tuple(shape)}" if shape is not None else type(value).__name__
+
+
+def _check_risk_args(B, model, w, fn):
+    """Name the arguments of ``fn(B, model, w)`` when they come in the wrong order."""
+    if isinstance(model, SpikedModel) and not isinstance(B, SpikedModel) and not isinstance(w, SpikedModel):
+        B_ndim, w_ndim = np.ndim(B) if hasattr(B, "ndim") or isinstance(B, (list, tuple)) else None, getattr(w, "ndim", None)
+        if B_ndim is not None and B_ndim != 2:
+            hint = "; w is 2-D: B and w look swapped" if B_ndim == 1 and w_ndim == 2 else ""
+            raise ValueError(
+                f"{fn}: B must be 2-D of shape (d, k) = ({model.d}, k), directions as columns; "
+                f"got shape {tuple(np.shape(B))}{hint}"
+            )
+        return
+    where = [name for name, v in (("B", B), ("w", w)) if isinstance(v, SpikedModel)]
+    hint = f"; got the SpikedModel as {where[0]}: the arguments look swapped" if where else ""
+    raise TypeError(
+        f"{fn}(B, model, w) takes B, an array of shape (d, k) of feature directions; model, a "
+        f"SpikedModel; w, the task vector of shape (r,). model is {_describe(model)}{hint}"
+    )
+
+
 def _check_basis(B, model):
     xp, B = check_data(B, "B", min_rows=1)
     if B.shape[0] != model.d:
-        raise ValueError(f"B must have shape (d, k) with d={model.d}, got {tuple(B.shape)}")
+        flipped = " (it looks transposed: pass B.T, directions as columns)" if B.shape[-1] == model.d else ""
+        raise ValueError(f"B must have shape (d, k) with d={model.d}, got {tuple(B.shape)}{flipped}")
     return xp, B
 
 
@@ -179,6 +205,7 @@ def population_risk(B, model, w, *, noise_std=0.1):
     array of shape ()
         :math:`R(B)`, computed in O(d k^2) without forming :math:`\\Sigma_x`.
     """
+    _check_risk_args(B, model, w, "population_risk")
     xp, B = _check_basis(B, model)
     _, U, s2 = _model_arrays(model, B)
     w = _task(w, U)
@@ -244,6 +271,7 @@ def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
     array of shape ()
         The excess risk.
     """
+    _check_risk_args(B, model, w, "excess_risk")
     check_choice(reference, "reference", RISK_REFERENCES)
     _, B = _check_basis(B, model)
     risk = population_risk(B, model, w, noise_std=noise_std)
@@ -296,6 +324,15 @@ def ols_test_mse(F_train, y_train, F_test, y_test):
     return xp.mean(resid**2)
 
 
+def _ridge_vector(A, ridge):
+    """Ridge per coefficient of the design ``A``: 0 for the intercept, ``ridge`` for the features."""
+    xp = get_namespace(A)
+    dev = device_of(A)
+    return ridge * xp.concat(
+        [xp.zeros(1, dtype=A.dtype, device=dev), xp.ones(A.shape[1] - 1, dtype=A.dtype, device=dev)]
+    )
+
+
 def _logistic_objective(A, y, beta, ridge):
     xp = get_namespace(A)
     a = A @ beta
@@ -340,40 +377,20 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
     max_iter = check_int(max_iter, "max_iter", low=1)
     A = _design(F)
     n, k1 = A.shape
-    dev = device_of(A)
-    # no penalty on the intercept
-    pen = ridge * xp.concat(
-        [xp.zeros(1, dtype=A.dtype, device=dev), xp.ones(k1 - 1, dtype=A.dtype, device=dev)]
-    )
-    beta = xp.zeros(k1, dtype=A.dtype, device=dev)
-    f = _logistic_objective(A, y, beta, ridge)
-    grad_norm = float("inf")
-    for _ in range(max_iter):
+    pen = _ridge_vector(A, ridge)
+
+    def grad_hess(beta):
         prob = 1 / (1 + xp.exp(-(A @ beta)))
         grad = A.mT @ (prob - y) / n + pen * beta
-        grad_norm = float(xp.max(xp.abs(grad)))
-        if grad_norm < tol:
-            break
         H = (A.mT * (prob * (1 - prob))[None, :]) @ A
-        H = H / n + eye_like(H) * pen[None, :]
-        step = xp.linalg.solve(H, grad[:, None])[:, 0]
-        t = 1.0
-        while t >= 1e-10:  # backtracking: Newton steps can overshoot far from the minimum
-            trial = beta - t * step
-            f_trial = _logistic_objective(A, y, trial, ridge)
-            if bool(f_trial <= f):
-                break
-            t /= 2
-        else:
-            break  # no descent along the Newton direction: the minimum, to rounding
-        beta, f = trial, f_trial
-    if grad_norm > max(tol, 1e-6):
-        warnings.warn(
-            f"logistic regression stopped with max |gradient| = {grad_norm:.2g} > tol={tol:g} "
-            f"within max_iter={max_iter} Newton steps",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        return grad, H / n + eye_like(H) * pen[None, :]
+
+    res = damped_newton(
+        lambda beta: _logistic_objective(A, y, beta, ridge), grad_hess,
+        xp.zeros(k1, dtype=A.dtype, device=device_of(A)),
+        max_iter=max_iter, tol=tol, accept_tol=max(tol, NEWTON_ACCEPT_TOL), label="logistic regression",
+    )
+    beta = res.params[0]
     return beta
 
 
@@ -502,38 +519,21 @@ def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, 
     max_iter = check_int(max_iter, "max_iter", low=1)
     A = _design(F)
     k1 = A.shape[1]
-    dev = device_of(A)
-    pen = ridge * xp.concat(
-        [xp.zeros(1, dtype=A.dtype, device=dev), xp.ones(k1 - 1, dtype=A.dtype, device=dev)]
-    )
+    pen = _ridge_vector(A, ridge)
     Y = _one_hot(y, K)
-    beta = xp.zeros((k1, K - 1), dtype=A.dtype, device=dev)
-    f = _multinomial_objective(A, Y, beta, ridge)
-    grad_norm = float("inf")
-    for _ in range(max_iter):
-        grad, H = _multinomial_derivatives(A, Y, beta, pen)
-        grad_norm = float(xp.max(xp.abs(grad)))
-        if grad_norm < tol:
-            break
+
+    def solve(H, grad):  # the Hessian is ordered class-major, as reshape(beta.mT, (-1,))
         step = xp.linalg.solve(H, xp.reshape(grad.mT, (-1, 1)))[:, 0]
-        step = xp.reshape(step, (K - 1, k1)).mT
-        t = 1.0
-        while t >= 1e-10:  # backtracking, as in fit_logistic
-            trial = beta - t * step
-            f_trial = _multinomial_objective(A, Y, trial, ridge)
-            if bool(f_trial <= f):
-                break
-            t /= 2
-        else:
-            break
-        beta, f = trial, f_trial
-    if grad_norm > max(tol, 1e-6):
-        warnings.warn(
-            f"multinomial logistic regression stopped with max |gradient| = {grad_norm:.2g} > tol={tol:g} "
-            f"within max_iter={max_iter} Newton steps",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        return xp.reshape(step, (K - 1, k1)).mT
+
+    res = damped_newton(
+        lambda beta: _multinomial_objective(A, Y, beta, ridge),
+        lambda beta: _multinomial_derivatives(A, Y, beta, pen),
+        xp.zeros((k1, K - 1), dtype=A.dtype, device=device_of(A)),
+        solve=solve, max_iter=max_iter, tol=tol, accept_tol=max(tol, NEWTON_ACCEPT_TOL),
+        label="multinomial logistic regression",
+    )
+    beta = res.params[0]
     return beta
 
 

@@ -3,21 +3,24 @@
 A solver sees parameters as a tuple of arrays and two callables,
 ``fun(params) -> loss`` (0-d array) and ``grad(params) -> tuple of arrays``.
 It returns a :class:`SolverResult` and knows nothing of the model.
+:func:`damped_newton` is the one second-order routine (the logistic probes of
+:mod:`spikedcl.downstream` use it).
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._array_api import get_namespace
 from ._validation import check_choice, check_int, check_positive
-from .exceptions import DivergenceError
+from .exceptions import ConvergenceWarning, DivergenceError
 from .random import check_rng
 
-__all__ = ["SolverResult", "gradient_descent", "stochastic_descent"]
+__all__ = ["SolverResult", "gradient_descent", "stochastic_descent", "damped_newton", "epochs_for_steps"]
 
 #: Sufficient decrease constant of the Armijo backtracking rule.
 ARMIJO = 1e-4
@@ -89,6 +92,7 @@ def gradient_descent(
     tol_rel=0.0,
     backtracking=True,
     monitor=None,
+    warn=True,
 ):
     """Full-batch gradient descent with an optional Armijo backtracking line search.
 
@@ -118,6 +122,10 @@ def gradient_descent(
     monitor : callable, optional
         ``monitor(params) -> float``, recorded at the start and after every step
         in ``info["monitor"]``.
+    warn : bool, default=True
+        Emit a :class:`~spikedcl.exceptions.ConvergenceWarning` when the run
+        stops at ``max_iter >= 1`` steps without meeting a tolerance; pass
+        ``False`` for a run capped on purpose (a trajectory of a fixed length).
 
     Returns
     -------
@@ -129,6 +137,11 @@ def gradient_descent(
     DivergenceError
         When the loss becomes non-finite (fixed step, or backtracking exhausted),
         naming the step size to reduce.
+
+    Warns
+    -----
+    ConvergenceWarning
+        With ``warn``, when ``max_iter`` steps end with ``converged=False``.
     """
     step = check_positive(step, "step")
     max_iter = check_int(max_iter, "max_iter", low=0)
@@ -184,6 +197,15 @@ def gradient_descent(
     else:
         if math.sqrt(gn2) <= tol_grad:
             reason, converged = "gradient norm", True
+    if warn and not converged and max_iter > 0:
+        rel = f" or a relative loss change of {tol_rel:g}" if tol_rel > 0 else ""
+        warnings.warn(
+            f"gradient descent stopped at max_iter={max_iter} steps with gradient norm "
+            f"{math.sqrt(gn2):.3g} > tol_grad={tol_grad:g}{rel} (converged=False): "
+            "raise max_iter or the tolerances, or pass warn=False for a run capped on purpose",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     return SolverResult(
         params=x,
         loss=f,
@@ -216,9 +238,28 @@ def _batches_per_epoch(n_samples, batch_size):
     return n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
 
 
-def _epochs_for_steps(n_samples, batch_size, steps):
-    """The fewest epochs (at least one) in which :func:`stochastic_descent` takes ``steps`` steps."""
+def epochs_for_steps(n_samples, batch_size, steps):
+    """The fewest epochs (at least one) in which :func:`stochastic_descent` takes ``steps`` steps.
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples per epoch.
+    batch_size : int
+        Minibatch size (a last batch of one sample is dropped).
+    steps : int
+        Wanted number of steps.
+
+    Returns
+    -------
+    int
+        :math:`\\max(1, \\lceil \\text{steps} / \\text{batches per epoch}\\rceil)`.
+    """
     return max(1, math.ceil(steps / _batches_per_epoch(n_samples, batch_size)))
+
+
+#: Former private name of :func:`epochs_for_steps`, kept for its callers.
+_epochs_for_steps = epochs_for_steps
 
 
 def stochastic_descent(
@@ -342,4 +383,109 @@ def stochastic_descent(
         wall_time=time.perf_counter() - t0,
         step=lr,
         info={"monitor": monitored, "epochs": len(history), "batch_size": batch_size, "method": method},
+    )
+
+
+def damped_newton(fun, grad_hess, x0, *, solve=None, max_iter=100, tol=1e-10, accept_tol=None,
+                  min_step=1e-10, label="damped Newton", stacklevel=2):
+    """Newton's method with step halving, for smooth strictly convex objectives.
+
+    At each iterate the Newton direction :math:`s = H^{-1}\\nabla f` is followed
+    with the largest :math:`t \\in \\{1, 1/2, 1/4, \\dots\\} \\ge` ``min_step`` such
+    that :math:`f(x - ts) \\le f(x)` (far from the minimum full Newton steps can
+    overshoot); when no such :math:`t` exists the iterate is the minimum to
+    rounding and the run stops.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> array of shape ()``.
+    grad_hess : callable
+        ``grad_hess(x) -> (g, H)``: the gradient, shaped like ``x``, and the Hessian.
+    x0 : array
+        Initial point (any shape).
+    solve : callable, optional
+        ``solve(H, g) -> s``: the Newton direction shaped like ``x``; default
+        ``xp.linalg.solve(H, g[:, None])[:, 0]`` for a 1-D ``x``.
+    max_iter : int, default=100
+        Maximum Newton steps, ``>= 1``.
+    tol : float, default=1e-10
+        Stop when the gradient's max-norm falls below ``tol``.
+    accept_tol : float, optional
+        Max-norm of the gradient up to which a run that stops without meeting
+        ``tol`` (no descent left, or ``max_iter``) still counts as converged;
+        default ``tol``.
+    min_step : float, default=1e-10
+        Smallest step fraction tried by the halving.
+    label : str, default="damped Newton"
+        What is being fitted, for the warning.
+    stacklevel : int, default=2
+        ``stacklevel`` of the warning, relative to the caller of this function.
+
+    Returns
+    -------
+    SolverResult
+        ``params = (x,)``; ``grad_norm`` is the gradient's **max-norm** at the
+        last point where it was evaluated (``info["grad_norm"] = "max"``);
+        ``stop_reason`` is ``"gradient norm"``, ``"no descent"`` or ``"max_iter"``;
+        ``step`` the last step fraction.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the run ends with ``converged=False``.
+    """
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    tol = check_positive(tol, "tol")
+    accept_tol = tol if accept_tol is None else check_positive(accept_tol, "accept_tol")
+    t0 = time.perf_counter()
+    xp = get_namespace(x0)
+    if solve is None:
+        def solve(H, g):
+            return xp.linalg.solve(H, g[:, None])[:, 0]
+
+    x = x0
+    f = fun(x)
+    history = [float(f)]
+    grad_norm, reason, n_iter, t = math.inf, "max_iter", 0, 1.0
+    for _ in range(max_iter):
+        g, H = grad_hess(x)
+        grad_norm = float(xp.max(xp.abs(g)))
+        if grad_norm < tol:
+            reason = "gradient norm"
+            break
+        direction = solve(H, g)
+        t = 1.0
+        while t >= min_step:
+            trial = x - t * direction
+            f_trial = fun(trial)
+            if bool(f_trial <= f):
+                break
+            t /= 2
+        else:
+            reason = "no descent"
+            break
+        x, f, n_iter = trial, f_trial, n_iter + 1
+        history.append(float(f))
+    else:
+        grad_norm = float(xp.max(xp.abs(grad_hess(x)[0])))
+    converged = grad_norm < tol or grad_norm <= accept_tol
+    if not converged:
+        warnings.warn(
+            f"{label} stopped with max |gradient| = {grad_norm:.2g} > tol={tol:g} "
+            f"within max_iter={max_iter} Newton steps",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return SolverResult(
+        params=(x,),
+        loss=float(f),
+        loss_history=history,
+        grad_norm=grad_norm,
+        n_iter=n_iter,
+        converged=converged,
+        stop_reason=reason,
+        wall_time=time.perf_counter() - t0,
+        step=t,
+        info={"grad_norm": "max"},
     )

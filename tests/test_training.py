@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import spikedcl as sc
-from spikedcl.exceptions import DivergenceError
+from spikedcl.exceptions import ConvergenceWarning, DivergenceError
 from spikedcl.objectives import (
     autoencoder_grad,
     autoencoder_loss,
@@ -139,7 +139,8 @@ def test_solver_stopping_rules():
     assert len(res.loss_history) == res.n_iter + 1
     res = gradient_descent(fun, grad, (np.zeros(2),), step=0.05, tol_rel=1e-6)
     assert res.converged and res.stop_reason == "relative loss change"
-    res = gradient_descent(fun, grad, (np.zeros(2),), step=0.05, max_iter=3)
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=3 .*converged=False"):
+        res = gradient_descent(fun, grad, (np.zeros(2),), step=0.05, max_iter=3)
     assert not res.converged and res.stop_reason == "max_iter" and res.n_iter == 3
 
 

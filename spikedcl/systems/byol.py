@@ -33,6 +33,7 @@ __all__ = [
     "DYNAMICS",
     "collapse_threshold",
     "mode_fixed_points",
+    "predicted_eigenvalues",
     "mode_rhs",
     "integrate_modes",
     "dynamics_rhs",
@@ -113,12 +114,28 @@ def mode_fixed_points(tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     return {"p_plus": pp, "p_minus": pm, "s_plus": pp**2 / alpha_p, "s_minus": pm**2 / alpha_p, "threshold": thr}
 
 
-def _predicted_eigenvalues(fixed_points):
-    """Predicted top eigenvalue of :math:`F` from :func:`mode_fixed_points`: SimSiam/BYOL's
-    :math:`s_+` and DirectPred's :math:`(p_+/1.1)^2` (:math:`\\epsilon = 0.1`), each 0 past the threshold."""
+def predicted_eigenvalues(fixed_points):
+    """Predicted top eigenvalue of :math:`F` from :func:`mode_fixed_points`.
+
+    Parameters
+    ----------
+    fixed_points : dict
+        The output of :func:`mode_fixed_points`.
+
+    Returns
+    -------
+    s_plus : float
+        SimSiam/BYOL's :math:`s_+` (0 past the collapse threshold).
+    s_directpred : float
+        DirectPred's :math:`(p_+/1.1)^2` (:math:`\\epsilon = 0.1`; 0 past the threshold).
+    """
     s_plus = 0.0 if math.isnan(fixed_points["s_plus"]) else fixed_points["s_plus"]
     s_directpred = 0.0 if math.isnan(fixed_points["p_plus"]) else (fixed_points["p_plus"] / 1.1) ** 2
     return s_plus, s_directpred
+
+
+#: Former private name of :func:`predicted_eigenvalues`, kept for its callers.
+_predicted_eigenvalues = predicted_eigenvalues
 
 
 def mode_rhs(p, s, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):

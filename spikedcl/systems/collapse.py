@@ -14,7 +14,7 @@ import numpy as np
 from .._array_api import get_namespace
 from .._validation import check_choice, check_data, check_int, check_positive
 from ..random import check_rng
-from ..solvers import _epochs_for_steps, stochastic_descent
+from ..solvers import epochs_for_steps, stochastic_descent
 from ._common import row_normalize
 from .nt_xent import info_nce_value_and_grad
 
@@ -253,7 +253,7 @@ def collapse_toy(
         params,
         n_samples=n_samples,
         batch_size=batch_size,
-        epochs=_epochs_for_steps(n_samples, batch_size, n_iter),
+        epochs=epochs_for_steps(n_samples, batch_size, n_iter),
         lr=lr,
         method="sgd",
         rng=rng,

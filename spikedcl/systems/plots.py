@@ -289,7 +289,7 @@ def byol(df, config):
     matplotlib.figure.Figure
         Two panels; the phase plane is evaluated from the per-mode ODE.
     """
-    from .byol import _predicted_eigenvalues, integrate_modes, mode_fixed_points
+    from .byol import predicted_eigenvalues, integrate_modes, mode_fixed_points
 
     params = config.get("params", {})
     sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
@@ -299,7 +299,7 @@ def byol(df, config):
                labels={**LABELS, "byol": "BYOL (EMA target, β = 0.05)", "simsiam": "SimSiam (stop-grad)"})
         eta = np.linspace(0, 0.3, 301)
         fps = [mode_fixed_points(1.0, e, sigma2, alpha_p) for e in eta]
-        s_plus, s_dp = (np.array(s) for s in zip(*map(_predicted_eigenvalues, fps)))
+        s_plus, s_dp = (np.array(s) for s in zip(*map(predicted_eigenvalues, fps)))
         axes[0].plot(eta, s_plus, "--", color="0.3", label="s₊ = p₊²/α_p")
         axes[0].plot(eta, s_dp, ":", color="0.3", label="DirectPred: p₊ = 1.1 √s")
         axes[0].axvline(fps[0]["threshold"], color="tab:red", linewidth=0.8, label="η* = 1/(4(1+σ²))")
