@@ -48,6 +48,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import io
+from ._validation import check_int
+from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
 
 __all__ = [
@@ -67,8 +69,8 @@ __all__ = [
     "summary_table",
 ]
 
-#: Short names of the built-in experiments; any ``"module:function"`` also works.
-EXPERIMENTS = {"subspace": "spikedcl.experiments.subspace:subspace_recovery"}
+# EXPERIMENTS (re-exported from spikedcl.experiments.base): the registered
+# experiments by short name; any ``"module:function"`` also works.
 
 #: Columns every row carries, after the cell's coordinates.
 ROW_COLUMNS = (
@@ -203,7 +205,15 @@ def _digest(obj, length=16):
 
 
 def _resolve_experiment(spec):
-    target = EXPERIMENTS.get(spec, spec)
+    """``(target, callable)`` of a registered short name or a ``"module:function"``.
+
+    A registered experiment resolves to its own ``"module:attribute"`` target,
+    which is what cells store (so worker processes import it by path).
+    """
+    entry = EXPERIMENTS.get(spec) if isinstance(spec, str) else None
+    if isinstance(entry, Experiment):
+        return entry.target, entry
+    target = spec
     if not isinstance(target, str) or ":" not in target:
         raise ConfigError(
             f"experiment must be one of {sorted(EXPERIMENTS)} or 'module:function', got {spec!r}"
@@ -383,6 +393,22 @@ def resolve_config(raw, *, quick=False, overrides=None):
     return config
 
 
+_RESOLVED_KEYS = ("name", "experiment", "reps", "seed", "data_keys", "reps_per_cell", "grid", "params")
+
+
+def _check_resolved(config, caller):
+    """Refuse a raw configuration where a resolved one is needed."""
+    if not isinstance(config, dict):
+        raise TypeError(f"{caller} takes a resolved configuration (a dict from resolve_config), "
+                        f"got {type(config).__name__}")
+    missing = [k for k in _RESOLVED_KEYS if k not in config]
+    if missing or not isinstance(config.get("grid"), list):
+        raise ConfigError(
+            f"{caller} takes a resolved configuration; this one lacks {missing or ['grid as a list of tables']}: "
+            "pass it through resolve_config(raw) (load_config only reads and checks the file)"
+        )
+
+
 def config_hash(config):
     """Hash of what makes two result sets comparable (not the grid or the reps).
 
@@ -397,6 +423,7 @@ def config_hash(config):
         16 hex digits over the experiment, fixed parameters (without the
         execution-only ``device``), root seed, data keys and block size.
     """
+    _check_resolved(config, "config_hash")
     params = {k: v for k, v in config["params"].items() if k not in _EXECUTION_KEYS}
     keys = ("experiment", "seed", "data_keys", "reps_per_cell")
     return _digest({**{k: config[k] for k in keys}, "params": params})
@@ -438,6 +465,7 @@ def expand_cells(config):
     list of Cell
         One cell per grid point and block of ``reps_per_cell`` replicates.
     """
+    _check_resolved(config, "expand_cells")
     cells = []
     fixed = dict(config["params"])
     block = config["reps_per_cell"]
@@ -477,6 +505,10 @@ def replicate(config, point, rep):
         The experiment's rows, identical in ``value`` to those of any sweep
         of ``config`` that ran this replicate.
     """
+    _check_resolved(config, "replicate")
+    if not isinstance(point, dict):
+        raise TypeError(f"point must be a dict of grid coordinates, got {type(point).__name__}")
+    rep = check_int(rep, "rep", low=0)
     params = {**config["params"], **point}
     missing = [k for g in config["grid"] for k in g if k not in params]
     if missing:
@@ -616,6 +648,7 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
 
     from . import __version__
 
+    _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()
     cells = expand_cells(config)
     if out_dir is not None:
@@ -697,15 +730,32 @@ def summary_table(df, metric, *, by=None, level=0.95):
     -------
     pandas.DataFrame
         Index: the ``by`` columns; columns: methods; cells ``"mean ± half"``.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is not in the table or ``by`` names a column that is
+        not a coordinate column (:func:`coordinate_columns`).
     """
     from .analysis import mean_ci
 
+    if not isinstance(df, pd.DataFrame) or not {"metric", "method", "value"} <= set(df.columns):
+        raise TypeError("df must be a long results table (pandas.DataFrame with method, metric and value columns)")
     sub = df[(df["metric"] == metric) & (df["method"] != "theory")]
     if sub.empty:
         raise ValueError(f"metric {metric!r} not in the results; have {sorted(df['metric'].unique())}")
     if by is None:
         coords = coordinate_columns(sub)
         by = [c for c in coords if sub[c].nunique(dropna=False) > 1] or coords[:1]
+    else:
+        if isinstance(by, str) or not isinstance(by, (list, tuple)):
+            raise TypeError(f"by must be a list of column names, got {by!r}")
+        allowed = coordinate_columns(sub)
+        unknown = [c for c in by if c not in allowed]
+        if unknown:
+            raise ValueError(f"by names {unknown}, which are not coordinate columns of the results; "
+                             f"allowed: {allowed}")
+        by = list(by)
     stats = mean_ci(sub, by + ["method"], level=level)
     stats["text"] = stats["mean"].map("{:.3f}".format) + " ± " + stats["half"].map("{:.3f}".format)
     methods = list(dict.fromkeys(sub["method"]))

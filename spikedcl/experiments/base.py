@@ -164,35 +164,41 @@ class Param:
         if kind is str and not isinstance(value, str):
             raise TypeError(f"{name} must be a string, got {value!r}")
         if kind is int:
-            check_int(value, name)
+            check_int(value, name, low=self.low, high=self.high)
         if kind is float:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name} must be a real number, got {value!r}")
             if not math.isfinite(float(value)):
                 raise ValueError(f"{name} must be finite, got {value}")
-        if kind in (int, float) and (self.low is not None or self.high is not None):
-            lo = -math.inf if self.low is None else self.low
-            hi = math.inf if self.high is None else self.high
-            v = float(value)
-            bad = v < lo or v > hi or (self.open_low and v == lo) or (self.open_high and v == hi)
-            if bad:
-                text = ("(" if self.open_low or self.low is None else "[") + f"{lo:g}, {hi:g}" + (
-                    ")" if self.open_high or self.high is None else "]")
-                raise ValueError(f"{name} must lie in {text}, got {value}")
+            if self.low is not None or self.high is not None:
+                lo = -math.inf if self.low is None else self.low
+                hi = math.inf if self.high is None else self.high
+                v = float(value)
+                if v < lo or v > hi or (self.open_low and v == lo) or (self.open_high and v == hi):
+                    raise ValueError(f"{name} must lie in {self._interval()}, got {value}")
         allowed = self.allowed()
         if allowed is not None and not (value in allowed and (not isinstance(value, bool)
                                                               or any(value is a for a in allowed))):
             raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
         return value
 
+    def _interval(self):
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        left = "(" if self.open_low or self.low is None else "["
+        right = ")" if self.open_high or self.high is None else "]"
+        text = f"{left}{lo}, {hi}{right}"
+        if left + right == "[]":
+            return f"the closed interval {text}"
+        return f"the open interval {text}" if left + right == "()" and self.low is not None and self.high is not None \
+            else text
+
     def describe(self):
         """One line: ``name : type, default ... -- doc``."""
         kind = {int: "int", float: "float", str: "str", bool: "bool", list: "list"}.get(self.type, "any")
         parts = [kind]
         if self.low is not None or self.high is not None:
-            lo = "-inf" if self.low is None else f"{self.low:g}"
-            hi = "inf" if self.high is None else f"{self.high:g}"
-            parts.append(("(" if self.open_low else "[") + f"{lo}, {hi}" + (")" if self.open_high else "]"))
+            parts.append(self._interval().split(" ")[-1])
         allowed = self.allowed()
         if allowed is not None:
             parts.append("in {" + ", ".join(map(repr, allowed)) + "}")

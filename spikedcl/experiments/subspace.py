@@ -13,13 +13,13 @@ bound shape :math:`r^{3/2}\\log d/d + \\sqrt{dr/n}`, the random-subspace anchor
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 
 from .. import theory
-from .._array_api import get_namespace, namespace_for, to_numpy
-from .._validation import check_choice, check_int, check_positive, check_rank, check_unit_interval
+from .._array_api import get_namespace, to_numpy
+from .._registry import Registry
+from .._validation import check_rank
 from ..closed_form import (
     fit_autoencoder,
     fit_contrastive,
@@ -30,64 +30,134 @@ from ..closed_form import (
     replicates_per_batch,
     second_moment,
 )
-from ..data import NOISE_PROFILES, SpikedModel
-from ..downstream import draw_task, excess_risk, linear_oracle_risk, population_risk
-from ..exceptions import SpikedModelWarning
-from ..metrics import sin_theta
+from ..downstream import linear_oracle_risk, population_risk
+from ..metrics import Representation, check_metrics, metric_rows
 from ..population import population_fit
 from ..results import FitResult
+from .base import REQUIRED, Param, register_experiment
+from .spiked import draw_spiked, spiked_params
 
-__all__ = ["METHODS", "METRICS", "subspace_recovery", "subspace_recovery_batch", "validate"]
+__all__ = ["METHODS", "METRICS", "PARAMS", "register_method", "subspace_recovery", "subspace_recovery_batch",
+           "validate"]
 
+#: The default metrics (any metric of :data:`spikedcl.metrics.METRICS` may be asked for).
 METRICS = ("sin_theta", "excess_risk", "excess_risk_linear")
+#: What the subspace experiment's representations provide to the metrics.
+PROVIDES = ("basis", "W", "X", "model", "w", "rng")
 
-# method -> (fit from the samples, population method or None). A fit takes
-# (X, r, params, rng, moment) where ``moment`` lazily returns X^T X / n, so PCA,
-# the autoencoder and the GAN share one product per replicate.
-_FROM_MOMENT = {"pca": "pca", "ae": "autoencoder", "gan": "gan"}
-_CL_MODES = {"cl": "per-sample", "cl-fixed": "fixed", "cl-fixed-bernoulli": "fixed-bernoulli"}
-_POPULATION = {
-    "pca-population": "pca",
-    "cl-population": "contrastive",
-    "cl-fixed-population": "contrastive-fixed-bernoulli",
-    "heteropca-population": "heteropca",
-}
-METHODS = (
-    tuple(_FROM_MOMENT) + tuple(_CL_MODES) + ("cl-expected", "heteropca", "oracle") + tuple(_POPULATION)
-)
-_SOLVER_AWARE = {"pca", "ae", "cl", "cl-fixed", "cl-fixed-bernoulli", "cl-expected"}
+#: Methods by name: ``fit(ctx) -> FitResult``, or a list of rows for a method
+#: without a representation (the oracle). ``ctx`` is a :class:`FitContext`.
+METHODS = Registry("method")
 
 
-def _fit(method, X, r, params, rng, moment):
-    """Fit ``method`` to ``X``; returns a FitResult."""
-    solver = params.get("solver", "closed_form")
-    lam = params.get("lam", 1.0)
-    p = params.get("mask_prob", 0.5)
-    loss = params.get("loss", "cross-view")
-    if method in _FROM_MOMENT and solver == "closed_form":
-        return principal_fit_from_moment(moment(), r, _FROM_MOMENT[method])
-    if method == "pca":
-        return fit_pca(X, r, solver=solver, rng=rng)
-    if method == "ae":
-        return fit_autoencoder(X, r, solver=solver, rng=rng)
-    if method == "gan":
-        return fit_gan(X, r)
-    if method == "heteropca":
-        return fit_heteropca(X, r)
-    masks = "expected" if method == "cl-expected" else "realized"
-    mode = _CL_MODES.get(method, "per-sample")
-    return fit_contrastive(X, r, p=p, lam=lam, masks=masks, loss=loss, mask_mode=mode, rng=rng, solver=solver)
+def register_method(name, *, solver_aware=False, replace=False):
+    """Decorator: register ``fit(ctx) -> FitResult`` as a method of the subspace experiment.
+
+    Parameters
+    ----------
+    name : str
+        Method name in configurations and rows.
+    solver_aware : bool, default=False
+        Whether the fit honours ``solver = "gd"`` (informational).
+    replace : bool, default=False
+        Allow replacing a method of the same name.
+
+    Returns
+    -------
+    callable
+        The decorator, returning the function unchanged.
+    """
+
+    def decorator(fn):
+        fn.solver_aware = solver_aware
+        METHODS.add(name, fn, replace=replace)
+        return fn
+
+    return decorator
 
 
-def _metric_rows(method, basis, model, w, metrics):
-    values = {}
-    if "sin_theta" in metrics:
-        values["sin_theta"] = sin_theta(model.U, basis)
-    if "excess_risk" in metrics:
-        values["excess_risk"] = excess_risk(basis, model, w)
-    if "excess_risk_linear" in metrics:
-        values["excess_risk_linear"] = excess_risk(basis, model, w, reference="linear")
-    return [{"method": method, "metric": k, "value": float(v)} for k, v in values.items()]
+class FitContext:
+    """What a method of the subspace experiment fits from: one replicate's draw and the cell.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters.
+    draw : SpikedDraw
+        The replicate's data.
+
+    Attributes
+    ----------
+    X, model, w, r : the samples, model, task and representation dimension.
+    """
+
+    def __init__(self, P, draw):
+        self.P, self.draw = P, draw
+        self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
+        self._moment = None
+
+    def rng(self):
+        """A fresh generator of the fit seed: every method sees the same masks and initialisation."""
+        return np.random.default_rng(self.draw.fit_seed)
+
+    def moment(self):
+        """:math:`X^\\top X / n`, computed once per replicate and shared by the methods."""
+        if self._moment is None:
+            self._moment = second_moment(self.X)
+        return self._moment
+
+
+def _principal(kind, fit_solver):
+    def fit(ctx):
+        if ctx.P["solver"] == "closed_form":
+            return principal_fit_from_moment(ctx.moment(), ctx.r, kind)
+        return fit_solver(ctx.X, ctx.r, solver=ctx.P["solver"], rng=ctx.rng())
+
+    return fit
+
+
+register_method("pca", solver_aware=True)(_principal("pca", fit_pca))
+register_method("ae", solver_aware=True)(_principal("autoencoder", fit_autoencoder))
+
+
+@register_method("gan")
+def _gan(ctx):
+    if ctx.P["solver"] == "closed_form":
+        return principal_fit_from_moment(ctx.moment(), ctx.r, "gan")
+    return fit_gan(ctx.X, ctx.r)
+
+
+def _contrastive(masks, mode):
+    def fit(ctx):
+        P = ctx.P
+        return fit_contrastive(ctx.X, ctx.r, p=P["mask_prob"], lam=P["lam"], masks=masks, loss=P["loss"],
+                               mask_mode=mode, rng=ctx.rng(), solver=P["solver"])
+
+    return fit
+
+
+for _name, _mode in (("cl", "per-sample"), ("cl-fixed", "fixed"), ("cl-fixed-bernoulli", "fixed-bernoulli")):
+    register_method(_name, solver_aware=True)(_contrastive("realized", _mode))
+register_method("cl-expected", solver_aware=True)(_contrastive("expected", "per-sample"))
+register_method("heteropca")(lambda ctx: fit_heteropca(ctx.X, ctx.r))
+
+
+@register_method("oracle")
+def _oracle(ctx):
+    oracle = linear_oracle_risk(ctx.model, ctx.w) - population_risk(ctx.model.U, ctx.model, ctx.w)
+    return [{"method": "oracle", "metric": "excess_risk", "value": float(oracle), "solver": "exact"}]
+
+
+def _population(kind):
+    def fit(ctx):
+        return population_fit(ctx.model, kind, r=ctx.r, p=ctx.P["mask_prob"], rng=ctx.rng())
+
+    return fit
+
+
+for _name, _kind in (("pca-population", "pca"), ("cl-population", "contrastive"),
+                     ("cl-fixed-population", "contrastive-fixed-bernoulli"), ("heteropca-population", "heteropca")):
+    register_method(_name)(_population(_kind))
 
 
 def _theory_rows(n, d, r, metrics):
@@ -99,63 +169,82 @@ def _theory_rows(n, d, r, metrics):
     return rows
 
 
-def validate(params):
-    """Check one cell's parameters before anything runs.
-
-    Parameters
-    ----------
-    params : dict
-        The cell, as passed to :func:`subspace_recovery`.
-
-    Raises
-    ------
-    ValueError, TypeError
-        Naming the offending parameter and its allowed range.
-    """
-    for key in ("n", "d", "r", "C", "noise", "methods"):
-        if key not in params:
-            raise ValueError(f"the subspace experiment needs the parameter {key!r}")
-    check_int(params["n"], "n", low=2)
-    d = check_int(params["d"], "d", low=2)
-    check_rank(params["r"], d)
-    if check_positive(params["C"], "C") < 1:
-        raise ValueError(f"C (noise condition number) must be >= 1, got {params['C']}")
-    check_choice(params["noise"], "noise", NOISE_PROFILES)
-    methods = params["methods"]
-    if isinstance(methods, str) or not methods:
-        raise ValueError(f"methods must be a non-empty list of names in {METHODS}, got {methods!r}")
-    for method in methods:
-        check_choice(method, "methods", METHODS)
-    for metric in params.get("metrics", METRICS):
-        check_choice(metric, "metrics", METRICS)
-    check_choice(params.get("solver", "closed_form"), "solver", ("closed_form", "gd"))
-    check_unit_interval(params.get("mask_prob", 0.5), "mask_prob")
-    check_positive(params.get("lam", 1.0), "lam")
-    check_choice(params.get("dtype", "float64"), "dtype", ("float64", "float32"))
-    if params.get("batch_replicates", "auto") not in (True, False, "auto"):
-        raise ValueError(f"batch_replicates must be true, false or 'auto', got {params['batch_replicates']!r}")
-    check_int(params.get("memory_limit", 2**30), "memory_limit", low=1)
+#: Declared parameters of the subspace experiment.
+PARAMS = spiked_params(required=True) + (
+    Param("methods", list, REQUIRED, choices=lambda: tuple(METHODS), nonempty=True, items=str,
+          doc="methods fitted to the same samples"),
+    Param("metrics", list, list(METRICS), items=str, doc="registered metrics of spikedcl.metrics.METRICS"),
+    Param("solver", str, "closed_form", choices=("closed_form", "gd"),
+          doc="closed form, or gradient descent for PCA, AE and CL (the others are closed form)"),
+    Param("mask_prob", float, 0.5, low=0, high=1, open_low=True, open_high=True, doc="keep probability p"),
+    Param("lam", float, 1.0, low=0, open_low=True, doc="penalty weight of CL"),
+    Param("loss", str, "cross-view", choices=("cross-view", "simclr"), doc="batch form of CL"),
+    Param("theory", bool, True, doc="add the method='theory' rows"),
+    Param("batch_replicates", object, "auto", choices=(True, False, "auto"),
+          doc="stack the replicates of a cell (default: on a GPU only)"),
+    Param("memory_limit", int, 2**30, low=1, doc="bytes per stacked group"),
+)
 
 
-def subspace_recovery(params, seed):
+def _check(P):
+    check_rank(P["r"], P["d"])
+    check_metrics(P["metrics"], PROVIDES)
+
+
+def _replicate_rows(P, draw, prefit=None):
+    """Rows of one replicate; ``prefit`` maps methods to fits already made (batched)."""
+    ctx = FitContext(P, draw)
+    metrics = tuple(P["metrics"])
+    prefit = prefit or {}
+    rows = []
+    for method in P["methods"]:
+        t0 = time.perf_counter()
+        if method in prefit:
+            fit, elapsed = prefit[method]
+        else:
+            fit = METHODS[method](ctx)
+            elapsed = time.perf_counter() - t0
+        if isinstance(fit, list):  # a method without a representation writes its own rows
+            rows += fit
+            continue
+        extra = {"solver": fit.solver, "n_iter": fit.n_iter, "converged": fit.converged, "time_s": elapsed}
+        rep = Representation(
+            basis=to_numpy(fit.basis).astype(np.float64),  # metrics on the host, in float64
+            W=None if fit.W is None else to_numpy(fit.W).astype(np.float64), X=draw.X, model=draw.model,
+            w=draw.w, rng=ctx.rng(), mask_prob=float(P["mask_prob"]),
+        )
+        rows += [dict(row, **extra) for row in metric_rows(method, rep, metrics)]
+    if P["theory"]:
+        rows += _theory_rows(int(P["n"]), int(P["d"]), int(P["r"]), metrics)
+    return rows
+
+
+@register_experiment("subspace", params=PARAMS, draw=draw_spiked, check=_check, devices=("cpu", "cuda"),
+                     dtypes=("float64", "float32"))
+def subspace_recovery(P, draw):
     """One replicate of the subspace-recovery experiment (spec §9, F1–F4).
 
+    Called as ``subspace_recovery(params, seed)`` (the experiment contract of
+    :mod:`spikedcl.experiments.base`).
+
     Parameters
     ----------
-    params : dict
+    P : dict
         The cell: ``n``, ``d``, ``r``, ``C`` (noise condition number), ``noise``
         (profile name), ``methods`` (names in :data:`METHODS`), and optionally
-        ``metrics`` (subset of :data:`METRICS`, default all), ``mask_prob``
+        ``metrics`` (registered metrics, default :data:`METRICS`), ``mask_prob``
         (default 0.5), ``lam`` (default 1), ``loss`` (``"cross-view"``),
         ``solver`` (``"closed_form"`` or ``"gd"``; the GAN, HeteroPCA and
         population methods are always closed form), ``device`` (``"cpu"`` or
         ``"cuda"``: where the fits run; the samples are drawn on the host, so
         both see the same data), ``dtype`` (``"float64"`` or ``"float32"``)
         and ``theory`` (default ``True``: add the ``method="theory"`` rows).
-    seed : numpy.random.SeedSequence
-        The replicate's data seed. Its first child draws the model, the
-        samples and the task :math:`w^\\star`; its second seeds the masks and
-        the solvers' initialisation, afresh for every method.
+        See ``subspace_recovery.describe()``.
+    draw : SpikedDraw
+        The replicate's data (:func:`~spikedcl.experiments.spiked.draw_spiked`):
+        the seed's first child draws the model, the samples and the task
+        :math:`w^\\star`; its second seeds the masks and the solvers'
+        initialisation, afresh for every method.
 
     Returns
     -------
@@ -163,66 +252,10 @@ def subspace_recovery(params, seed):
         One row per (method, metric) with ``method``, ``metric``, ``value``,
         ``solver``, ``n_iter``, ``converged`` and ``time_s``.
     """
-    validate(params)
-    return _replicate_rows(params, _draw(params, seed))
+    return _replicate_rows(P, draw)
 
 
-def _draw(params, seed):
-    """Model, samples (in the cell's namespace), task and fit seed of one replicate."""
-    # the first two children of ``seed``, built without spawning (which would change its state)
-    data_seed, fit_seed = (np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i),
-                                                  pool_size=seed.pool_size) for i in range(2))
-    rng = np.random.default_rng(data_seed)
-    d, r = int(params["d"]), int(params["r"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpikedModelWarning)
-        model = SpikedModel.random(d, r, noise=params["noise"], condition=float(params["C"]), rng=rng)
-        xp, device = namespace_for(params.get("device", "cpu"), params.get("dtype"))
-        X = model.sample(int(params["n"]), rng=rng, xp=xp, device=device,
-                         dtype=getattr(xp, params.get("dtype", "float64")))
-    return model, X, draw_task(r, rng=rng), fit_seed
-
-
-def _replicate_rows(params, draw, prefit=None):
-    """Rows of one replicate; ``prefit`` maps methods to fits already made (batched)."""
-    model, X, w, fit_seed = draw
-    r = int(params["r"])
-    metrics = tuple(params.get("metrics", METRICS))
-    prefit = prefit or {}
-    cache = {}
-
-    def moment():
-        if "S" not in cache:
-            cache["S"] = second_moment(X)
-        return cache["S"]
-
-    rows = []
-    for method in params["methods"]:
-        t0 = time.perf_counter()
-        if method == "oracle":
-            oracle = linear_oracle_risk(model, w) - population_risk(model.U, model, w)
-            rows.append({"method": method, "metric": "excess_risk", "value": float(oracle), "solver": "exact"})
-            continue
-        if method in prefit:
-            fit, elapsed = prefit[method]
-        else:
-            if method in _POPULATION:
-                fit = population_fit(model, _POPULATION[method], r=r, p=params.get("mask_prob", 0.5),
-                                     rng=np.random.default_rng(fit_seed))
-            else:
-                fit = _fit(method, X, r, params, np.random.default_rng(fit_seed), moment)
-            elapsed = time.perf_counter() - t0
-        extra = {
-            "solver": fit.solver,
-            "n_iter": fit.n_iter,
-            "converged": fit.converged,
-            "time_s": elapsed,
-        }
-        basis = to_numpy(fit.basis).astype(np.float64)  # metrics on the host, in float64
-        rows += [dict(row, **extra) for row in _metric_rows(method, basis, model, w, metrics)]
-    if params.get("theory", True):
-        rows += _theory_rows(int(params["n"]), int(params["d"]), r, metrics)
-    return rows
+validate = subspace_recovery.validate
 
 
 # fits that a stack of replicates can share: moment-based principal fits and M̄
@@ -250,41 +283,40 @@ def subspace_recovery_batch(params, seeds):
         ``batch_replicates`` (``True``, ``False`` or ``"auto"``) and
         ``memory_limit`` (bytes).
     seeds : list of numpy.random.SeedSequence
-        One data seed per replicate.
+        One data seed per replicate (one :func:`~spikedcl.experiments.spiked.draw_spiked` each).
 
     Returns
     -------
     list of list of dict
         The rows of each replicate, in the order of ``seeds``.
     """
-    validate(params)
-    mode = params.get("batch_replicates", "auto")
-    stack = mode is True or (mode == "auto" and params.get("device", "cpu") != "cpu")
-    shared = [m for m in params["methods"] if m in _BATCHABLE and params.get("solver", "closed_form") == "closed_form"]
+    P = subspace_recovery.resolve(params)
+    mode = P["batch_replicates"]
+    stack = mode is True or (mode == "auto" and P["device"] != "cpu")
+    shared = [m for m in P["methods"] if m in _BATCHABLE and P["solver"] == "closed_form"]
     if not stack or not shared or len(seeds) < 2:
-        return [_replicate_rows(params, _draw(params, seed)) for seed in seeds]
-    n, d, r = int(params["n"]), int(params["d"]), int(params["r"])
-    itemsize = 4 if params.get("dtype") == "float32" else 8
-    group = replicates_per_batch(len(seeds), n, d, memory_limit=int(params.get("memory_limit", 2**30)),
-                                 itemsize=itemsize)
+        return [_replicate_rows(P, draw_spiked(P, seed)) for seed in seeds]
+    n, d, r = int(P["n"]), int(P["d"]), int(P["r"])
+    itemsize = 4 if P["dtype"] == "float32" else 8
+    group = replicates_per_batch(len(seeds), n, d, memory_limit=int(P["memory_limit"]), itemsize=itemsize)
     out = []
     for start in range(0, len(seeds), group):
-        draws = [_draw(params, seed) for seed in seeds[start:start + group]]
-        xp = get_namespace(draws[0][1])
-        Xs = xp.stack([draw[1] for draw in draws])
+        draws = [draw_spiked(P, seed) for seed in seeds[start:start + group]]
+        xp = get_namespace(draws[0].X)
+        Xs = xp.stack([draw.X for draw in draws])
         fits = {}
         t0 = time.perf_counter()
         S = second_moment(Xs, batched=True) if set(shared) - {"cl-expected"} else None
         for method in shared:
             if method == "cl-expected":
-                fits[method] = fit_contrastive(Xs, r, p=params.get("mask_prob", 0.5), lam=params.get("lam", 1.0),
-                                               masks="expected", loss=params.get("loss", "cross-view"), batched=True)
+                fits[method] = fit_contrastive(Xs, r, p=P["mask_prob"], lam=P["lam"], masks="expected",
+                                               loss=P["loss"], batched=True)
             else:
                 fits[method] = principal_fit_from_moment(S, r, _BATCHABLE[method])
         elapsed = (time.perf_counter() - t0) / len(draws)
         for i, draw in enumerate(draws):
             prefit = {m: (_unstack(fit, i), elapsed) for m, fit in fits.items()}
-            out.append(_replicate_rows(params, draw, prefit))
+            out.append(_replicate_rows(P, draw, prefit))
     return out
 
 
@@ -295,5 +327,4 @@ def _unstack(fit, i):
                      solver=fit.solver, n_iter=fit.n_iter, converged=fit.converged)
 
 
-subspace_recovery.validate = validate
 subspace_recovery.batch = subspace_recovery_batch

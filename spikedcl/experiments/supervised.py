@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_positive, check_rank, check_unit_interval
+from .._registry import Registry
+from .._validation import check_rank
 from ..data import NOISE_PROFILES, SpikedModel
 from ..downstream import (
     class_labels,
@@ -38,15 +40,16 @@ from ..downstream import (
 )
 from ..exceptions import RankDeficientWarning, SpikedModelWarning
 from ..supervised import (
-    _check_alpha,
     fit_supervised_contrastive,
     multiclass_labels,
     population_supervised_fit,
     sample_class_means,
     task_pair,
 )
+from .base import REQUIRED, Param, register_experiment, seed_children
 
-__all__ = ["FEATURES", "LABEL_MODELS", "MAX_CLASSES", "supervised_transfer", "supervised_transfer_classification", "validate"]
+__all__ = ["FEATURES", "LABEL_MODELS", "MAX_CLASSES", "METHODS", "PARAMS", "CLASSIFICATION_PARAMS",
+           "supervised_transfer", "supervised_transfer_classification", "validate"]
 
 LABEL_MODELS = ("logistic", "class-mean")
 #: largest ``n_classes`` of the classification experiment (the downstream Newton
@@ -55,83 +58,84 @@ MAX_CLASSES = 10
 #: ``"W"``: the minimiser's rows (directions with eigenvalue <= 0 carry no feature);
 #: ``"basis"``: the top-k eigenvectors of M(alpha) whatever their sign
 FEATURES = ("W", "basis")
-#: method name -> ``masks`` of the self-supervised term
-_METHODS = {"supervised-cl": "realized", "supervised-cl-expected": "expected"}
+#: Methods by name -> ``masks`` of the self-supervised term of :func:`spikedcl.fit_supervised_contrastive`.
+METHODS = Registry("method")
+METHODS.add("supervised-cl", "realized")
+METHODS.add("supervised-cl-expected", "expected")
 
-_DEFAULTS = {
-    "n": 20000, "d": 100, "r": 5, "C": 8.0, "noise": "uniform", "mask_prob": 0.5, "lam": 1.0,
-    "loss": "cross-view", "source": 0, "transfer": 1, "noise_std": 0.1, "solver": "closed_form",
-    "methods": list(_METHODS), "theory": True, "features": "W",
-    # classification
-    "label_model": "logistic", "n_classes": 2, "scale": 1.0, "separation": 0.8, "n_train": 2000,
-    "n_test": 10000,
-}
+#: Declared parameters of both F5 experiments.
+PARAMS = (
+    Param("alpha", float, REQUIRED, low=0, high=1, doc="supervised weight"),
+    Param("m", int, REQUIRED, low=2, doc="labeled samples"),
+    Param("n", int, 20000, low=2, doc="unlabeled samples"),
+    Param("d", int, 100, low=3, doc="ambient dimension"),
+    Param("r", int, 5, low=1, doc="spike rank (in [1, d - 1])"),
+    Param("k", int, None, low=1, doc="representation dimension (default r; in [1, d - 1])"),
+    Param("C", float, 8.0, low=1, doc="noise condition number"),
+    Param("noise", str, "uniform", choices=NOISE_PROFILES, doc="noise profile"),
+    Param("mask_prob", float, 0.5, low=0, high=1, open_low=True, open_high=True, doc="keep probability p"),
+    Param("lam", float, 1.0, low=0, open_low=True, doc="penalty weight"),
+    Param("loss", str, "cross-view", choices=("cross-view", "simclr"), doc="batch form of the self-supervised term"),
+    Param("source", int, 0, low=0, doc="latent direction of the source task"),
+    Param("transfer", int, 1, low=0, doc="latent direction of the transfer task"),
+    Param("noise_std", float, 0.1, low=0, doc="label noise sd"),
+    Param("solver", str, "closed_form", choices=("closed_form", "gd"), doc="solver of the fit"),
+    Param("methods", list, list(METHODS), choices=lambda: tuple(METHODS), nonempty=True, items=str,
+          doc="'supervised-cl' (realized masks), 'supervised-cl-expected' (mask-averaged)"),
+    Param("theory", bool, True, doc="add the population fit as method='theory'"),
+    Param("features", str, "W", choices=FEATURES, doc="features: the minimiser's rows or the eigenvector basis"),
+)
+#: Declared parameters of the classification experiment (beyond :data:`PARAMS`; the
+#: regression experiment accepts and ignores them, so one cell serves both).
+CLASSIFICATION_PARAMS = (
+    Param("label_model", str, "logistic", choices=LABEL_MODELS, doc="logistic labels or class means"),
+    Param("n_classes", int, 2, low=2, high=MAX_CLASSES, doc="classes K"),
+    Param("scale", float, 1.0, low=0, open_low=True, doc="logit scale T"),
+    Param("separation", float, 0.8, low=0, high=1, open_low=True, open_high=True,
+          doc="class-mean distance in units of nu"),
+    Param("n_train", int, 2000, low=2, doc="downstream training samples per task"),
+    Param("n_test", int, 10000, low=2, doc="downstream test samples per task"),
+)
 
 
-def _children(seed, k):
-    """The first ``k`` children of ``seed``, as ``seed.spawn(k)`` gives them on a fresh sequence.
-
-    Addressed rather than spawned, so calling the experiment twice with the same
-    :class:`~numpy.random.SeedSequence` object gives the same rows.
-    """
-    return [
-        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size)
-        for i in range(k)
-    ]
+def _check(P):
+    if P["k"] is None:
+        P["k"] = P["r"]
+    r = check_rank(P["r"], P["d"])
+    check_rank(P["k"], P["d"], "k")
+    task_pair(r, source=P["source"], transfer=P["transfer"])
 
 
-def _resolved(params):
-    out = dict(_DEFAULTS, **params)
-    out.setdefault("k", out["r"])
-    return out
-
-
-def validate(params):
-    """Check one cell's parameters before anything runs.
+@dataclass(frozen=True)
+class SupervisedDraw:
+    """One replicate's data of the F5 experiments (drawn once, shared by every method and alpha).
 
     Parameters
     ----------
-    params : dict
-        The cell, as passed to :func:`supervised_transfer` or
-        :func:`supervised_transfer_classification`.
-
-    Raises
-    ------
-    ValueError, TypeError
-        Naming the offending parameter and its allowed range.
+    model : SpikedModel
+        The model.
+    X_u : numpy.ndarray of shape (n, d)
+        Unlabeled sample.
+    X_l : numpy.ndarray of shape (m, d)
+        Labeled sample.
+    y : numpy.ndarray of shape (m,)
+        Its labels (source task).
+    w_s, w_t : numpy.ndarray of shape (r,)
+        Source and transfer tasks.
+    fit_seed : numpy.random.SeedSequence
+        Seed of the masks and the solver's initialisation.
+    tasks : dict, optional
+        Downstream samples of each task (classification only).
     """
-    for key in ("alpha", "m"):
-        if key not in params:
-            raise ValueError(f"the supervised experiment needs the parameter {key!r}")
-    P = _resolved(params)
-    _check_alpha(P["alpha"])
-    check_int(P["m"], "m", low=2)
-    check_int(P["n"], "n", low=2)
-    d = check_int(P["d"], "d", low=3)
-    r = check_rank(P["r"], d)
-    check_rank(P["k"], d, "k")
-    task_pair(r, source=P["source"], transfer=P["transfer"])
-    if check_positive(P["C"], "C") < 1:
-        raise ValueError(f"C (noise condition number) must be >= 1, got {P['C']}")
-    check_choice(P["noise"], "noise", NOISE_PROFILES)
-    check_unit_interval(P["mask_prob"], "mask_prob")
-    check_positive(P["lam"], "lam")
-    check_positive(P["noise_std"], "noise_std", allow_zero=True)
-    check_choice(P["solver"], "solver", ("closed_form", "gd"))
-    check_choice(P["features"], "features", FEATURES)
-    methods = P["methods"]
-    if isinstance(methods, str) or not methods:
-        raise ValueError(f"methods must be a non-empty list of names in {tuple(_METHODS)}, got {methods!r}")
-    for method in methods:
-        check_choice(method, "methods", tuple(_METHODS))
-    check_choice(P["label_model"], "label_model", LABEL_MODELS)
-    check_int(P["n_classes"], "n_classes", low=2, high=MAX_CLASSES)
-    check_positive(P["scale"], "scale")
-    sep = check_positive(P["separation"], "separation")
-    if sep >= 1:
-        raise ValueError(f"separation (class-mean distance in units of nu) must lie in (0, 1), got {sep}")
-    check_int(P["n_train"], "n_train", low=2)
-    check_int(P["n_test"], "n_test", low=2)
+
+    model: object
+    X_u: object
+    X_l: object
+    y: object
+    w_s: object
+    w_t: object
+    fit_seed: object
+    tasks: object = None
 
 
 def _draw(P, rng):
@@ -141,6 +145,18 @@ def _draw(P, rng):
         model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
         X_u = model.sample(int(P["n"]), rng=rng)
     return model, X_u
+
+
+def _draw_regression(P, seed):
+    data_seed, fit_seed = seed_children(seed, 2)
+    rng = np.random.default_rng(data_seed)
+    model, X_u = _draw(P, rng)
+    w_s, w_t = task_pair(model.r, source=int(P["source"]), transfer=int(P["transfer"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        X_l, Z_l = model.sample(int(P["m"]), rng=rng, return_latent=True)
+    y = regression_labels(Z_l, w_s, nu=model.nu, noise_std=float(P["noise_std"]), rng=rng)
+    return SupervisedDraw(model, X_u, X_l, y, w_s, w_t, fit_seed)
 
 
 def _fit(P, X_l, y, X_u, label_type, masks, fit_seed):
@@ -182,13 +198,15 @@ def _risk_rows(method, W, model, w_s, w_t, noise_std, R_oracle, extra):
     return [dict({"method": method, "metric": k, "value": v}, **extra) for k, v in values.items()]
 
 
-def supervised_transfer(params, seed):
+@register_experiment("supervised_transfer", params=PARAMS + CLASSIFICATION_PARAMS, draw=_draw_regression,
+                     check=_check)
+def supervised_transfer(P, data):
     """One replicate of the F5 regression experiment (spec §8, §9 F5).
 
     Parameters
     ----------
-    params : dict
-        The cell: ``alpha`` (supervised weight in [0, 1]) and ``m`` (labeled
+    P : dict
+        The resolved cell (called as ``supervised_transfer(params, seed)``): ``alpha`` (supervised weight in [0, 1]) and ``m`` (labeled
         sample size) are required; optional, with defaults: ``n`` = 20000
         unlabeled samples, ``d`` = 100, ``r`` = 5, ``k`` = ``r`` (representation
         dimension), ``C`` = 8, ``noise`` = ``"uniform"``, ``mask_prob`` = 0.5, ``lam`` = 1,
@@ -199,9 +217,10 @@ def supervised_transfer(params, seed):
         reference setting), ``theory`` = True and ``features`` = ``"W"`` (the
         minimiser's rows; ``"basis"``: the top-k eigenvectors of :math:`M(\alpha)`,
         also those with eigenvalue <= 0, see :data:`FEATURES`).
-    seed : numpy.random.SeedSequence
-        The replicate's seed; children: data (model, unlabeled sample, labeled
-        sample, labels), masks and solver initialisation.
+    data : SupervisedDraw
+        The replicate's draw: the seed's children are the data (model,
+        unlabeled sample, labeled sample, labels) and the masks and solver
+        initialisation.
 
     Returns
     -------
@@ -214,17 +233,8 @@ def supervised_transfer(params, seed):
         ``method="oracle"``: the risks of :math:`U^\\star`; ``method="theory"``: the
         same metrics for the population fit (``n, m → ∞``).
     """
-    validate(params)
-    P = _resolved(params)
-    data_seed, fit_seed = _children(seed, 2)
-    rng = np.random.default_rng(data_seed)
-    model, X_u = _draw(P, rng)
-    w_s, w_t = task_pair(model.r, source=int(P["source"]), transfer=int(P["transfer"]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpikedModelWarning)
-        X_l, Z_l = model.sample(int(P["m"]), rng=rng, return_latent=True)
+    model, X_u, X_l, y, w_s, w_t = data.model, data.X_u, data.X_l, data.y, data.w_s, data.w_t
     noise_std = float(P["noise_std"])
-    y = regression_labels(Z_l, w_s, nu=model.nu, noise_std=noise_std, rng=rng)
     R_oracle = tuple(float(population_risk(model.U, model, w, noise_std=noise_std)) for w in (w_s, w_t))
     rows = [
         {"method": "oracle", "metric": name, "value": value, "solver": "exact"}
@@ -232,7 +242,7 @@ def supervised_transfer(params, seed):
     ]
     for method in P["methods"]:
         t0 = time.perf_counter()
-        fit = _fit(P, X_l, y, X_u, "regression", _METHODS[method], fit_seed)
+        fit = _fit(P, X_l, y, X_u, "regression", METHODS[method], data.fit_seed)
         extra = {"solver": fit.solver, "n_iter": fit.n_iter, "converged": fit.converged,
                  "time_s": time.perf_counter() - t0}
         rows += _risk_rows(method, _features(fit, P), model, w_s, w_t, noise_std, R_oracle, extra)
@@ -245,7 +255,7 @@ def supervised_transfer(params, seed):
     return rows
 
 
-supervised_transfer.validate = validate
+validate = supervised_transfer.validate
 
 
 def _class_means(w, separation, nu, n_classes):
@@ -285,50 +295,8 @@ def _nonzero_rows(W):
     return W[keep] if keep.any() else W[:1]
 
 
-def supervised_transfer_classification(params, seed):
-    """One replicate of the F5 classification experiment (spec §6, §8).
-
-    The labeled sample carries two-class labels of the source task: the spec's
-    logistic model :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T z_{source}/\\nu))`
-    (``label_model="logistic"``, logit scale ``scale`` = T, 1 in the paper) or the
-    class-mean model with means :math:`\\pm a\\nu e_{source}` (``"class-mean"``,
-    ``separation`` = a, :func:`spikedcl.supervised.sample_class_means`). Each
-    task (source and transfer, the same label model on the other direction) is
-    then learned by logistic regression on ``n_train`` fresh labeled samples
-    projected on the representation and scored on ``n_test`` fresh test samples.
-
-    ``n_classes`` = K > 2 (not in the paper) orders K classes along the same task
-    direction, so the label subspace stays one-dimensional: the logistic model
-    becomes the adjacent-categories multinomial model with class logits
-    :math:`T c\\, z_{source}/\\nu`, c = 0, ..., K-1 (log-odds :math:`T z_{source}/\\nu`
-    between neighbouring classes, :func:`spikedcl.supervised.multiclass_labels`),
-    the class-mean model has K equally likely classes with means equally spaced
-    from :math:`-a\\nu e_{source}` to :math:`a\\nu e_{source}`, and the downstream
-    classifier is multinomial logistic regression
-    (:func:`spikedcl.downstream.multiclass_test_metrics`). K = 2 is the
-    two-class experiment, row for row.
-
-    Parameters
-    ----------
-    params : dict
-        As :func:`supervised_transfer`, plus ``label_model`` (``"logistic"``),
-        ``n_classes`` (2, an integer in [2, 10]), ``scale`` (1.0), ``separation``
-        (0.8), ``n_train`` (2000) and ``n_test`` (10000).
-    seed : numpy.random.SeedSequence
-        The replicate's seed; children: data, masks and solver initialisation,
-        downstream samples (the same for every method).
-
-    Returns
-    -------
-    list of dict
-        Rows with metrics ``accuracy_source``, ``accuracy_transfer``,
-        ``log_loss_source``, ``log_loss_transfer`` and ``label_sine`` per method;
-        ``method="oracle"`` holds the same accuracies and log-losses with the
-        features :math:`U^\\star` (on the same downstream samples).
-    """
-    validate(params)
-    P = _resolved(params)
-    data_seed, fit_seed, eval_seed = _children(seed, 3)
+def _draw_classification(P, seed):
+    data_seed, fit_seed, eval_seed = seed_children(seed, 3)
     rng = np.random.default_rng(data_seed)
     model, X_u = _draw(P, rng)
     w_s, w_t = task_pair(model.r, source=int(P["source"]), transfer=int(P["transfer"]))
@@ -355,11 +323,60 @@ def supervised_transfer_classification(params, seed):
                                X_t, _logistic_labels(Z_t, w, model.nu, scale, K, eval_rng))
             else:
                 tasks[name] = _class_mean_task(model, w, sep, n_train, n_test, eval_rng, K)
+    return SupervisedDraw(model, X_u, X_l, y, w_s, w_t, fit_seed, tasks)
+
+
+@register_experiment("supervised_transfer_classification", params=PARAMS + CLASSIFICATION_PARAMS,
+                     draw=_draw_classification, check=_check)
+def supervised_transfer_classification(P, data):
+    """One replicate of the F5 classification experiment (spec §6, §8).
+
+    The labeled sample carries two-class labels of the source task: the spec's
+    logistic model :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T z_{source}/\\nu))`
+    (``label_model="logistic"``, logit scale ``scale`` = T, 1 in the paper) or the
+    class-mean model with means :math:`\\pm a\\nu e_{source}` (``"class-mean"``,
+    ``separation`` = a, :func:`spikedcl.supervised.sample_class_means`). Each
+    task (source and transfer, the same label model on the other direction) is
+    then learned by logistic regression on ``n_train`` fresh labeled samples
+    projected on the representation and scored on ``n_test`` fresh test samples.
+
+    ``n_classes`` = K > 2 (not in the paper) orders K classes along the same task
+    direction, so the label subspace stays one-dimensional: the logistic model
+    becomes the adjacent-categories multinomial model with class logits
+    :math:`T c\\, z_{source}/\\nu`, c = 0, ..., K-1 (log-odds :math:`T z_{source}/\\nu`
+    between neighbouring classes, :func:`spikedcl.supervised.multiclass_labels`),
+    the class-mean model has K equally likely classes with means equally spaced
+    from :math:`-a\\nu e_{source}` to :math:`a\\nu e_{source}`, and the downstream
+    classifier is multinomial logistic regression
+    (:func:`spikedcl.downstream.multiclass_test_metrics`). K = 2 is the
+    two-class experiment, row for row.
+
+    Parameters
+    ----------
+    P : dict
+        The resolved cell (called as ``supervised_transfer_classification(params, seed)``):
+        as :func:`supervised_transfer`, plus ``label_model`` (``"logistic"``),
+        ``n_classes`` (2, an integer in [2, 10]), ``scale`` (1.0), ``separation``
+        (0.8), ``n_train`` (2000) and ``n_test`` (10000).
+    data : SupervisedDraw
+        The replicate's draw; the seed's children are the data, the masks and
+        solver initialisation, and the downstream samples (the same for every method).
+
+    Returns
+    -------
+    list of dict
+        Rows with metrics ``accuracy_source``, ``accuracy_transfer``,
+        ``log_loss_source``, ``log_loss_transfer`` and ``label_sine`` per method;
+        ``method="oracle"`` holds the same accuracies and log-losses with the
+        features :math:`U^\\star` (on the same downstream samples).
+    """
+    model, X_u, X_l, y, w_s, tasks = data.model, data.X_u, data.X_l, data.y, data.w_s, data.tasks
+    K = int(P["n_classes"])
     rows = []
     oracle = {}
     for method in P["methods"]:
         t0 = time.perf_counter()
-        fit = _fit(P, X_l, y, X_u, "class", _METHODS[method], fit_seed)
+        fit = _fit(P, X_l, y, X_u, "class", METHODS[method], data.fit_seed)
         W = _features(fit, P)
         extra = {"solver": fit.solver, "n_iter": fit.n_iter, "converged": fit.converged}
         B = _nonzero_rows(W).T  # zero rows of W carry no feature
@@ -375,5 +392,3 @@ def supervised_transfer_classification(params, seed):
     rows += [{"method": "oracle", "metric": k, "value": v, "solver": "exact"} for k, v in oracle.items()]
     return rows
 
-
-supervised_transfer_classification.validate = validate

@@ -1,0 +1,98 @@
+"""The data draw of the spiked-model experiments: one model, sample and task per replicate.
+
+:func:`draw_spiked` is the ``draw`` hook of every experiment on the masked
+spiked model (the subspace experiment and the systems' head-to-head
+experiments): the replicate seed's first child draws the model (Haar
+:math:`U^\\star`, noise profile of condition number ``C``), the ``n`` samples
+and the regression task :math:`w^\\star`, in that order; its second child
+seeds the methods (masks and initialisation). Every method of the replicate
+sees this one draw.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._array_api import namespace_for
+from ..data import NOISE_PROFILES, SpikedModel
+from ..downstream import draw_task
+from ..exceptions import SpikedModelWarning
+from .base import REQUIRED, Param, seed_children
+
+__all__ = ["SpikedDraw", "draw_spiked", "spiked_params"]
+
+
+@dataclass(frozen=True)
+class SpikedDraw:
+    """One replicate's data on the spiked model.
+
+    Parameters
+    ----------
+    model : SpikedModel
+        The model (:math:`U^\\star` of shape (d, r), noise variances).
+    X : array of shape (n, d)
+        Samples, in the cell's namespace and dtype.
+    w : numpy.ndarray of shape (r,)
+        Regression task :math:`w^\\star`.
+    fit_seed : numpy.random.SeedSequence
+        Seed of the methods' masks and initialisation.
+    """
+
+    model: object
+    X: object
+    w: object
+    fit_seed: object
+
+
+def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2):
+    """Declared parameters of the spiked model: ``n``, ``d``, ``r``, ``C``, ``noise``.
+
+    Parameters
+    ----------
+    C, noise : default values
+        Defaults of the condition number and the noise profile (ignored with ``required``).
+    required : bool, default=False
+        Make ``C`` and ``noise`` required.
+    n_low : int, default=2
+        Smallest sample size.
+
+    Returns
+    -------
+    tuple of Param
+        The declarations (``r`` in [1, d - 1] is checked by the experiment).
+    """
+    return (
+        Param("n", int, REQUIRED, low=n_low, doc="samples"),
+        Param("d", int, REQUIRED, low=2, doc="ambient dimension"),
+        Param("r", int, REQUIRED, low=1, doc="spike rank (in [1, d - 1])"),
+        Param("C", float, REQUIRED if required else C, low=1, doc="noise condition number"),
+        Param("noise", str, REQUIRED if required else noise, choices=NOISE_PROFILES, doc="noise profile"),
+    )
+
+
+def draw_spiked(P, seed):
+    """Model, samples (in ``P``'s device and dtype), task and fit seed of one replicate.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters: ``n``, ``d``, ``r``, ``C``, ``noise``, ``device``, ``dtype``.
+    seed : numpy.random.SeedSequence
+        The replicate's seed (not modified).
+
+    Returns
+    -------
+    SpikedDraw
+        The replicate's data.
+    """
+    data_seed, fit_seed = seed_children(seed, 2)
+    rng = np.random.default_rng(data_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
+        xp, device = namespace_for(P.get("device", "cpu"), P.get("dtype"))
+        X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P.get("dtype", "float64")))
+    return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)
