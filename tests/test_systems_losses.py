@@ -182,7 +182,7 @@ def test_gradient_descent_decreases_nt_xent(rng):
     X1, X2 = rng.standard_normal((20, 6)), rng.standard_normal((20, 6))
     X2 = X1 + 0.3 * X2
     fun, grad = encoder_objective(nx.nt_xent_value_and_grad, X1, X2, temperature=0.5)
-    res = gradient_descent(fun, grad, init_encoder(3, 6, rng=rng), step=1.0, max_iter=50)
+    res = gradient_descent(fun, grad, init_encoder(3, 6, rng=rng), step=1.0, max_iter=50, warn=False)
     assert res.loss < res.loss_history[0]
     assert all(b <= a + 1e-12 for a, b in zip(res.loss_history, res.loss_history[1:]))
 

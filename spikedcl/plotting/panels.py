@@ -16,73 +16,23 @@ A figure is a row of panels, each described by a small specification (the
   horizontal lines;
 * ``split`` draws one line per value of another column.
 
-Matplotlib is imported lazily, so importing :mod:`spikedcl` stays light.
+Labels, colours and markers come from the one table of
+:mod:`spikedcl.plotting.styles`. Matplotlib is imported lazily, so importing
+:mod:`spikedcl` stays light.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .analysis import mean_ci, select
-from .theory import fit_bound_constant, loglog_slope
+from ..analysis import mean_ci, select
+from ..theory import fit_bound_constant, loglog_slope
+from .styles import AXIS_LABELS, method_label, method_style, style
 
-__all__ = ["METHOD_LABELS", "plot_panel", "figure_from_spec", "save_figure", "style"]
+__all__ = ["plot_panel", "figure_from_spec", "save_figure"]
 
-#: Legend labels of the built-in methods.
-METHOD_LABELS = {
-    "pca": "PCA",
-    "ae": "autoencoder",
-    "gan": "GAN",
-    "cl": "CL (realized masks)",
-    "cl-expected": "CL (mask-averaged M̄)",
-    "cl-fixed": "CL (fixed mask)",
-    "cl-fixed-bernoulli": "CL (fixed mask)",
-    "heteropca": "HeteroPCA",
-    "oracle": "linear oracle",
-    "pca-population": "PCA, n = ∞",
-    "cl-population": "CL, n = ∞",
-    "cl-fixed-population": "CL fixed mask, n = ∞",
-}
-_STYLE = {
-    "pca": dict(color="tab:red", marker="o"),
-    "ae": dict(color="tab:orange", marker="s", linestyle=(0, (4, 2))),
-    "gan": dict(color="tab:brown", marker="^", linestyle=(0, (1, 1))),
-    "cl": dict(color="tab:blue", marker="o"),
-    "cl-expected": dict(color="tab:cyan", marker="D"),
-    "cl-fixed": dict(color="tab:purple", marker="v"),
-    "cl-fixed-bernoulli": dict(color="tab:purple", marker="v"),
-    "heteropca": dict(color="tab:green", marker="P"),
-    "oracle": dict(color="black", marker="x"),
-    "pca-population": dict(color="tab:red"),
-    "cl-population": dict(color="tab:blue"),
-}
-_AXIS_LABELS = {
-    "n": "sample size n",
-    "d": "dimension d",
-    "C": "noise condition number C",
-    "sin_theta": "‖sin Θ(U*, Û)‖_F",
-    "excess_risk": "ΔR_U* = R(Û) − R(U*)",
-    "excess_risk_linear": "ΔR_lin = R(Û) − R_lin",
-}
 _PANEL_KEYS = {"x", "metric", "where", "methods", "logx", "logy", "slope", "theory", "theory_method",
                "limits", "split", "title", "ylabel", "xlabel"}
-
-
-def style():
-    """A matplotlib style context for paper figures (small fonts, light grid).
-
-    Returns
-    -------
-    contextlib.AbstractContextManager
-        ``matplotlib.rc_context`` with the project's settings.
-    """
-    import matplotlib as mpl
-
-    return mpl.rc_context({
-        "font.size": 9, "axes.titlesize": 9, "legend.fontsize": 7, "axes.grid": True,
-        "grid.alpha": 0.3, "lines.linewidth": 1.4, "lines.markersize": 3.5, "figure.dpi": 110,
-        "savefig.bbox": "tight", "pdf.fonttype": 42,
-    })
 
 
 def _band(ax, stats, x, label, **kw):
@@ -151,8 +101,8 @@ def plot_panel(ax, df, spec):
             continue
         for key, part in sub.groupby(split) if split else [(None, sub)]:
             stats = mean_ci(part, x)
-            label = METHOD_LABELS.get(method, method) + (f", {key}" if split else "")
-            kw = dict(_STYLE.get(method, {}))
+            label = method_label(method) + (f", {key}" if split else "")
+            kw = method_style(method)
             if split:
                 kw.pop("color", None)
             if spec.get("slope") and len(stats) >= 2 and (stats["mean"] > 0).all():
@@ -164,8 +114,8 @@ def plot_panel(ax, df, spec):
         sub = data[data["method"] == method]
         if len(sub):
             level = sub.groupby(x)["value"].mean()
-            color = {k: v for k, v in _STYLE.get(method, {}).items() if k == "color"}
-            label = METHOD_LABELS.get(method, method)
+            color = {k: v for k, v in method_style(method).items() if k == "color"}
+            label = method_label(method)
             if len(level) == 1 or x == "n":  # n-free limits: one level
                 ax.axhline(float(level.mean()), linestyle=":", linewidth=1.1,
                            label=f"{label}: {float(level.mean()):.3f}", **color)
@@ -182,8 +132,8 @@ def plot_panel(ax, df, spec):
             ax.plot(shape.index, const * shape.to_numpy(), linestyle="--", color="0.35",
                     label=f"theory: {const:.2f}·(r^1.5 log d/d + √(dr/n))")
     _axes(ax, spec, data[data["method"].isin(list(methods) + list(spec.get("limits", [])))], x)
-    ax.set_xlabel(spec.get("xlabel", _AXIS_LABELS.get(x, x)))
-    ax.set_ylabel(spec.get("ylabel", _AXIS_LABELS.get(metric, metric)))
+    ax.set_xlabel(spec.get("xlabel", AXIS_LABELS.get(x, x)))
+    ax.set_ylabel(spec.get("ylabel", AXIS_LABELS.get(metric, metric)))
     if spec.get("title"):
         ax.set_title(spec["title"])
     if ax.get_legend_handles_labels()[1]:

@@ -9,7 +9,7 @@ replicates with 95 % Student-t bands, one colour per labeled sample size ``m``.
 from __future__ import annotations
 
 from ..analysis import mean_ci
-from ..plotting import style
+from .styles import style
 
 __all__ = ["fig5", "fig5_classification"]
 

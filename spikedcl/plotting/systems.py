@@ -1,5 +1,8 @@
 """Figures of the contrastive-systems sweeps, built only from saved results.
 
+Method labels, colours and markers come from the one table of
+:mod:`spikedcl.plotting.styles`.
+
 Each function has the signature ``fn(df, config) -> matplotlib.figure.Figure``
 that ``simulations/make_figures.py`` calls with the consolidated long table
 and the resolved configuration. Theory curves (fixed points, bounds) are
@@ -14,29 +17,12 @@ import math
 import numpy as np
 
 from ..analysis import mean_ci, select
-from ..plotting import style
+from ..systems.byol import integrate_modes, mode_fixed_points, predicted_eigenvalues
+from ..systems.negatives import loglog_slope_ci
 from ..theory import loglog_slope
+from .styles import METHOD_LABELS, method_style, style
 
 __all__ = ["losses", "nt_xent", "nt_xent_style", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
-
-LABELS = {
-    "cl": "linear CL (closed form)",
-    "pca": "PCA",
-    "spectral": "spectral (closed form)",
-    "spectral-population": "spectral, n = ∞",
-    "spectral-gd": "spectral (GD)",
-    "spectral-sgd": "spectral (minibatch Adam)",
-    "nt-xent": "NT-Xent",
-    "nt-xent-head": "NT-Xent + ReLU head",
-    "siglip": "SigLIP (sigmoid)",
-    "clip": "CLIP (softmax)",
-    "align-uniform": "align + uniform",
-    "byol": "BYOL/SimSiam (linear ODE)",
-    "simsiam": "SimSiam",
-    "directpred": "DirectPred",
-    "no-predictor": "no predictor",
-}
-
 
 def _figure(n_panels, width=4.0, height=3.3):
     import matplotlib.pyplot as plt
@@ -57,8 +43,14 @@ def _task_rows(frame, task):
     return frame[frame["task"] == task] if "task" in frame else frame.iloc[0:0]
 
 
-def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=LABELS, marker="o",
-           slope=False):
+def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=False, labels=METHOD_LABELS,
+           marker=None, slope=False, styled=True):
+    """Mean lines over bands of ``metric`` vs ``x``, one per value of ``by``.
+
+    With ``by="method"`` and ``styled``, each method takes its colour and marker
+    from the one table (:func:`spikedcl.plotting.styles.method_style`); an
+    explicit ``marker`` overrides the table's.
+    """
     data = select(df, metric)
     data = data[data["method"] != "theory"]
     keys = methods or list(dict.fromkeys(data[by]))
@@ -70,7 +62,10 @@ def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=Fal
         label = labels.get(key, str(key))
         if slope and len(stats) >= 2 and (stats["mean"] > 0).all():
             label += f" (slope {loglog_slope(stats[x], stats['mean'])[0]:+.2f})"
-        _mean_band(ax, stats, x, alpha=0.18, marker=marker, label=label)
+        kw = method_style(key) if styled and by == "method" else {}
+        kw.pop("linestyle", None)
+        kw["marker"] = marker or kw.get("marker", "o")
+        _mean_band(ax, stats, x, alpha=0.18, label=label, **kw)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set_xlabel(x)
@@ -196,9 +191,9 @@ def align_uniform(df, config):
         fig, axes = _figure(3)
         _lines(axes[0], df, "ratio", "sin_theta", logx=True)
         _lines(axes[1], df, "ratio", "excess_risk_linear", logx=True, logy=True)
-        _lines(axes[2], df, "ratio", "uniform", methods=["align-uniform"], logx=True,
+        _lines(axes[2], df, "ratio", "uniform", methods=["align-uniform"], logx=True, styled=False,
                labels={"align-uniform": "L_uniform (t = 2)"})
-        _lines(axes[2], df, "ratio", "align", methods=["align-uniform"], logx=True, marker="s",
+        _lines(axes[2], df, "ratio", "align", methods=["align-uniform"], logx=True, marker="s", styled=False,
                labels={"align-uniform": "L_align (α = 2)"})
         floor = select(df, "uniform_min", "theory")
         if len(floor):
@@ -289,14 +284,12 @@ def byol(df, config):
     matplotlib.figure.Figure
         Two panels; the phase plane is evaluated from the per-mode ODE.
     """
-    from .byol import predicted_eigenvalues, integrate_modes, mode_fixed_points
-
     params = config.get("params", {})
     sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
     with style():
         fig, axes = _figure(2, width=4.4)
         _lines(axes[0], df, "eta", "s_max", methods=["simsiam", "byol", "directpred", "no-predictor"],
-               labels={**LABELS, "byol": "BYOL (EMA target, β = 0.05)", "simsiam": "SimSiam (stop-grad)"})
+               labels={**METHOD_LABELS, "byol": "BYOL (EMA target, β = 0.05)", "simsiam": "SimSiam (stop-grad)"})
         eta = np.linspace(0, 0.3, 301)
         fps = [mode_fixed_points(1.0, e, sigma2, alpha_p) for e in eta]
         s_plus, s_dp = (np.array(s) for s in zip(*map(predicted_eigenvalues, fps)))
@@ -396,8 +389,6 @@ def bias_slopes(df, *, min_n=BIAS_FIT_MIN_N, level=0.95):
     """
     import pandas as pd
 
-    from .negatives import loglog_slope_ci
-
     bias = select(_task_rows(df, "bias"), "bias")
     out = []
     for (method, tau), part in bias.groupby(["method", "temperature"]):
@@ -490,9 +481,10 @@ def batch_size(df, config):
             ax = axes[-1]
             for (method, lr), part in training.groupby(["method", "lr"]):
                 stats = mean_ci(part, "batch_size")
-                style_kw = {"linestyle": "-" if lr == training["lr"].min() else "--"}
-                _mean_band(ax, stats, "batch_size", alpha=0.15, marker="o",
-                           label=f"{LABELS.get(method, method)}, lr {lr:g}", **style_kw)
+                style_kw = {"marker": "o", **method_style(method),
+                            "linestyle": "-" if lr == training["lr"].min() else "--"}
+                _mean_band(ax, stats, "batch_size", alpha=0.15,
+                           label=f"{METHOD_LABELS.get(method, method)}, lr {lr:g}", **style_kw)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ticks = sorted(training["batch_size"].unique())
