@@ -1,17 +1,19 @@
 """Figure F6: training reaches the closed forms (spec §3, §9).
 
-Full-batch gradient descent at n = 5000, d = 60, r = 4, λ = 0.5, C = 8:
-the loss gap and ‖WᵀW − P*‖_F per iteration for linear CL in both batch forms
-(realized masks, the same masks as the closed form), and sinΘ between the
-autoencoder's decoder and the PCA subspace. A fourth panel shows the regime
-peers train in: minibatch SGD with fresh masks at every step, sinΘ to U* per
-epoch for batch sizes 32, 256 and the full batch, against the closed form.
+A thin wrapper over the ``fig6`` sweep configuration
+(``simulations/configs/fig6.toml``, experiment :func:`spikedcl.experiments.gd.gd`,
+figure :func:`spikedcl.plotting.gd.fig6`); the same as::
+
+    python simulations/sweep.py --config fig6 [--quick]
+    python simulations/make_figures.py fig6 [--quick]
 
 Usage::
 
-    python simulations/fig6.py [--quick] [--seed 0] [--out figures]
+    python simulations/fig6.py [--quick] [--out figures] [--results results]
 
-Writes ``fig6.pdf``, ``fig6.png`` and the curves as ``fig6.csv``.
+Writes ``fig6.pdf``, ``fig6.png`` and the curves as ``fig6.csv`` (columns
+panel, series, x, value) into ``--out``; the sweep rows go to
+``RESULTS/fig6[-quick]/results.parquet``.
 """
 
 from __future__ import annotations
@@ -20,101 +22,44 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import matplotlib
 
-import spikedcl as sc
+matplotlib.use("Agg")
+
+HERE = Path(__file__).resolve().parent
 
 
 def parse_args(argv=None):
     """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller problem, fewer epochs (seconds)")
-    p.add_argument("--seed", type=int, default=0, help="root seed")
     p.add_argument("--out", default="figures", help="output folder")
+    p.add_argument("--results", default="results", help="results root (default: results)")
     return p.parse_args(argv)
-
-
-def curves(args):
-    """Long table of (panel, series, x, value) rows."""
-    n, d, r, lam = (2000, 30, 3, 0.5) if args.quick else (5000, 60, 4, 0.5)
-    epochs = 5 if args.quick else 40
-    data_seed, fit_seed = sc.cell_seed(args.seed, f"fig6 n={n} d={d} r={r}", 0).spawn(2)
-    rng = np.random.default_rng(data_seed)
-    model = sc.SpikedModel.random(d, r, condition=8.0, rng=rng)
-    X = model.sample(n, rng=rng)
-    rows = []
-
-    def add(panel, series, values):
-        rows.extend({"panel": panel, "series": series, "x": i, "value": v} for i, v in enumerate(values))
-
-    for loss in ("cross-view", "simclr"):
-        closed = sc.fit_contrastive(X, r, lam=lam, loss=loss, rng=np.random.default_rng(fit_seed))
-        P_star = closed.W.T @ closed.W
-        gd = sc.fit_contrastive(
-            X, r, lam=lam, loss=loss, solver="gd", rng=np.random.default_rng(fit_seed),
-            solver_options={"monitor": lambda W: np.linalg.norm(W.T @ W - P_star)},
-        )
-        add("loss gap", f"CL {loss}", np.array(gd.info["loss_history"]) - float(closed.loss))
-        add("distance to P*", f"CL {loss}", gd.info["monitor"])
-    U_pca = sc.fit_pca(X, r).basis
-    ae = sc.fit_autoencoder(
-        X, r, solver="gd", rng=np.random.default_rng(fit_seed),
-        solver_options={"monitor": lambda E, D: sc.sin_theta(U_pca, D)},
-    )
-    add("loss gap", "AE", np.array(ae.info["loss_history"]) - float(sc.fit_autoencoder(X, r).loss))
-    add("AE decoder vs PCA", "AE", ae.info["monitor"])
-    level = float(sc.sin_theta(model.U, sc.fit_contrastive(X, r, lam=lam, masks="expected").basis))
-    add("minibatch", "closed form (M̄)", [level] * (epochs + 1))
-    for batch in (32, 256, n):
-        fit = sc.fit_contrastive(
-            X, r, lam=lam, solver="sgd", rng=np.random.default_rng(fit_seed),
-            solver_options={"batch_size": batch, "epochs": epochs, "monitor": lambda W: sc.sin_theta(model.U, W.T)},
-        )
-        add("minibatch", f"SGD batch {'full' if batch == n else batch}", [np.nan] + fit.info["monitor"])
-    return pd.DataFrame(rows)
-
-
-def plot(df, out):
-    """Four panels, log-scaled where the quantity decays geometrically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [
-        ("loss gap", "iteration", "L(W_t) − L*", "log"),
-        ("distance to P*", "iteration", "‖W_tᵀW_t − P*‖_F", "log"),
-        ("AE decoder vs PCA", "iteration", "sinΘ(W_D, U_PCA)", "log"),
-        ("minibatch", "epoch", "sinΘ(W, U*)", "linear"),
-    ]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), constrained_layout=True)
-    for ax, (panel, xlabel, ylabel, yscale) in zip(axes, panels):
-        sub = df[df.panel == panel]
-        for series, g in sub.groupby("series", sort=False):
-            y = g.value.to_numpy()
-            if yscale == "log":
-                y = np.where(y > 0, y, np.nan)
-            style = "--" if series.startswith("closed") else "-"
-            ax.plot(g.x.to_numpy(), y, style, label=series)
-        ax.set(xlabel=xlabel, ylabel=ylabel, yscale=yscale, title=panel)
-        ax.legend(fontsize=8)
-    out.mkdir(parents=True, exist_ok=True)
-    for ext in ("pdf", "png"):
-        fig.savefig(out / f"fig6.{ext}", dpi=120, metadata={"CreationDate": None} if ext == "pdf" else None)
-    plt.close(fig)
 
 
 def main(argv=None):
     """Command-line entry point; returns the exit code."""
+    import matplotlib.pyplot as plt
+
+    from spikedcl.plotting import save_figure
+    from spikedcl.plotting.gd import f6_curves, fig6
+    from spikedcl.sweep import load_config, resolve_config, run_sweep
+
     args = parse_args(argv)
-    df = curves(args)
     out = Path(args.out)
-    plot(df, out)
-    df.to_csv(out / "fig6.csv", index=False)
-    summary = df.groupby(["panel", "series"]).agg(iterations=("x", "max"), last=("value", "last"))
+    config = resolve_config(load_config("fig6", config_dir=HERE / "configs"), quick=args.quick)
+    results = Path(args.results)
+    res = run_sweep(config, results / ("fig6-quick" if args.quick else "fig6"))
+    df = res.table
+    fig = fig6(df, config)
+    paths = save_figure(fig, out, "fig6")
+    plt.close(fig)
+    curves = f6_curves(df)
+    curves.to_csv(out / "fig6.csv", index=False)
+    summary = curves.groupby(["panel", "series"], sort=False).agg(iterations=("x", "max"), last=("value", "last"))
     print(summary.to_string())
-    print(f"\nwritten: {out / 'fig6.pdf'}, {out / 'fig6.png'}, {out / 'fig6.csv'}")
+    print(f"\nwritten: {', '.join(map(str, paths))}, {out / 'fig6.csv'}")
     return 0
 
 
