@@ -39,7 +39,7 @@ METHOD_STYLES = {
     "siglip": dict(label="SigLIP (sigmoid)", color="navy", marker="o"),
     "clip": dict(label="CLIP (softmax)", color="darkorange", marker="s"),
     "align-uniform": dict(label="align + uniform", color="teal", marker="D"),
-    "byol": dict(label="BYOL/SimSiam (linear ODE)", color="crimson", marker="o"),
+    "byol": dict(label="BYOL/SimSiam (linear ODE)", color="magenta", marker="o"),
     "simsiam": dict(label="SimSiam", color="indigo", marker="s"),
     "directpred": dict(label="DirectPred", color="goldenrod", marker="^"),
     "no-predictor": dict(label="no predictor", color="slategray", marker="v"),
