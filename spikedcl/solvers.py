@@ -258,10 +258,6 @@ def epochs_for_steps(n_samples, batch_size, steps):
     return max(1, math.ceil(steps / _batches_per_epoch(n_samples, batch_size)))
 
 
-#: Former private name of :func:`epochs_for_steps`, kept for its callers.
-_epochs_for_steps = epochs_for_steps
-
-
 def stochastic_descent(
     batch_grad,
     x0,

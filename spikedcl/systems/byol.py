@@ -134,10 +134,6 @@ def predicted_eigenvalues(fixed_points):
     return s_plus, s_directpred
 
 
-#: Former private name of :func:`predicted_eigenvalues`, kept for its callers.
-_predicted_eigenvalues = predicted_eigenvalues
-
-
 def mode_rhs(p, s, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     """Right-hand side of the per-mode ODE for eigenvalues ``p`` of :math:`W_p` and ``s`` of :math:`F`.
 
