@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ._array_api import device_of, get_namespace
 
-__all__ = ["sym", "eye_like", "offdiag", "diag_part", "top_eigh", "fix_signs", "orthonormalize"]
+__all__ = [
+    "sym", "eye_like", "offdiag", "diag_part", "top_eigh", "fix_signs", "orthonormalize", "outer", "pair_mean",
+    "rank1_apply",
+]
 
 
 def sym(B):
@@ -78,3 +81,20 @@ def orthonormalize(B, name="B"):
     if not bool(xp.min(diag) > B.shape[0] * xp.finfo(B.dtype).eps * xp.max(diag)):
         raise ValueError(f"{name} must have full column rank (its columns span fewer than {B.shape[1]} dimensions)")
     return Q
+
+
+def outer(a, b):
+    """Outer products of the last axes: (..., d) x (..., d) -> (..., d, d)."""
+    return a[..., :, None] * b[..., None, :]
+
+
+def pair_mean(a, b, C, n):
+    """:math:`\\operatorname{sym}(ab^\\top - C)/(n(n-1))`: the symmetrised mean of :math:`x_i y_j^\\top`
+    over the ordered pairs i != j of ``n`` rows with column sums ``a``, ``b`` and :math:`C = \\sum_i x_i y_i^\\top`
+    (the column-sum identity :math:`\\sum_{i \\ne j} a_i b_j^\\top = (\\sum a_i)(\\sum b_j)^\\top - \\sum a_i b_i^\\top`)."""
+    return sym(outer(a, b) - C) / (n * (n - 1))
+
+
+def rank1_apply(u, V):
+    """:math:`u (u^\\top V)` for stacks: u (..., d), V (..., d, b)."""
+    return u[..., :, None] * (u[..., None, :] @ V)

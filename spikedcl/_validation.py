@@ -8,6 +8,7 @@ parameter and the range.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -26,10 +27,14 @@ __all__ = [
 def check_data(X, name="X", *, ndim=2, min_rows=2, finite=True):
     """Validate an array argument and return ``(xp, X)``.
 
-    Lists and other array-likes are converted with NumPy; integer and boolean
-    arrays are promoted to float64. ``X`` must have ``ndim`` dimensions, at least
+    Lists and other array-likes are converted with NumPy (an ``np.matrix`` to a plain
+    array); integer and boolean arrays are promoted to float64. Half precision
+    (float16), which NumPy's and CuPy's linear algebra do not support, is upcast
+    to float32 with a :class:`UserWarning`. ``X`` must have ``ndim`` dimensions, at least
     ``min_rows`` rows (when 2-D) and only finite entries.
     """
+    if isinstance(X, np.matrix):  # a 2-D ndarray subclass whose * and .T break the array API
+        X = np.asarray(X)
     try:
         xp = get_namespace(X)
     except TypeError:
@@ -45,6 +50,14 @@ def check_data(X, name="X", *, ndim=2, min_rows=2, finite=True):
                 f"{name} must be a numeric array of shape {_shape_text(ndim)}: {exc}"
             ) from None
         xp = get_namespace(X)
+    if X.dtype == getattr(xp, "float16", None):
+        warnings.warn(
+            f"{name} has dtype float16, which linear algebra does not support: computing in float32 "
+            f"(pass {name}.astype('float32') or float64 to choose the precision)",
+            UserWarning,
+            stacklevel=3,
+        )
+        X = xp.astype(X, xp.float32)
     if not xp.isdtype(X.dtype, "real floating"):
         if xp.isdtype(X.dtype, ("integral", "bool")):
             X = xp.astype(X, _default_float(xp, X))

@@ -1,4 +1,4 @@
-"""Random-masking augmentation: two complementary views of each sample (spec §2).
+"""Random-masking augmentation: mask laws and two complementary views of each sample (spec §2).
 
 A diagonal 0/1 mask :math:`A` splits a sample into :math:`Ax` and
 :math:`(I - A)x`. Positive pairs never see the noise diagonal because
@@ -9,11 +9,20 @@ A diagonal 0/1 mask :math:`A` splits a sample into :math:`Ax` and
 
 where :math:`\\Delta` deletes the diagonal. Masks are drawn on the host from
 an explicit ``rng`` and moved to the namespace and device of ``X``.
+
+Every mask law is one :class:`MaskLaw` subclass: it draws rows of masks, says
+whether one mask is shared by all samples, how many raw 64-bit outputs of the
+bit generator one row consumes (so row blocks can be drawn in parallel from
+advanced copies of the generator) and, when it has one, the pair moment of the
+mask-averaged contrastive matrix. :func:`register_mask_law` adds a law under a
+new ``mask_mode`` name; every public function that takes ``mask_mode=`` then
+accepts it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -22,68 +31,166 @@ from ._linalg import diag_part, offdiag
 from ._validation import check_choice, check_data, check_int, check_unit_interval
 from .random import check_rng
 
-__all__ = ["MASK_MODES", "draw_mask", "random_mask", "expected_mask_moments"]
+__all__ = [
+    "MASK_MODES",
+    "MASK_LAWS",
+    "MaskLaw",
+    "MaskStream",
+    "register_mask_law",
+    "get_mask_law",
+    "draw_mask",
+    "random_mask",
+    "split_views",
+    "expected_mask_moments",
+]
 
-MASK_MODES = ("per-sample", "fixed", "fixed-bernoulli", "exact-count")
+
+class MaskLaw:
+    """A law of the random 0/1 masks that split a sample into two views (spec §2).
+
+    Subclass it, set :attr:`name` (the ``mask_mode`` string) and :attr:`shared`,
+    implement :meth:`draw`, and register an instance with :func:`register_mask_law`.
+    ``True`` entries mark the coordinates of view 1.
+
+    Attributes
+    ----------
+    name : str
+        The ``mask_mode`` that selects the law.
+    shared : bool
+        One mask row is drawn once and shared by every sample (and every minibatch).
+    """
+
+    name: ClassVar[str] = ""
+    shared: ClassVar[bool] = False
+
+    def check(self, p, d):
+        """Refuse a masking probability the law cannot use at dimension ``d`` (default: none).
+
+        Parameters
+        ----------
+        p : float
+            Masking probability, already in ``(0, 1)``.
+        d : int
+            Number of coordinates.
+
+        Raises
+        ------
+        ValueError
+            Naming ``p`` and the allowed range.
+        """
+
+    def draw(self, rows, d, p, rng):
+        """Draw masks without checks (the caller validated ``rows``, ``d``, ``p``, ``rng``).
+
+        Parameters
+        ----------
+        rows : int
+            Number of samples.
+        d : int
+            Number of coordinates.
+        p : float
+            Masking probability in ``(0, 1)``.
+        rng : numpy.random.Generator
+            Random generator.
+
+        Returns
+        -------
+        numpy.ndarray of bool, shape (rows, d), or (1, d) for a shared law
+            The masks.
+        """
+        raise NotImplementedError
+
+    def draws_per_row(self, d, p):
+        """Raw 64-bit outputs of a PCG64 generator that one row of :meth:`draw` consumes.
+
+        ``None`` (the default) when the count is not fixed, or the law is shared:
+        the row blocks of a fit are then drawn one after another. With a count,
+        block ``b`` starting at row ``s`` is drawn from a copy of the generator
+        advanced by ``s`` times the count, which gives the serial draw bit for bit.
+
+        Parameters
+        ----------
+        d : int
+            Number of coordinates.
+        p : float
+            Masking probability.
+
+        Returns
+        -------
+        int or None
+            The count.
+        """
+        return None
+
+    def pair_moment(self, p, d):
+        """:math:`q` with :math:`\\mathbb E[A x x^\\top (I-A)] = q\\,\\Delta(x x^\\top)` for fresh iid masks.
+
+        ``None`` (the default) when the law has no mask-averaged matrix
+        (``masks="expected"`` is then refused).
+
+        Parameters
+        ----------
+        p : float
+            Masking probability.
+        d : int
+            Number of coordinates.
+
+        Returns
+        -------
+        float or None
+            The pair moment.
+        """
+        return None
+
+    def stream(self, d, p, rng):
+        """A :class:`MaskStream`: the masks of consecutive row blocks, in draw order.
+
+        Parameters
+        ----------
+        d : int
+            Number of coordinates.
+        p : float
+            Masking probability.
+        rng : numpy.random.Generator
+            Random generator, consumed as one :meth:`draw` of all the rows would.
+
+        Returns
+        -------
+        MaskStream
+            ``stream(rows)`` gives the next ``rows`` masks (the one shared row for a shared law).
+        """
+        return MaskStream(self, d, p, rng)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
 
 
-def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
-    """Draw a boolean mask on the host; ``True`` marks a coordinate of view 1.
+class MaskStream:
+    """The masks of consecutive row blocks of one law (see :meth:`MaskLaw.stream`).
 
     Parameters
     ----------
-    n : int
-        Number of samples.
+    law : MaskLaw
+        The law.
     d : int
         Number of coordinates.
-    p : float, default=0.5
-        Probability (``"per-sample"``) or fraction (``"fixed"``,
-        ``"exact-count"``: exactly ``floor(p d)`` coordinates) of coordinates
-        sent to view 1, in ``(0, 1)``.
-    rng : None, int or numpy.random.Generator, optional
+    p : float
+        Masking probability.
+    rng : numpy.random.Generator
         Random generator.
-    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
-        ``"per-sample"``: iid Bernoulli(p) entries, fresh for every sample;
-        ``"fixed"``: one random set of ``floor(p d)`` coordinates shared by all
-        samples (the reproduction report's implementation);
-        ``"fixed-bernoulli"``: one iid Bernoulli(p) mask shared by all samples
-        (its count varies, which adds bias: the spec's fixed-mask reference
-        values are reproduced by this law); ``"exact-count"``: a fresh set of
-        ``floor(p d)`` coordinates per sample.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (n, d) or (1, d)
-        The mask; the fixed modes return one row that broadcasts over samples.
-
-    Notes
-    -----
-    The spec phrases the fixed mask as "``floor(p d)`` zeros". The contrastive
-    objectives are symmetric in the two views, so sending ``floor(p d)``
-    coordinates to view 1 or to view 2 gives the same fit.
-
-    The Bernoulli laws draw ``p = 1/2`` entries as raw random bits (one 64-bit
-    draw per 64 entries, about 20 times cheaper than a double per entry) and any
-    other ``p`` as ``u < p`` with ``u`` from ``rng.random``; both are exact.
     """
-    n = check_int(n, "n", low=1)
-    d = check_int(d, "d", low=2)
-    p = check_unit_interval(p, "p")
-    check_choice(mode, "mode", MASK_MODES)
-    rng = check_rng(rng)
-    k = math.floor(p * d)
-    if mode in ("fixed", "exact-count") and k == 0:
-        raise ValueError(
-            f"p must be at least 1/d = {1 / d:.3g} for mode={mode!r}: floor(p d) = 0 leaves view 1 empty"
-        )
-    if mode in ("per-sample", "fixed-bernoulli"):
-        return _bernoulli(n if mode == "per-sample" else 1, d, p, rng)
-    rows = 1 if mode == "fixed" else n
-    # the k smallest of iid uniforms per row: a uniformly random k-subset
-    idx = np.argpartition(rng.random((rows, d)), k, axis=1)[:, :k]
-    mask = np.zeros((rows, d), dtype=bool)
-    np.put_along_axis(mask, idx, True, axis=1)
-    return mask
+
+    def __init__(self, law, d, p, rng):
+        self.law, self.d, self.p, self.rng = law, d, p, rng
+        self._shared = None
+
+    def __call__(self, rows):
+        """The masks of the next ``rows`` samples, shape (rows, d) or (1, d) for a shared law."""
+        if self.law.shared:
+            if self._shared is None:
+                self._shared = self.law.draw(1, self.d, self.p, self.rng)
+            return self._shared
+        return self.law.draw(rows, self.d, self.p, self.rng)
 
 
 def _bernoulli(rows, d, p, rng):
@@ -104,6 +211,179 @@ def _bernoulli(rows, d, p, rng):
     return rng.random((rows, d)) < p
 
 
+def _bernoulli_draws(d, p):
+    """PCG64 outputs per Bernoulli row: one per 64-bit word at p = 1/2, one per double otherwise."""
+    return -(-d // 64) if p == 0.5 else d
+
+
+def _k_subsets(rows, d, p, rng):
+    """A uniformly random ``floor(p d)``-subset per row: the k smallest of d iid uniforms."""
+    k = math.floor(p * d)
+    idx = np.argpartition(rng.random((rows, d)), k, axis=1)[:, :k]
+    mask = np.zeros((rows, d), dtype=bool)
+    np.put_along_axis(mask, idx, True, axis=1)
+    return mask
+
+
+def _check_count(law, p, d):
+    if math.floor(p * d) == 0:
+        raise ValueError(
+            f"p must be at least 1/d = {1 / d:.3g} for mode={law.name!r}: floor(p d) = 0 leaves view 1 empty"
+        )
+
+
+class PerSample(MaskLaw):
+    """iid Bernoulli(p) entries, fresh for every sample (the paper's law)."""
+
+    name = "per-sample"
+
+    def draw(self, rows, d, p, rng):  # noqa: D102 (documented on MaskLaw)
+        return _bernoulli(rows, d, p, rng)
+
+    def draws_per_row(self, d, p):  # noqa: D102
+        return _bernoulli_draws(d, p)
+
+    def pair_moment(self, p, d):  # noqa: D102
+        return p * (1 - p)
+
+
+class Fixed(MaskLaw):
+    """One random set of ``floor(p d)`` coordinates shared by all samples (the reproduction report's)."""
+
+    name = "fixed"
+    shared = True
+
+    def check(self, p, d):  # noqa: D102
+        _check_count(self, p, d)
+
+    def draw(self, rows, d, p, rng):  # noqa: D102
+        return _k_subsets(1, d, p, rng)
+
+
+class FixedBernoulli(MaskLaw):
+    """One iid Bernoulli(p) mask shared by all samples (the spec's fixed-mask reference values)."""
+
+    name = "fixed-bernoulli"
+    shared = True
+
+    def draw(self, rows, d, p, rng):  # noqa: D102
+        return _bernoulli(1, d, p, rng)
+
+
+class ExactCount(MaskLaw):
+    """A fresh uniformly random set of ``floor(p d)`` coordinates per sample."""
+
+    name = "exact-count"
+
+    def check(self, p, d):  # noqa: D102
+        _check_count(self, p, d)
+
+    def draw(self, rows, d, p, rng):  # noqa: D102
+        return _k_subsets(rows, d, p, rng)
+
+    def draws_per_row(self, d, p):  # noqa: D102
+        return d
+
+
+#: The registered mask laws by ``mask_mode`` name (:func:`register_mask_law` adds one).
+MASK_LAWS = {law.name: law for law in (PerSample(), Fixed(), FixedBernoulli(), ExactCount())}
+
+#: The built-in ``mask_mode`` names.
+MASK_MODES = tuple(MASK_LAWS)
+
+
+def register_mask_law(law, *, replace=False):
+    """Register a mask law so that ``mask_mode=law.name`` selects it everywhere.
+
+    Parameters
+    ----------
+    law : MaskLaw
+        An instance of a :class:`MaskLaw` subclass with a non-empty :attr:`~MaskLaw.name`.
+    replace : bool, default=False
+        Allow replacing a registered law of the same name (never a built-in one).
+
+    Returns
+    -------
+    MaskLaw
+        ``law``, so the call can decorate an instantiation.
+    """
+    if not isinstance(law, MaskLaw):
+        raise TypeError(f"law must be a MaskLaw instance, got {type(law).__name__}")
+    if not isinstance(law.name, str) or not law.name:
+        raise ValueError(f"law.name must be a non-empty string, got {law.name!r}")
+    if law.name in MASK_MODES or (law.name in MASK_LAWS and not replace):
+        raise ValueError(f"a mask law named {law.name!r} is already registered")
+    MASK_LAWS[law.name] = law
+    return law
+
+
+def get_mask_law(mode, name="mask_mode"):
+    """The :class:`MaskLaw` registered as ``mode`` (or ``mode`` itself when it is a law).
+
+    Parameters
+    ----------
+    mode : str or MaskLaw
+        A registered name or a law.
+    name : str, default="mask_mode"
+        Parameter name for the error message.
+
+    Returns
+    -------
+    MaskLaw
+        The law.
+    """
+    if isinstance(mode, MaskLaw):
+        return mode
+    return MASK_LAWS[check_choice(mode, name, tuple(MASK_LAWS))]
+
+
+def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
+    """Draw a boolean mask on the host; ``True`` marks a coordinate of view 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    d : int
+        Number of coordinates.
+    p : float, default=0.5
+        Probability (``"per-sample"``) or fraction (``"fixed"``,
+        ``"exact-count"``: exactly ``floor(p d)`` coordinates) of coordinates
+        sent to view 1, in ``(0, 1)``.
+    rng : None, int or numpy.random.Generator, optional
+        Random generator.
+    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"} or MaskLaw, default="per-sample"
+        ``"per-sample"``: iid Bernoulli(p) entries, fresh for every sample;
+        ``"fixed"``: one random set of ``floor(p d)`` coordinates shared by all
+        samples (the reproduction report's implementation);
+        ``"fixed-bernoulli"``: one iid Bernoulli(p) mask shared by all samples
+        (its count varies, which adds bias: the spec's fixed-mask reference
+        values are reproduced by this law); ``"exact-count"``: a fresh set of
+        ``floor(p d)`` coordinates per sample. Any name of :data:`MASK_LAWS`.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n, d) or (1, d)
+        The mask; the shared (fixed) laws return one row that broadcasts over samples.
+
+    Notes
+    -----
+    The spec phrases the fixed mask as "``floor(p d)`` zeros". The contrastive
+    objectives are symmetric in the two views, so sending ``floor(p d)``
+    coordinates to view 1 or to view 2 gives the same fit.
+
+    The Bernoulli laws draw ``p = 1/2`` entries as raw random bits (one 64-bit
+    draw per 64 entries, about 20 times cheaper than a double per entry) and any
+    other ``p`` as ``u < p`` with ``u`` from ``rng.random``; both are exact.
+    """
+    n = check_int(n, "n", low=1)
+    d = check_int(d, "d", low=2)
+    p = check_unit_interval(p, "p")
+    law = get_mask_law(mode, "mode")
+    law.check(p, d)
+    return law.draw(n, d, p, check_rng(rng))
+
+
 def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
     """Split every sample into two complementary masked views.
 
@@ -115,7 +395,7 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
         Masking probability in ``(0, 1)``; see :func:`draw_mask`.
     rng : None, int or numpy.random.Generator, optional
         Random generator for the mask.
-    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"}, default="per-sample"
+    mode : {"per-sample", "fixed", "fixed-bernoulli", "exact-count"} or MaskLaw, default="per-sample"
         Mask law; see :func:`draw_mask`.
 
     Returns
@@ -130,14 +410,52 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
     Spec §2. The mask is drawn on the host and copied to the device of ``X``.
     """
     _, X = check_data(X, "X", min_rows=1)
-    return split_views(X, p, rng=rng, mode=mode)
+    p = check_unit_interval(p, "p")
+    law = get_mask_law(mode, "mode")
+    law.check(p, X.shape[1])
+    return apply_mask(X, law.draw(X.shape[0], X.shape[1], p, check_rng(rng)))
 
 
 def split_views(X, p=0.5, *, rng=None, mode="per-sample"):
-    """:func:`random_mask` without the checks on ``X`` (for callers that validated it)."""
+    """:func:`random_mask` without the checks on ``X`` (for callers that validated it).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data.
+    p : float, default=0.5
+        Masking probability in ``(0, 1)``.
+    rng : None, int or numpy.random.Generator, optional
+        Random generator for the mask.
+    mode : str or MaskLaw, default="per-sample"
+        Mask law.
+
+    Returns
+    -------
+    X1, X2 : arrays of shape (n_samples, n_features)
+        The two views, as :func:`random_mask`.
+    """
+    law = get_mask_law(mode, "mode")
+    return apply_mask(X, law.draw(X.shape[0], X.shape[1], p, check_rng(rng)))
+
+
+def apply_mask(X, mask):
+    """The views ``(A x, x - A x)`` of the rows of ``X`` for a host boolean ``mask``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data.
+    mask : numpy.ndarray of bool, shape (n_samples, n_features) or (1, n_features)
+        ``True`` marks view 1.
+
+    Returns
+    -------
+    X1, X2 : arrays of shape (n_samples, n_features)
+        ``X1 + X2 == X`` exactly.
+    """
     xp = get_namespace(X)
-    n, d = X.shape
-    mask = to_namespace(draw_mask(n, d, p, rng=rng, mode=mode), xp, device=device_of(X))
+    mask = to_namespace(mask, xp, device=device_of(X))
     X1 = X * xp.astype(mask, X.dtype)  # 4x faster than where(); entries are x or ±0 exactly
     return X1, X - X1
 

@@ -1,10 +1,12 @@
-"""Closed-form minimisers: linear contrastive learning and its baselines.
+"""Closed-form minimisers: statistic -> top eigenpairs -> :class:`~spikedcl.results.FitResult`.
 
-Every fit is an eigendecomposition of a ``d x d`` sufficient statistic built
-from ``X`` without forming ``n x n`` or ``n x d x d`` objects:
+Every fit is an eigendecomposition of a ``d x d`` sufficient statistic
+(:mod:`spikedcl.stats`) built from ``X`` without forming ``n x n`` or
+``n x d x d`` objects:
 
-* contrastive learning (spec §3): top eigenvectors of
-  :math:`M = S_{pos} - S_{neg}`, realized from masked views or mask-averaged;
+* contrastive learning (spec §3): top eigenvectors of the batch form's
+  :math:`M = S_{pos} - S_{neg}` (:mod:`spikedcl.forms`), realized from masked
+  views (:mod:`spikedcl.augment`) or mask-averaged;
 * PCA / linear autoencoder / linear GAN (spec §4): top eigenvectors of the
   second moment :math:`\\hat\\Sigma_0 = X^\\top X / n`;
 * HeteroPCA (not in the paper): iterative diagonal imputation.
@@ -16,30 +18,34 @@ axis (the masks of replicate ``i`` are those a loop over ``X[i]`` with the same
 ``d >= 4096``) the ``d x d`` statistic is never formed: it is applied to blocks
 of vectors through products with the data and its top eigenpairs are found by
 block Krylov iteration (:mod:`spikedcl.eigensolvers`).
+
+The public functions validate their arguments once (:mod:`spikedcl.options`);
+what they call receives checked arrays and frozen options.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import warnings
 
-from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
+from ._array_api import get_namespace
 from ._linalg import diag_part, offdiag, sym
-from ._validation import (
-    check_choice,
-    check_data,
-    check_int,
-    check_positive,
-    check_rank,
-    check_unit_interval,
-)
-from .augment import MASK_MODES, draw_mask
-from .eigensolvers import EIGENSOLVERS, SymmetricOperator, choose_eigensolver, top_eigenpairs
+from ._validation import check_choice, check_data, check_int, check_positive, check_rank
+from .eigensolvers import EIGENSOLVERS, choose_eigensolver, top_eigenpairs
 from .exceptions import RankDeficientWarning
+from .forms import CL_LOSSES, get_form
 from .objectives import autoencoder_loss
+from .options import (
+    CL_MASKS,
+    GD_OPTIONS,
+    MINIBATCH_OPTIONS,
+    check_bool,
+    check_fit_data,
+    contrastive_options,
+    solver_options,
+)
 from .random import check_rng
 from .results import FitResult
+from .stats import check_statistic, data_statistics, operator_statistics, view_statistics
 from .training import train_autoencoder, train_contrastive, train_contrastive_minibatch, train_pca
 
 __all__ = [
@@ -59,12 +65,13 @@ __all__ = [
     "contrastive_operator",
     "second_moment_operator",
     "replicates_per_batch",
+    "data_contrastive_matrix",
+    "solve_contrastive",
 ]
 
-CL_LOSSES = ("cross-view", "simclr")
 SOLVERS = ("closed_form", "gd")
 CL_SOLVERS = SOLVERS + ("sgd", "adam")
-CL_MASKS = ("realized", "expected")
+PRINCIPAL_METHODS = ("pca", "autoencoder", "gan")
 
 
 def second_moment(X, *, center=False, batched=False):
@@ -85,77 +92,19 @@ def second_moment(X, *, center=False, batched=False):
     array of shape (n_features, n_features)
         The symmetric second-moment matrix.
     """
-    _, X = _check_X(X, finite=center, batched=batched)
-    return _second_moment(X, center)
+    check_bool(center, "center")
+    _, X = check_fit_data(X, finite=center, batched=batched)
+    return _moment_of(X, center)
 
 
-def _check_X(X, name="X", *, finite=True, batched=False):
-    """:func:`check_data` for one data set (n, d) or, with ``batched``, a stack of replicates (R, n, d).
-
-    With ``finite=False`` the caller checks the statistic instead (a non-finite
-    entry of ``X`` makes a diagonal entry of :math:`X^\\top X` non-finite),
-    which saves a pass over ``X``.
-    """
-    if batched is not False and batched is not True:
-        raise TypeError(f"batched must be True or False, got {batched!r}")
-    if batched:
-        xp, X = check_data(X, name, ndim=3, finite=finite)
-        if X.shape[-2] < 2:
-            raise ValueError(f"{name} must have at least 2 rows (samples) per replicate, got n={X.shape[-2]}")
-        return xp, X
-    return check_data(X, name, finite=finite)
-
-
-def _check_gram(G, name="X"):
-    """Raise the data check's error when the Gram matrix shows a non-finite input."""
-    xp = get_namespace(G)
-    if not bool(xp.all(xp.isfinite(xp.linalg.diagonal(G)))):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return G
-
-
-def _fp_quiet(xp):
-    """Silence NumPy's floating-point warnings where the caller checks finiteness itself."""
-    if is_numpy_namespace(xp):
-        import numpy as np
-
-        return np.errstate(invalid="ignore", over="ignore")
-    return contextlib.nullcontext()
-
-
-def _gram(X):
-    """:math:`X^\\top X` (stacked); NumPy's floating-point warnings on non-finite
-    input are silenced because :func:`_check_gram` then raises the data error."""
-    with _fp_quiet(get_namespace(X)):
-        return _check_gram(X.mT @ X)
-
-
-def _outer(a, b):
-    """Outer products of the last axes: (..., d) x (..., d) -> (..., d, d)."""
-    return a[..., :, None] * b[..., None, :]
-
-
-def _second_moment(X, center=False):
+def _moment_of(X, center):
+    """:math:`\\hat\\Sigma_0` of checked data, the statistic checked for overflow."""
     xp = get_namespace(X)
     if center:
         X = X - xp.mean(X, axis=-2, keepdims=True)
-    return sym(_gram(X)) / X.shape[-2]
-
-
-def _pair_mean(a, b, C, n):
-    """:math:`\\operatorname{sym}(ab^\\top - C)/(n(n-1))`: for rows :math:`x_i, y_i` (n of each) with
-    column sums ``a``, ``b`` and :math:`C = \\sum_i x_i y_i^\\top`, the symmetrised mean of
-    :math:`x_i y_j^\\top` over the ordered pairs i != j."""
-    return sym(_outer(a, b) - C) / (n * (n - 1))
-
-
-def _negative_pairs(X):
-    """:math:`N = (s s^\\top - X^\\top X)/(n(n-1))`, the mean over ordered pairs i != j of x_i x_j^T."""
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    G = _gram(X)
-    s = xp.sum(X, axis=-2)
-    return _pair_mean(s, s, G, n), G / n
+    stats = data_statistics(X, {"gram"})
+    check_statistic(xp.linalg.diagonal(stats.gram), X)
+    return stats.second_moment()
 
 
 def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
@@ -190,33 +139,12 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     sums use the column-sum identity
     :math:`\\sum_{i \\ne j} a_i b_j^\\top = (\\sum a_i)(\\sum b_j)^\\top - \\sum a_i b_i^\\top`.
     """
-    _, X1 = _check_X(X1, "X1", batched=batched)
-    _, X2 = _check_X(X2, "X2", batched=batched)
+    _, X1 = check_fit_data(X1, "X1", batched=batched)
+    _, X2 = check_fit_data(X2, "X2", batched=batched)
     if X1.shape != X2.shape:
         raise ValueError(f"X1 and X2 must have the same shape, got {X1.shape} and {X2.shape}")
-    check_choice(loss, "loss", CL_LOSSES)
-    return _realized_matrix(X1, X2, loss)
-
-
-def _realized_matrix(X1, X2, loss):
-    """``M`` from two checked views of the same samples."""
-    xp = get_namespace(X1, X2)
-    n = X1.shape[-2]
-    with _fp_quiet(xp):
-        C12 = X1.mT @ X2
-    if loss == "simclr":
-        return _views_matrix(C12, None, n, _negative_pairs(X1 + X2)[0])
-    return _views_matrix(C12, (xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)), n)
-
-
-def _views_matrix(C12, sums, n, negatives=None):
-    """:math:`M = \\operatorname{sym}(C_{12})/n - S_{neg}` from the view statistics
-    :math:`C_{12} = \\sum_i x^{(1)}_i x^{(2)\\top}_i`: with ``sums = (s1, s2)`` the
-    cross-view negatives, else ``negatives / 4`` (SimCLR, ``negatives`` the pair mean of ``X``)."""
-    S_pos = sym(C12) / n
-    if sums is not None:
-        return S_pos - _pair_mean(*sums, C12, n)
-    return S_pos - negatives / 4  # of X = X1 + X2 exactly (entries are x + 0 or 0 + x)
+    form = get_form(loss)
+    return view_statistics(X1, X2, form.needs).form_matrix(form, X=X1, name="X1")
 
 
 def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
@@ -240,18 +168,34 @@ def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
         ``"simclr"``: :math:`p(1-p)\\Delta(\\hat\\Sigma_0) - N/4`, with
         :math:`N = (s s^\\top - X^\\top X)/(n(n-1))`.
     """
-    _, X = _check_X(X, finite=False, batched=batched)
-    p = check_unit_interval(p, "p")
-    check_choice(loss, "loss", CL_LOSSES)
-    return _expected_matrix(X, p, loss)
+    _, X = check_fit_data(X, finite=False, batched=batched)
+    opts = contrastive_options(p, 1.0, "expected", loss)
+    return data_contrastive_matrix(X, opts, None)
 
 
-def _expected_matrix(X, p, loss):
-    N, S0 = _negative_pairs(X)
-    q = p * (1 - p)
-    if loss == "cross-view":
-        return q * (offdiag(sym(S0)) - N)
-    return q * offdiag(sym(S0)) - N / 4
+def data_contrastive_matrix(X, options, rng):
+    """The formed ``M`` of checked data ``X`` (n, d) or a stack (R, n, d), for validated ``options``.
+
+    Parameters
+    ----------
+    X : array of shape (n, d) or (R, n, d)
+        Checked data (finiteness is detected in the statistic).
+    options : ContrastiveOptions
+        Validated options (:func:`spikedcl.options.contrastive_options`).
+    rng : numpy.random.Generator or None
+        Mask generator (realized masks).
+
+    Returns
+    -------
+    array of shape (d, d) or (R, d, d)
+        Mask-averaged with ``options.masks="expected"``, else realized from masks drawn with ``rng``.
+    """
+    form = options.form
+    if options.masks == "expected":
+        stats = data_statistics(X, {"gram", "total"})
+    else:
+        stats = data_statistics(X, form.needs, law=options.law, p=options.p, rng=rng)
+    return stats.form_matrix(form, options.pair_moment, X)
 
 
 def fit_contrastive(
@@ -333,128 +277,42 @@ def fit_contrastive(
         Warns with :class:`RankDeficientWarning` when :math:`\\mu_r \\le 0`
         (then ``W`` has rank < r; ``basis`` is still :math:`V_r`).
     """
-    check_choice(masks, "masks", CL_MASKS)
     check_choice(solver, "solver", CL_SOLVERS)
     # the closed forms detect non-finite data in the statistics they compute anyway
-    xp, X = _check_X(X, finite=solver != "closed_form", batched=batched)
+    xp, X = check_fit_data(X, finite=solver != "closed_form", batched=batched)
     r = check_rank(r, X.shape[-1])
-    p, lam = _check_cl_options(p, lam, masks, loss, mask_mode)
+    opts = contrastive_options(p, lam, masks, loss, mask_mode, d=X.shape[-1])
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     rng = check_rng(rng)
-    if batched and solver != "closed_form":
-        raise ValueError(f"batched=True (X of shape (R, n, d)) needs solver='closed_form', got {solver!r}")
-    info = {"p": p, "lam": lam, "masks": masks, "loss": loss, "mask_mode": mask_mode}
+    _check_batched_solver(batched, solver)
+    info = opts.info()
     if solver in ("sgd", "adam"):
-        if masks != "realized":
+        if opts.masks != "realized":
             raise ValueError(f"solver={solver!r} draws fresh masks at every step: use masks='realized'")
         fit = train_contrastive_minibatch(
-            X, r, p=p, lam=lam, loss=loss, mask_mode=mask_mode, method=solver, rng=rng,
-            solver_options=solver_options,
+            X, r, p=opts.p, lam=opts.lam, loss=opts.form, mask_mode=opts.law, method=solver, rng=rng,
+            solver_options=_options(solver_options, "minibatch"),
         )
         fit.info.update(info)
         return fit
-    _check_mask_law(masks, mask_mode)
+    gd_options = _options(solver_options, "gd") if solver == "gd" else None
     method = "dense" if solver == "gd" else choose_eigensolver(eigensolver, X.shape[-1], r, formed=False)
     if method == "matrix-free":
-        if masks == "expected":
-            op = _expected_operator(X, p, loss)
-        else:
-            mask = _device_masks(X, X.shape, p, rng, mask_mode)
-            if math.prod(X.shape) * 8 <= _SIGNED_VIEWS_BUDGET:  # hold Y = X1 - X2: fastest
-                op = _realized_operator(X, loss, Y=xp.where(mask, X, -X))
-            else:  # rebuild Y block by block at each product: n d bytes beyond X
-                op = _realized_operator(X, loss, mask=mask)
-        mu, V = top_eigenpairs(op, r, eigensolver="matrix-free")
-        return _contrastive_result(xp, mu, V, r, lam, dict(info, eigensolver="matrix-free"))
-    M = _data_contrastive_matrix(X, p, rng, masks, mask_mode, loss)
-    return _fit_from_matrix(
-        M, r, lam=lam, solver=solver, rng=rng, solver_options=solver_options, info=info,
-        eigensolver="dense" if eigensolver == "dense" else "auto",
-    )
-
-
-def _check_cl_options(p, lam, masks, loss, mask_mode):
-    """Check the options shared by the contrastive fits; return ``(p, lam)`` as floats."""
-    p = check_unit_interval(p, "p")
-    lam = check_positive(lam, "lam")
-    check_choice(masks, "masks", CL_MASKS)
-    check_choice(loss, "loss", CL_LOSSES)
-    check_choice(mask_mode, "mask_mode", MASK_MODES)
-    return p, lam
-
-
-def _check_mask_law(masks, mask_mode):
-    """``masks="expected"`` is the average over iid per-sample masks: refuse any other mask law."""
-    if masks == "expected" and mask_mode != "per-sample":
-        raise ValueError(
-            "masks='expected' averages iid per-sample masks; use mask_mode='per-sample' "
-            f"or masks='realized' (got mask_mode={mask_mode!r})"
-        )
-
-
-def _data_contrastive_matrix(X, p, rng, masks, mask_mode, loss):
-    """The formed ``M`` of data ``X`` (or of a stack of replicates): mask-averaged with
-    ``masks="expected"``, else realized from masks drawn with ``rng``."""
-    if masks == "expected":
-        return _expected_matrix(X, p, loss)
-    xp = get_namespace(X)
-    if X.ndim == 3 and is_numpy_namespace(xp):
-        # on the CPU, views of one replicate at a time stay in cache (measured faster than
-        # one pass over the stack); the eigendecomposition is still one batched call
-        return xp.stack([_realized_views_matrix(X[i, ...], p, rng, mask_mode, loss) for i in range(X.shape[0])])
-    return _realized_views_matrix(X, p, rng, mask_mode, loss)
-
-
-def _fit_from_matrix(M, r, *, lam, solver, rng, solver_options, info=None, eigensolver="auto"):
-    """Minimise the contrastive objective on a formed ``M``: by GD with ``solver="gd"``, else in closed form."""
+        realized = opts.masks == "realized"
+        stats = operator_statistics(X, law=opts.law if realized else None, p=opts.p, rng=rng)
+        mu, V = top_eigenpairs(stats.operator(opts.form, opts.pair_moment), r, eigensolver="matrix-free")
+        return _contrastive_result(xp, mu, V, r, opts.lam, dict(info, eigensolver="matrix-free"))
+    M = data_contrastive_matrix(X, opts, rng)
     if solver == "gd":
-        fit = train_contrastive(M, r, lam=lam, rng=rng, solver_options=solver_options)
-        fit.info.update(info or {})
+        fit = train_contrastive(M, r, lam=opts.lam, rng=rng, solver_options=gd_options)
+        fit.info.update(info)
         return fit
-    return contrastive_fit_from_matrix(M, r, lam=lam, info=info, eigensolver=eigensolver)
+    return solve_contrastive(M, r, lam=opts.lam, info=info, eigensolver="dense" if eigensolver == "dense" else "auto")
 
 
-def _realized_views_matrix(X, p, rng, mode, loss):
-    """``M`` of ``X`` (or of a stack, one draw after another) from masks drawn with ``rng``."""
-    if mode in ("per-sample", "exact-count"):
-        def masks(shape):
-            return _device_masks(X, shape, p, rng, mode)
-    else:
-        shared = _device_masks(X, X.shape, p, rng, mode)
-
-        def masks(shape):
-            return shared
-    C12, s1, s2 = _view_sums(X, masks)
-    xp = get_namespace(X)
-    if not bool(xp.all(xp.isfinite(s1)) and xp.all(xp.isfinite(s2))):  # X is unchecked: NaN shows here
-        raise ValueError("X contains NaN or infinite values")
-    if loss == "simclr":
-        return _views_matrix(C12, None, X.shape[-2], _negative_pairs(X)[0])
-    return _views_matrix(C12, (s1, s2), X.shape[-2])
-
-
-def _view_sums(X, masks):
-    """:math:`C_{12} = \\sum_i x^{(1)}_i x^{(2)\\top}_i` and the column sums of the two
-    views :math:`X_1 = A \\circ X`, :math:`X_2 = X - X_1` of ``X`` (n, d) or a stack.
-
-    ``masks(shape)`` returns the boolean mask of the next row block of that shape
-    (in draw order) or one shared row. On the CPU a 2-D ``X`` is taken in row
-    blocks whose views stay in cache (faster than whole-array views, measured in
-    ``benchmarks/bench_closed_form.py``, and no ``n x d`` temporaries); elsewhere
-    in one block.
-    """
-    xp = get_namespace(X)
-    n, d = X.shape[-2:]
-    rows = max(1, _VIEW_BLOCK_ENTRIES // d) if X.ndim == 2 and is_numpy_namespace(xp) else n
-    C12 = s1 = s2 = None
-    with _fp_quiet(xp):
-        for start in range(0, n, rows):
-            Xb = X[..., start:start + rows, :]
-            X1 = Xb * xp.astype(masks(Xb.shape), X.dtype)  # 4x faster than where(); entries are x or ±0 exactly
-            X2 = Xb - X1
-            parts = (X1.mT @ X2, xp.sum(X1, axis=-2), xp.sum(X2, axis=-2))
-            C12, s1, s2 = (part if total is None else total + part for total, part in zip((C12, s1, s2), parts))
-    return C12, s1, s2
+def _options(options, kind):
+    """``solver_options`` checked for the GD (``kind="gd"``) or minibatch solvers."""
+    return solver_options(options, GD_OPTIONS if kind == "gd" else MINIBATCH_OPTIONS)
 
 
 def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
@@ -489,54 +347,6 @@ def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
     itemsize = check_int(itemsize, "itemsize", low=1)
     per_replicate = (4 * n * d + 4 * d * d) * itemsize
     return max(1, min(n_replicates, memory_limit // per_replicate))
-
-
-def _device_masks(X, shape, p, rng, mode):
-    """Host masks for data of ``shape`` (see :func:`_host_masks`) on the namespace and device of ``X``."""
-    return to_namespace(_host_masks(shape, p, rng, mode), get_namespace(X), device=device_of(X))
-
-
-def _host_masks(shape, p, rng, mode):
-    """Host masks of shape (R, n or 1, d): replicate i gets what the i-th of R
-    consecutive ``draw_mask(n, d, p, rng=rng, mode=mode)`` calls returns."""
-    import numpy as np
-
-    n, d = shape[-2:]
-    reps = shape[0] if len(shape) == 3 else None
-    if mode in ("per-sample", "exact-count"):
-        # row by row: consecutive draws of any row counts are the same stream, so the
-        # R n rows are drawn in blocks (for p != 1/2 the uniforms behind a mask take 8 bytes an entry)
-        rows = (reps or 1) * n
-        mask = np.empty((rows, d), dtype=bool)
-        step = max(1, _BLOCK_ENTRIES // d)
-        for start in range(0, rows, step):
-            stop = min(start + step, rows)
-            mask[start:stop] = draw_mask(stop - start, d, p, rng=rng, mode=mode)
-        return mask if reps is None else mask.reshape(reps, n, d)
-    if reps is None:
-        return draw_mask(n, d, p, rng=rng, mode=mode)
-    return np.stack([draw_mask(n, d, p, rng=rng, mode=mode) for _ in range(reps)])
-
-
-_BLOCK_ENTRIES = 1 << 22  # 32 MiB of float64 per temporary block
-_VIEW_BLOCK_ENTRIES = 1 << 19  # 4 MiB per view block: the two views and the data block stay in cache
-
-#: Largest ``Y = X1 - X2`` (bytes) the matrix-free realized fit holds whole; above
-#: it ``Y`` is rebuilt in row blocks at each product (about 2x slower, memory n d bytes).
-_SIGNED_VIEWS_BUDGET = 1 << 30
-
-
-def _column_squares(X):
-    """:math:`\\sum_i x_{ij}^2` per column, in row blocks (no ``n x d`` temporary)."""
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    rows = max(1, _BLOCK_ENTRIES // math.prod(X.shape[:-2] + X.shape[-1:]))
-    total = None
-    for start in range(0, n, rows):
-        block = X[..., start:min(start + rows, n), :]
-        part = xp.sum(block * block, axis=-2)
-        total = part if total is None else total + part
-    return total
 
 
 def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=None, batched=False):
@@ -574,111 +384,13 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
     SymmetricOperator
         ``op.matmat(V)`` equals ``M @ V`` for ``V`` of shape (..., d, b).
     """
-    _, X = _check_X(X, batched=batched)
-    p = check_unit_interval(p, "p")
-    check_choice(loss, "loss", CL_LOSSES)
-    check_choice(masks, "masks", CL_MASKS)
-    if masks == "expected":
-        return _expected_operator(X, p, loss)
+    _, X = check_fit_data(X, batched=batched)
+    opts = contrastive_options(p, 1.0, masks, loss)
+    if opts.masks == "expected":
+        return operator_statistics(X).operator(opts.form, opts.pair_moment)
     if Y is None or tuple(Y.shape) != tuple(X.shape):
         raise ValueError("masks='realized' needs Y = X1 - X2 of the same shape as X")
-    return _realized_operator(X, loss, Y=Y)
-
-
-def _checked_sum(X):
-    """Column sums :math:`X^\\top 1`; non-finite exactly when ``X`` has a non-finite entry."""
-    xp = get_namespace(X)
-    s = xp.sum(X, axis=-2)
-    if not bool(xp.all(xp.isfinite(s))):
-        raise ValueError("X contains NaN or infinite values")
-    return s
-
-
-def _gram_apply(X):
-    return lambda V: X.mT @ (X @ V)
-
-
-def _rank1(u, V):
-    """:math:`u (u^\\top V)` for stacks: u (..., d), V (..., d, b)."""
-    return u[..., :, None] * (u[..., None, :] @ V)
-
-
-def _operator(X, matmat):
-    xp = get_namespace(X)
-    return SymmetricOperator(matmat, X.shape[-1], xp, X.dtype, device_of(X), tuple(X.shape[:-2]))
-
-
-def _expected_operator(X, p, loss):
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    q = p * (1 - p)
-    with _fp_quiet(xp):
-        dS = _column_squares(X) / n
-        s = _checked_sum(X)
-    gram = _gram_apply(X)
-    if loss == "cross-view":
-        a, c, dd = q / (n - 1), q / (n * (n - 1)), q
-    else:
-        a, c, dd = q / n + 1 / (4 * n * (n - 1)), 1 / (4 * n * (n - 1)), q
-    return _operator(X, lambda V: a * gram(V) - dd * (dS[..., :, None] * V) - c * _rank1(s, V))
-
-
-def _realized_operator(X, loss, Y=None, mask=None):
-    """Realized ``M`` as an operator, from ``Y = X1 - X2`` or from the boolean mask of view 1."""
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    with _fp_quiet(xp):
-        s = _checked_sum(X)
-        if Y is not None:
-            gy, t = _gram_apply(Y), xp.sum(Y, axis=-2)
-        else:
-            gy, t = _signed_gram(X, mask)
-    s1, s2 = (s + t) / 2, (s - t) / 2
-    gx = _gram_apply(X)
-    if loss == "cross-view":
-        def matmat(V):
-            pos = (gx(V) - gy(V)) / 4  # sym(X1^T X2) V
-            neg = (s1[..., :, None] * (s2[..., None, :] @ V) + s2[..., :, None] * (s1[..., None, :] @ V)) / 2
-            return pos / (n - 1) - neg / (n * (n - 1))
-    else:
-        def matmat(V):
-            GV = gx(V)
-            pos = (GV - gy(V)) / (4 * n)
-            return pos - (_rank1(s, V) - GV) / (4 * n * (n - 1))
-    return _operator(X, matmat)
-
-
-def _signed_gram(X, mask):
-    """``V -> Y^T (Y V)`` and ``Y^T 1`` for :math:`Y = (2A - 1) \\circ X`, built block by block.
-
-    ``Y`` is never held whole: each application rebuilds 32 MiB row blocks of it
-    from ``X`` and the boolean ``mask`` (shape (..., n, d), or (..., 1, d) for a
-    fixed mask), so the realized operator needs ``n d`` bytes beyond ``X``.
-    """
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    rows = max(1, _BLOCK_ENTRIES // math.prod(X.shape[:-2] + X.shape[-1:]))
-    per_row = mask.shape[-2] == n
-
-    def blocks():
-        for start in range(0, n, rows):
-            stop = min(start + rows, n)
-            Xb = X[..., start:stop, :]
-            yield xp.where(mask[..., start:stop, :] if per_row else mask, Xb, -Xb)
-
-    t = None
-    for Yb in blocks():
-        part = xp.sum(Yb, axis=-2)
-        t = part if t is None else t + part
-
-    def apply(V):
-        out = None
-        for Yb in blocks():
-            part = Yb.mT @ (Yb @ V)
-            out = part if out is None else out + part
-        return out
-
-    return apply, t
+    return operator_statistics(X, signed=Y).operator(opts.form)
 
 
 def second_moment_operator(X, *, center=False, batched=False):
@@ -698,20 +410,9 @@ def second_moment_operator(X, *, center=False, batched=False):
     SymmetricOperator
         ``op.matmat(V) = X^T (X V)/n`` for ``V`` of shape (..., d, b).
     """
-    _, X = _check_X(X, batched=batched)
-    return _moment_operator(X, center)
-
-
-def _moment_operator(X, center):
-    xp = get_namespace(X)
-    n = X.shape[-2]
-    gram = _gram_apply(X)
-    with _fp_quiet(xp):
-        _checked_sum(X)
-    if not center:
-        return _operator(X, lambda V: gram(V) / n)
-    m = xp.mean(X, axis=-2)
-    return _operator(X, lambda V: gram(V) / n - _rank1(m, V))
+    check_bool(center, "center")
+    _, X = check_fit_data(X, batched=batched)
+    return operator_statistics(X).moment_operator(center)
 
 
 def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto"):
@@ -739,8 +440,32 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto")
     r = check_rank(r, M.shape[-1])
     lam = check_positive(lam, "lam")
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
+    return solve_contrastive(M, r, lam=lam, info=info, eigensolver=eigensolver)
+
+
+def solve_contrastive(M, r, *, lam, info=None, eigensolver="auto"):
+    """The closed-form minimiser for a checked, finite ``M`` and validated ``r``, ``lam``, ``eigensolver``.
+
+    Parameters
+    ----------
+    M : array of shape (d, d) or (n_replicates, d, d)
+        Contrastive matrix (only its symmetric part is used).
+    r : int
+        Representation dimension, ``1 <= r < d``.
+    lam : float
+        Regularisation :math:`\\lambda > 0`.
+    info : dict, optional
+        Extras stored in the result.
+    eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
+        How to find the top-``r`` eigenpairs.
+
+    Returns
+    -------
+    FitResult
+        As :func:`fit_contrastive`.
+    """
     xp = get_namespace(M)
-    mu, V = top_eigenpairs(M, r, eigensolver=eigensolver)
+    mu, V = top_eigenpairs(sym(M), r, eigensolver=eigensolver)
     return _contrastive_result(xp, mu, V, r, lam, info)
 
 
@@ -766,9 +491,9 @@ def _principal(S, r, eigensolver="auto"):
 
 
 def _moment(X, r, center, batched=False):
-    _, X = _check_X(X, finite=center, batched=batched)
+    _, X = check_fit_data(X, finite=center, batched=batched)
     r = check_rank(r, X.shape[-1])
-    return _second_moment(X, center), r
+    return _moment_of(X, center), r
 
 
 def _check_square(M, name):
@@ -782,22 +507,22 @@ def _check_square(M, name):
 
 def _principal_fit(X, r, method, center, eigensolver, batched, lam=0.0):
     """PCA / AE / GAN from data, dense or matrix-free."""
+    check_bool(center, "center")
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     shape = getattr(X, "shape", None) or (0,)
     if method != "autoencoder" and choose_eigensolver(eigensolver, shape[-1], 1, formed=False) == "matrix-free":
-        xp, X = _check_X(X, batched=batched)
+        xp, X = check_fit_data(X, batched=batched)
         r = check_rank(r, X.shape[-1])
-        sig, V = top_eigenpairs(_moment_operator(X, center), r, eigensolver="matrix-free")
+        stats = operator_statistics(X)
+        sig, V = top_eigenpairs(stats.moment_operator(center), r, eigensolver="matrix-free")
         n = X.shape[-2]
-        trace = xp.sum(_column_squares(X), axis=-1) / n
+        trace = xp.sum(stats.column_squares, axis=-1) / n
         if center:
             trace = trace - xp.sum(xp.mean(X, axis=-2) ** 2, axis=-1)
         return _principal_result(xp, method, xp.clip(sig, min=0.0), V, trace - xp.sum(sig, axis=-1), None,
                                  lam, {"center": center, "eigensolver": "matrix-free"})
     S, r = _moment(X, r, center, batched)
-    return principal_fit_from_moment(
-        S, r, method, lam=lam, info={"center": center}, eigensolver="dense" if eigensolver == "dense" else "auto"
-    )
+    return _principal_from_moment(S, r, method, lam, {"center": center}, "dense" if eigensolver == "dense" else "auto")
 
 
 def fit_pca(
@@ -840,10 +565,12 @@ def fit_pca(
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
     """
     check_choice(solver, "solver", SOLVERS)
+    check_bool(center, "center")
     _check_batched_solver(batched, solver)
     if solver == "gd":
+        options = _options(solver_options, "gd")
         S, r = _moment(X, r, center)
-        fit = train_pca(S, r, rng=rng, solver_options=solver_options)
+        fit = train_pca(S, r, rng=rng, solver_options=options)
         fit.info["center"] = center
         return fit
     return _principal_fit(X, r, "pca", center, eigensolver, batched)
@@ -897,10 +624,12 @@ def fit_autoencoder(
     """
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(solver, "solver", SOLVERS)
+    check_bool(center, "center")
     _check_batched_solver(batched, solver)
     if solver == "gd":
+        options = _options(solver_options, "gd")
         S, r = _moment(X, r, center)
-        fit = train_autoencoder(S, r, lam=lam, rng=rng, solver_options=solver_options)
+        fit = train_autoencoder(S, r, lam=lam, rng=rng, solver_options=options)
         fit.info["center"] = center
         return fit
     return _principal_fit(X, r, "autoencoder", center, eigensolver, batched, lam=lam)
@@ -944,11 +673,9 @@ def fit_gan(X, r, *, center=False, eigensolver="auto", batched=False):
 
 
 def _check_batched_solver(batched, solver):
+    check_bool(batched, "batched")
     if batched and solver != "closed_form":
         raise ValueError(f"batched=True (X of shape (R, n, d)) needs solver='closed_form', got {solver!r}")
-
-
-PRINCIPAL_METHODS = ("pca", "autoencoder", "gan")
 
 
 def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None, eigensolver="auto"):
@@ -980,6 +707,10 @@ def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None, eigenso
     r = check_rank(r, S.shape[-1])
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
+    return _principal_from_moment(S, r, method, lam, info, eigensolver)
+
+
+def _principal_from_moment(S, r, method, lam, info, eigensolver):
     xp, sig, V, tail = _principal(S, r, eigensolver)
     return _principal_result(xp, method, sig, V, tail, S, lam, dict(info or {}))
 

@@ -24,9 +24,74 @@ from ._validation import check_choice, check_int, check_positive, check_rank
 from .exceptions import SpikedModelWarning
 from .random import check_rng
 
-__all__ = ["SpikedModel", "NOISE_PROFILES", "GENERATORS", "noise_variances", "haar_basis", "namespace_generator"]
+__all__ = [
+    "SpikedModel",
+    "NOISE_PROFILES",
+    "GENERATORS",
+    "noise_variances",
+    "register_noise_profile",
+    "haar_basis",
+    "namespace_generator",
+]
 
-NOISE_PROFILES = ("uniform", "uniform-random", "two-block", "linear-std")
+
+def _uniform(d, min_var, max_var, rng):
+    """``linspace(min, max, d)``."""
+    return np.linspace(min_var, max_var, d)
+
+
+def _uniform_random(d, min_var, max_var, rng):
+    """iid uniform on ``[min, max]``."""
+    return rng.uniform(min_var, max_var, size=d)
+
+
+def _two_block(d, min_var, max_var, rng):
+    """``max`` on the first ``ceil(d/2)`` coordinates and ``min`` on the rest."""
+    out = np.full(d, min_var)
+    out[: math.ceil(d / 2)] = max_var
+    return out
+
+
+def _linear_std(d, min_var, max_var, rng):
+    """Standard deviations ``linspace(sqrt(max), sqrt(min), d)``."""
+    return np.linspace(math.sqrt(max_var), math.sqrt(min_var), d) ** 2
+
+
+#: The noise profiles (spec §1), name -> ``profile(d, min_var, max_var, rng)`` returning the
+#: ``d`` variances in ``[min_var, max_var]``; :func:`register_noise_profile` adds one.
+NOISE_PROFILES = {
+    "uniform": _uniform,
+    "uniform-random": _uniform_random,
+    "two-block": _two_block,
+    "linear-std": _linear_std,
+}
+_BUILTIN_PROFILES = tuple(NOISE_PROFILES)
+
+
+def register_noise_profile(name, profile):
+    """Add a noise profile: ``SpikedModel.random(..., noise=name)`` then draws its variances.
+
+    Parameters
+    ----------
+    name : str
+        The ``noise=`` name (not a built-in one).
+    profile : callable
+        ``profile(d, min_var, max_var, rng)`` returning an array of shape (d,) of positive
+        variances; ``min_var = max_var / condition``; ``rng`` a :class:`numpy.random.Generator`.
+
+    Returns
+    -------
+    callable
+        ``profile``, so the call can decorate the function.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name in _BUILTIN_PROFILES:
+        raise ValueError(f"noise profile {name!r} is built in; choose another name")
+    if not callable(profile):
+        raise TypeError(f"profile must be callable as profile(d, min_var, max_var, rng), got {profile!r}")
+    NOISE_PROFILES[name] = profile
+    return profile
 
 #: Where samples are drawn: ``"host"`` (NumPy, bit-identical on every device) or
 #: ``"device"`` (the namespace's own generator, e.g. CuPy's; not bit-identical).
@@ -87,7 +152,7 @@ def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=Non
     ----------
     d : int
         Ambient dimension.
-    profile : {"uniform", "uniform-random", "two-block", "linear-std"}
+    profile : {"uniform", "uniform-random", "two-block", "linear-std"} or a registered name
         ``"uniform"``: ``linspace(min, max, d)``; ``"uniform-random"``: iid
         uniform on ``[min, max]``; ``"two-block"``: ``max`` on the first
         ``ceil(d/2)`` coordinates and ``min`` on the rest; ``"linear-std"``:
@@ -111,15 +176,10 @@ def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=Non
         raise ValueError(f"condition must lie in [1, inf), got {condition}")
     max_var = check_positive(max_var, "max_var")
     min_var = max_var / condition
-    if profile == "uniform":
-        return np.linspace(min_var, max_var, d)
-    if profile == "uniform-random":
-        return check_rng(rng).uniform(min_var, max_var, size=d)
-    if profile == "two-block":
-        out = np.full(d, min_var)
-        out[: math.ceil(d / 2)] = max_var
-        return out
-    return np.linspace(math.sqrt(max_var), math.sqrt(min_var), d) ** 2
+    out = np.asarray(NOISE_PROFILES[profile](d, min_var, max_var, check_rng(rng)), dtype=float)
+    if out.shape != (d,):
+        raise ValueError(f"noise profile {profile!r} must return shape ({d},), got {out.shape}")
+    return out
 
 
 def haar_basis(d, r, rng=None):

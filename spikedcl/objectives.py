@@ -8,6 +8,7 @@ tests check the minimisers against them.
 from __future__ import annotations
 
 from ._array_api import get_namespace
+from .forms import get_form
 
 __all__ = [
     "contrastive_loss",
@@ -107,20 +108,6 @@ def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
     return fit + lam * (xp.sum(W_enc**2) + xp.sum(W_dec**2))
 
 
-def _batch_terms(W, X1, X2, loss):
-    """Features and the pieces shared by the batch loss and its gradient."""
-    xp = get_namespace(W, X1, X2)
-    n = X1.shape[0]
-    F1, F2 = X1 @ W.mT, X2 @ W.mT
-    if loss == "cross-view":
-        weight = 1 / (n * (n - 1))
-        a_sum, b_sum = xp.sum(X1, axis=0), xp.sum(X2, axis=0)
-    else:  # SimCLR (L-b): negatives through x = x1 + x2, weight 1/(4 n (n-1))
-        weight = 1 / (4 * n * (n - 1))
-        a_sum = b_sum = xp.sum(X1 + X2, axis=0)
-    return xp, n, F1, F2, weight, a_sum, b_sum
-
-
 def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
     """Linear contrastive loss of a batch of view pairs, from the features alone (spec §3).
 
@@ -145,23 +132,15 @@ def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
         Second views.
     lam : float, default=1.0
         Regularisation :math:`\\lambda`.
-    loss : {"cross-view", "simclr"}, default="cross-view"
-        Batch form.
+    loss : {"cross-view", "simclr"} or BatchForm, default="cross-view"
+        Batch form (:mod:`spikedcl.forms`).
 
     Returns
     -------
     array of shape ()
         The loss.
     """
-    xp, n, F1, F2, weight, a_sum, b_sum = _batch_terms(W, X1, X2, loss)
-    pos = xp.sum(F1 * F2)
-    if loss == "cross-view":
-        neg = xp.sum((W @ a_sum) * (W @ b_sum)) - pos
-    else:
-        F = F1 + F2
-        neg = xp.sum((W @ a_sum) ** 2) - xp.sum(F * F)
-    G = W @ W.mT
-    return -pos / n + weight * neg + lam / 2 * xp.sum(G * G)
+    return get_form(loss).batch_loss(W, X1, X2, lam)
 
 
 def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
@@ -177,23 +156,15 @@ def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
         Second views.
     lam : float, default=1.0
         Regularisation :math:`\\lambda`.
-    loss : {"cross-view", "simclr"}, default="cross-view"
-        Batch form.
+    loss : {"cross-view", "simclr"} or BatchForm, default="cross-view"
+        Batch form (:mod:`spikedcl.forms`).
 
     Returns
     -------
     array of shape (r, d)
         :math:`-2 W M + 2\\lambda (W W^\\top) W` without forming ``M``.
     """
-    xp, n, F1, F2, weight, a_sum, b_sum = _batch_terms(W, X1, X2, loss)
-    pos = F1.mT @ X2 + F2.mT @ X1  # d/dW sum_i <W a_i, W b_i> = W (A^T B + B^T A)
-    Wa, Wb = W @ a_sum, W @ b_sum
-    if loss == "cross-view":
-        neg = Wa[:, None] * b_sum[None, :] + Wb[:, None] * a_sum[None, :] - pos
-    else:
-        X = X1 + X2
-        neg = 2 * (Wa[:, None] * a_sum[None, :] - (F1 + F2).mT @ X)
-    return -pos / n + weight * neg + 2 * lam * ((W @ W.mT) @ W)
+    return get_form(loss).batch_grad(W, X1, X2, lam)
 
 
 def autoencoder_grad(W_enc, W_dec, S, lam=0.0):

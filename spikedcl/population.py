@@ -21,6 +21,7 @@ from ._array_api import to_namespace
 from ._linalg import offdiag, sym
 from ._validation import check_choice, check_positive, check_rank, check_unit_interval
 from .augment import draw_mask
+from .data import SpikedModel
 from .closed_form import (
     PRINCIPAL_METHODS,
     contrastive_fit_from_matrix,
@@ -63,6 +64,11 @@ def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, 
         :math:`\\Sigma_x` (principal methods and HeteroPCA's input),
         :math:`p(1-p)\\Delta(\\Sigma_x)` or the fixed-mask cross moment.
     """
+    if not isinstance(model, SpikedModel):
+        raise TypeError(
+            f"model must be a SpikedModel (e.g. SpikedModel.random(d, r)), got {type(model).__name__}; "
+            "population fits take the model, not samples: fit samples with spikedcl.fit_pca / fit_contrastive"
+        )
     check_choice(method, "method", POPULATION_METHODS)
     p = check_unit_interval(p, "p")
     S = model.covariance()
@@ -101,6 +107,11 @@ def population_fit(model, method="contrastive", *, r=None, p=0.5, lam=1.0, rng=N
     FitResult
         The population fit; ``sin_theta(model.U, fit.basis)`` is the method's bias.
     """
+    if not isinstance(model, SpikedModel):
+        raise TypeError(
+            f"model must be a SpikedModel (e.g. SpikedModel.random(d, r)), got {type(model).__name__}; "
+            "population fits take the model, not samples: fit samples with spikedcl.fit_pca / fit_contrastive"
+        )
     r = model.r if r is None else check_rank(r, model.d)
     lam = check_positive(lam, "lam")
     S = population_matrix(model, method, p=p, rng=rng, xp=xp, device=device)

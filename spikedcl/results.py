@@ -63,5 +63,17 @@ class FitResult:
         -------
         array of shape (n_samples, r)
             The representation of each sample.
+
+        Raises
+        ------
+        ValueError
+            When ``X`` does not have the ``d`` columns of ``W``.
         """
+        shape = tuple(getattr(X, "shape", ()))
+        d = self.W.shape[-1]
+        if len(shape) < 1 or shape[-1] != d:
+            raise ValueError(
+                f"X must have shape (n_samples, n_features) with n_features = {d} (the fit's dimension), "
+                f"got shape {shape}"
+            )
         return X @ self.W.mT

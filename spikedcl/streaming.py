@@ -18,27 +18,15 @@ the results agree to rounding, for every chunk size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from ._array_api import device_of, get_namespace, to_namespace
-from ._linalg import offdiag, sym
+from ._array_api import device_of, get_namespace
 from ._validation import check_choice, check_int, check_rank, check_unit_interval
-from .augment import MASK_MODES, draw_mask
-from .closed_form import (
-    CL_LOSSES,
-    CL_MASKS,
-    _check_cl_options,
-    _check_mask_law,
-    _pair_mean,
-    _view_sums,
-    _views_matrix,
-    contrastive_fit_from_matrix,
-    principal_fit_from_moment,
-)
+from .augment import get_mask_law
+from .closed_form import principal_fit_from_moment, solve_contrastive
 from .data import GENERATORS, SpikedModel, namespace_generator
 from .eigensolvers import EIGENSOLVERS
+from .options import check_bool, contrastive_options
 from .random import check_rng
+from .stats import StatisticsAccumulator, ViewStatistics
 
 __all__ = [
     "StreamedMoments",
@@ -97,83 +85,10 @@ def chunk_size_for(n, d, memory_limit=DEFAULT_MEMORY_LIMIT, *, itemsize=8):
     return min(n, (memory_limit - fixed) // per_row)
 
 
-@dataclass(frozen=True, eq=False)
-class StreamedMoments:
-    """Sufficient statistics of ``n`` samples and their masked views.
-
-    Parameters
-    ----------
-    n : int
-        Number of samples.
-    gram : array of shape (d, d)
-        :math:`G = X^\\top X = \\sum_i x_i x_i^\\top`.
-    total : array of shape (d,)
-        :math:`s = \\sum_i x_i`.
-    cross : array of shape (d, d) or None
-        :math:`C_{12} = X_1^\\top X_2` of the realized views (``None`` without views).
-    total1 : array of shape (d,) or None
-        :math:`s_1 = \\sum_i x^{(1)}_i` (``None`` without views).
-    info : dict, default={}
-        How the statistics were drawn (``p``, ``mask_mode``, ``chunk_size``, ``n_chunks``).
-    """
-
-    n: int
-    gram: Any
-    total: Any
-    cross: Any = None
-    total1: Any = None
-    info: dict = field(default_factory=dict)
-
-    def second_moment(self, center=False):
-        """Second moment :math:`\\hat\\Sigma_0 = G/n` (or the centred covariance).
-
-        Parameters
-        ----------
-        center : bool, default=False
-            Subtract :math:`\\bar x \\bar x^\\top`, :math:`\\bar x = s/n`.
-
-        Returns
-        -------
-        array of shape (d, d)
-            As :func:`spikedcl.second_moment` on the same samples.
-        """
-        S = sym(self.gram) / self.n
-        if center:
-            m = self.total / self.n
-            S = S - m[:, None] * m[None, :]
-        return S
-
-    def contrastive_matrix(self, loss="cross-view", masks="realized", p=None):
-        """The contrastive matrix ``M`` (realized) or :math:`\\bar M` (mask-averaged), spec §3.
-
-        Parameters
-        ----------
-        loss : {"cross-view", "simclr"}, default="cross-view"
-            Batch form.
-        masks : {"realized", "expected"}, default="realized"
-            ``"realized"`` needs the view statistics (``views=True``).
-        p : float, optional
-            Masking probability for ``"expected"`` (default: the one streamed with).
-
-        Returns
-        -------
-        array of shape (d, d)
-            As :func:`spikedcl.contrastive_matrix` / :func:`spikedcl.expected_contrastive_matrix`.
-        """
-        check_choice(loss, "loss", CL_LOSSES)
-        check_choice(masks, "masks", CL_MASKS)
-        n, G, s = self.n, self.gram, self.total
-        N = _pair_mean(s, s, G, n)
-        if masks == "expected":
-            p = check_unit_interval(self.info.get("p", 0.5) if p is None else p, "p")
-            q = p * (1 - p)
-            if loss == "cross-view":
-                return q * (offdiag(sym(G) / n) - N)
-            return q * offdiag(sym(G) / n) - N / 4
-        if self.cross is None:
-            raise ValueError("masks='realized' needs the view statistics: stream with views=True")
-        sums = (self.total1, s - self.total1) if loss == "cross-view" else None
-        return _views_matrix(self.cross, sums, n, N)
+#: The statistics of :func:`streamed_moments` (:class:`spikedcl.stats.ViewStatistics`):
+#: ``gram``, ``total`` and, with views, ``cross``, ``total1``, ``total2``; methods
+#: ``second_moment(center)`` and ``contrastive_matrix(loss, masks, p)``.
+StreamedMoments = ViewStatistics
 
 
 def streamed_moments(
@@ -242,60 +157,58 @@ def streamed_moments(
         raise TypeError(f"model must be a SpikedModel, got {type(model).__name__}")
     n = check_int(n, "n", low=2)
     p = check_unit_interval(p, "p")
-    check_choice(mask_mode, "mask_mode", MASK_MODES)
+    law = get_mask_law(mask_mode)
     check_choice(generator, "generator", GENERATORS)
-    if views is not True and views is not False:
-        raise TypeError(f"views must be True or False, got {views!r}")
+    check_bool(views, "views")
     d = model.d
+    if views:
+        law.check(p, d)
+    chunk_size = _chunk_size(n, d, chunk_size, memory_limit, dtype)
+    rng = check_rng(rng)
+    mask_rng = rng.spawn(1)[0] if mask_rng is None else check_rng(mask_rng)
+    return _stream(model, n, rng, mask_rng, p, law, views, chunk_size, xp, device, dtype, generator)
+
+
+def _chunk_size(n, d, chunk_size, memory_limit, dtype):
+    """Rows per chunk: checked ``chunk_size`` within ``memory_limit``, or the largest that fits."""
     itemsize = 4 if dtype is not None and "32" in str(dtype) else 8
     if chunk_size is None:
         limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
-        chunk_size = chunk_size_for(n, d, limit, itemsize=itemsize)
-    else:
-        chunk_size = check_int(chunk_size, "chunk_size", low=1, high=n)
-        if memory_limit is not None:
-            need = _SQUARE_ARRAYS * d * d * itemsize + _CHUNK_ARRAYS * d * itemsize * chunk_size
-            memory_limit = check_int(memory_limit, "memory_limit", low=1)
-            if need > memory_limit:
-                raise ValueError(
-                    f"chunk_size={chunk_size} needs about {need} bytes at d={d}, over memory_limit={memory_limit}; "
-                    f"use chunk_size <= {chunk_size_for(n, d, memory_limit, itemsize=itemsize)}"
-                )
-    rng = check_rng(rng)
-    mask_rng = rng.spawn(1)[0] if mask_rng is None else check_rng(mask_rng)
-    mask_gen = None
-    if generator == "device" and mask_mode == "per-sample" and xp is not None:
-        mask_gen = namespace_generator(xp, int(mask_rng.integers(2**63)), device)
-    fixed = draw_mask(2, d, p, rng=mask_rng, mode=mask_mode) if mask_mode in ("fixed", "fixed-bernoulli") else None
+        return chunk_size_for(n, d, limit, itemsize=itemsize)
+    chunk_size = check_int(chunk_size, "chunk_size", low=1, high=n)
+    if memory_limit is not None:
+        need = _SQUARE_ARRAYS * d * d * itemsize + _CHUNK_ARRAYS * d * itemsize * chunk_size
+        memory_limit = check_int(memory_limit, "memory_limit", low=1)
+        if need > memory_limit:
+            raise ValueError(
+                f"chunk_size={chunk_size} needs about {need} bytes at d={d}, over memory_limit={memory_limit}; "
+                f"use chunk_size <= {chunk_size_for(n, d, memory_limit, itemsize=itemsize)}"
+            )
+    return chunk_size
 
-    G = s = C12 = s1 = None
+
+def _stream(model, n, rng, mask_rng, p, law, views, chunk_size, xp, device, dtype, generator):
+    """:func:`streamed_moments` on validated arguments."""
+    device_masks = None
+    if generator == "device" and law is get_mask_law("per-sample") and xp is not None:  # device Bernoulli uniforms
+        gen = namespace_generator(xp, int(mask_rng.integers(2**63)), device)
+        device_masks = _device_uniforms(gen, p)
+    need = {"gram", "total"} | ({"cross", "total1", "total2"} if views else set())
+    acc = StatisticsAccumulator(need, law=law, p=p, rng=mask_rng, device_masks=device_masks)
     n_chunks = 0
     for Xc in model.sample_chunks(n, chunk_size, rng=rng, xp=xp, device=device, dtype=dtype, generator=generator):
-        xpc = get_namespace(Xc)
-        G = Xc.mT @ Xc if G is None else G + Xc.mT @ Xc
-        sc = xpc.sum(Xc, axis=0)
-        s = sc if s is None else s + sc
-        if views:
-            C, t, _ = _view_sums(Xc, _chunk_masks(Xc, p, mask_rng, mask_mode, fixed, mask_gen))
-            C12 = C if C12 is None else C12 + C
-            s1 = t if s1 is None else s1 + t
+        acc.add(Xc)
         n_chunks += 1
-    if not bool(get_namespace(G).all(get_namespace(G).isfinite(G))):
-        raise ValueError("the streamed statistics are not finite (overflow): rescale the model")
-    info = {"p": p, "mask_mode": mask_mode, "chunk_size": chunk_size, "n_chunks": n_chunks, "generator": generator}
-    return StreamedMoments(n, G, s, C12, s1, info)
+    info = {"p": p, "mask_mode": law.name, "chunk_size": chunk_size, "n_chunks": n_chunks, "generator": generator}
+    return acc.result(info)
 
 
-def _chunk_masks(Xc, p, mask_rng, mask_mode, fixed, mask_gen):
-    """The mask source of :func:`~spikedcl.closed_form._view_sums` for one chunk: the
-    shared fixed row, uniforms of the device generator, or host masks from ``mask_rng``."""
-    xp, device = get_namespace(Xc), device_of(Xc)
-    if fixed is not None:
-        shared = to_namespace(fixed, xp, device=device)
-        return lambda shape: shared
-    if mask_gen is not None:
-        return lambda shape: xp.asarray(mask_gen.random(shape) < p, device=device)
-    return lambda shape: to_namespace(draw_mask(shape[0], shape[1], p, rng=mask_rng, mode=mask_mode), xp, device=device)
+def _device_uniforms(gen, p):
+    """Per-sample Bernoulli(p) masks of the device generator ``gen`` (``generator="device"``)."""
+    def draw(shape):
+        u = gen.random(shape)
+        return get_namespace(u).asarray(u < p, device=device_of(u))
+    return draw
 
 
 def fit_contrastive_streamed(
@@ -366,18 +279,18 @@ def fit_contrastive_streamed(
     FitResult
         As :func:`spikedcl.fit_contrastive`; ``info`` adds the streaming details.
     """
-    lam = _check_cl_options(p, lam, masks, loss, mask_mode)[1]
+    opts = contrastive_options(p, lam, masks, loss, mask_mode, d=model.d if isinstance(model, SpikedModel) else None)
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
-    _check_mask_law(masks, mask_mode)
     if isinstance(model, SpikedModel):
-        check_rank(r, model.d)
+        r = check_rank(r, model.d)
     mom = streamed_moments(
-        model, n, rng=rng, mask_rng=mask_rng, p=p, mask_mode=mask_mode, views=masks == "realized",
+        model, n, rng=rng, mask_rng=mask_rng, p=opts.p, mask_mode=opts.law, views=opts.masks == "realized",
         chunk_size=chunk_size, memory_limit=memory_limit, xp=xp, device=device, dtype=dtype, generator=generator,
     )
-    M = mom.contrastive_matrix(loss, masks)
-    info = {"p": p, "masks": masks, "loss": loss, "mask_mode": mask_mode, "streamed": dict(mom.info)}
-    return contrastive_fit_from_matrix(M, r, lam=lam, info=info, eigensolver=eigensolver)
+    form = opts.form
+    M = mom.form_matrix(form, opts.pair_moment, name="the streamed samples")
+    info = {"p": opts.p, "masks": opts.masks, "loss": opts.loss, "mask_mode": opts.mask_mode, "streamed": dict(mom.info)}
+    return solve_contrastive(M, r, lam=opts.lam, info=info, eigensolver=eigensolver)
 
 
 def fit_pca_streamed(

@@ -36,15 +36,11 @@ import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._validation import check_choice, check_data, check_int, check_positive, check_rank
-from .closed_form import (
-    _check_cl_options,
-    _check_mask_law,
-    _data_contrastive_matrix,
-    _fit_from_matrix,
-    contrastive_fit_from_matrix,
-)
+from .closed_form import contrastive_fit_from_matrix, data_contrastive_matrix, solve_contrastive
+from .options import GD_OPTIONS, contrastive_options, solver_options as check_solver_options
 from .population import population_matrix
 from .random import check_rng
+from .training import train_contrastive
 
 __all__ = [
     "LABEL_TYPES",
@@ -568,11 +564,11 @@ def fit_supervised_contrastive(
                 f"X_unlabeled must have the n_features={X.shape[1]} columns of X, got {X_self.shape[1]}"
             )
     r = check_rank(r, X.shape[1])
-    p, lam = _check_cl_options(p, lam, masks, loss, mask_mode)
+    opts = contrastive_options(p, lam, masks, loss, mask_mode, d=X.shape[1])
     check_choice(solver, "solver", SUPERVISED_SOLVERS)
+    gd_options = check_solver_options(solver_options, GD_OPTIONS) if solver == "gd" else None
     rng = check_rng(rng)
-    _check_mask_law(masks, mask_mode)
-    M_self = _data_contrastive_matrix(X_self, p, rng, masks, mask_mode, loss)
+    M_self = data_contrastive_matrix(X_self, opts, rng)
     if alpha == 0.0:
         M = M_self  # bit-for-bit the self-supervised matrix
     elif alpha == 1.0:
@@ -582,9 +578,12 @@ def fit_supervised_contrastive(
     n_classes = 0 if label_type == "regression" else max(2, E.shape[1])
     info = {
         "alpha": alpha, "m": X.shape[0], "n": X_self.shape[0], "label_type": label_type,
-        "n_classes": n_classes, "p": p, "masks": masks, "loss": loss, "mask_mode": mask_mode,
+        "n_classes": n_classes, "p": opts.p, "masks": opts.masks, "loss": opts.loss, "mask_mode": opts.mask_mode,
     }
-    fit = _fit_from_matrix(M, r, lam=lam, solver=solver, rng=rng, solver_options=solver_options)
+    if solver == "gd":
+        fit = train_contrastive(M, r, lam=opts.lam, rng=rng, solver_options=gd_options)
+    else:
+        fit = solve_contrastive(M, r, lam=opts.lam)
     return _as_supervised(fit, info)
 
 

@@ -12,21 +12,22 @@ import math
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import orthonormalize, sym
-from ._validation import check_int, check_positive
-from .augment import draw_mask, split_views
+from ._validation import check_unit_interval
+from .augment import apply_mask, get_mask_law
+from .forms import get_form
 from .objectives import (
     autoencoder_grad,
     autoencoder_loss,
-    contrastive_batch_grad,
-    contrastive_batch_loss,
     contrastive_grad,
     contrastive_loss,
     rayleigh_grad,
     rayleigh_loss,
 )
+from .options import GD_OPTIONS, MINIBATCH_OPTIONS, solver_options as check_solver_options
 from .random import check_rng
 from .results import FitResult
 from .solvers import gradient_descent, stochastic_descent
+from .stats import data_statistics
 
 __all__ = [
     "GD_OPTIONS",
@@ -37,23 +38,10 @@ __all__ = [
     "train_contrastive_minibatch",
 ]
 
-#: Options accepted by ``solver_options`` of the gradient-descent fits.
-GD_OPTIONS = ("step", "max_iter", "tol_grad", "tol_rel", "backtracking", "init_scale", "monitor")
-#: Options accepted by ``solver_options`` of the minibatch fits.
-MINIBATCH_OPTIONS = ("batch_size", "epochs", "lr", "schedule", "tol_rel", "init_scale", "monitor")
-
 
 def _check_options(options, allowed=GD_OPTIONS):
-    options = dict(options or {})
-    unknown = set(options) - set(allowed)
-    if unknown:
-        raise ValueError(f"unknown solver_options {sorted(unknown)}; allowed: {', '.join(allowed)}")
-    if "max_iter" in options:
-        options["max_iter"] = check_int(options["max_iter"], "max_iter", low=0)
-    for key in ("step", "init_scale"):
-        if key in options:
-            options[key] = check_positive(options[key], key)
-    return options
+    """A mutable copy of the checked options (a :class:`~spikedcl.options.SolverOptions` passes unchecked)."""
+    return check_solver_options(options, allowed).as_dict()
 
 
 def _first(fn):
@@ -108,7 +96,7 @@ def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
         Regularisation :math:`\\lambda > 0`.
     rng : None, int or numpy.random.Generator, optional
         Draws :math:`W_0`.
-    solver_options : dict, optional
+    solver_options : dict or SolverOptions, optional
         Keys of :data:`GD_OPTIONS`: ``step`` (default: the rule above), ``max_iter``
         (100000), ``tol_grad`` (1e-10), ``tol_rel`` (0), ``backtracking`` (True),
         ``init_scale`` (1e-3) and ``monitor`` (a callable of ``W`` recorded at every
@@ -241,15 +229,15 @@ def train_contrastive_minibatch(
         Masking probability.
     lam : float, default=1.0
         Regularisation :math:`\\lambda`.
-    loss : {"cross-view", "simclr"}, default="cross-view"
-        Batch form.
-    mask_mode : str, default="per-sample"
-        Mask law (:func:`spikedcl.draw_mask`).
+    loss : {"cross-view", "simclr"} or BatchForm, default="cross-view"
+        Batch form (:mod:`spikedcl.forms`).
+    mask_mode : str or MaskLaw, default="per-sample"
+        Mask law (:mod:`spikedcl.augment`).
     method : {"sgd", "adam"}, default="adam"
         Update rule.
     rng : None, int or numpy.random.Generator, optional
         Draws the initialisation, the shuffles and the masks.
-    solver_options : dict, optional
+    solver_options : dict or SolverOptions, optional
         Keys of :data:`MINIBATCH_OPTIONS`: ``batch_size`` (256), ``epochs`` (50),
         ``lr`` (Adam 0.01; SGD the spec's GD step on :math:`\\bar M`), ``schedule``
         ("cosine"), ``tol_rel`` (0), ``init_scale`` (1e-3) and ``monitor``
@@ -261,13 +249,13 @@ def train_contrastive_minibatch(
         ``solver`` is ``method``; ``loss`` is the mask-averaged objective at ``W``;
         ``info`` holds the per-epoch ``loss_history`` and ``monitor`` values.
     """
-    from .closed_form import expected_contrastive_matrix
-
     options = _check_options(solver_options, MINIBATCH_OPTIONS)
+    form, law = get_form(loss), get_mask_law(mask_mode)
+    p = check_unit_interval(p, "p")
     rng = check_rng(rng)
     xp = get_namespace(X)
     n, d = X.shape
-    M_bar = expected_contrastive_matrix(X, p, loss=loss)
+    M_bar = form.expected(data_statistics(X, {"gram", "total"}), p * (1 - p))
     W0 = _init((r, d), options.pop("init_scale", 1e-3), rng, X)
     if "lr" not in options:
         # SGD: the GD rule 1/(2‖M‖ + 6λ max(‖W0‖², ‖M‖/λ)) with ‖W0‖² ≪ ‖M‖/λ
@@ -276,21 +264,18 @@ def train_contrastive_minibatch(
     options.setdefault("batch_size", 256)
     options.setdefault("epochs", 50)
     options.setdefault("schedule", "cosine")
-    fixed = mask_mode.startswith("fixed")
-    if fixed:  # one mask for the whole run
-        views = split_views(X, p, rng=rng, mode=mask_mode)
+    if law.shared:  # one mask for the whole run
+        views = apply_mask(X, law.draw(n, d, p, rng))
 
     def batch_grad(params, idx, rng_):
         idx = to_namespace(idx, xp, device=device_of(X))
-        if fixed:
+        if law.shared:
             X1, X2 = (xp.take(V, idx, axis=0) for V in views)
         else:
-            X1, X2 = split_views(xp.take(X, idx, axis=0), p, rng=rng_, mode=mask_mode)
+            Xb = xp.take(X, idx, axis=0)
+            X1, X2 = apply_mask(Xb, law.draw(Xb.shape[0], d, p, rng_))
         W = params[0]
-        return (
-            contrastive_batch_loss(W, X1, X2, lam, loss=loss),
-            (contrastive_batch_grad(W, X1, X2, lam, loss=loss),),
-        )
+        return form.batch_loss(W, X1, X2, lam), (form.batch_grad(W, X1, X2, lam),)
 
     res = stochastic_descent(
         batch_grad, (W0,), n_samples=n, method=method, rng=rng,

@@ -20,6 +20,9 @@ from spikedcl import (
     random_mask,
     sin_theta,
 )
+from spikedcl.closed_form import data_contrastive_matrix
+from spikedcl.options import contrastive_options
+from spikedcl.stats import data_statistics
 
 ATOL = 1e-12  # float64 rounding on O(1) entries of d <= 60 matrices
 
@@ -85,17 +88,19 @@ def test_realized_matrix_matches_per_pair_sums(form, dense, mask_mode, seed):
 @pytest.mark.parametrize("form", ["cross-view", "simclr"])
 @pytest.mark.parametrize("mask_mode", spikedcl.augment.MASK_MODES)
 @pytest.mark.parametrize("p", [0.5, 0.3])
-def test_row_blocked_statistic_equals_whole_views(form, mask_mode, p, seed, monkeypatch):
+def test_row_blocked_statistic_equals_whole_views(form, mask_mode, p, seed):
     """The fit builds the views in row blocks (3 rows here, the last block short):
     same masks, same M as the whole views of random_mask, to rounding."""
     X = np.random.default_rng(seed).standard_normal((20, 9)) + 0.3
-    monkeypatch.setattr(spikedcl.closed_form, "_VIEW_BLOCK_ENTRIES", 3 * 9)
-    blocked = spikedcl.closed_form._data_contrastive_matrix(X, p, np.random.default_rng(seed), "realized", mask_mode, form)
+    opts = contrastive_options(p, 1.0, "realized", form, mask_mode)
+    need = opts.form.needs
+    stats = data_statistics(X, need, law=opts.law, p=p, rng=np.random.default_rng(seed), block_rows=3)
+    blocked = opts.form.matrix(stats)
     whole = contrastive_matrix(*random_mask(X, p, rng=seed, mode=mask_mode), loss=form)
     np.testing.assert_allclose(blocked, whole, rtol=0, atol=ATOL)
     X[4, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        spikedcl.closed_form._data_contrastive_matrix(X, p, np.random.default_rng(seed), "realized", mask_mode, form)
+        data_contrastive_matrix(X, opts, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("form, dense", [("cross-view", dense_cross_view), ("simclr", dense_simclr)])

@@ -187,12 +187,12 @@ def test_small_dimension_is_exact(rng):
 @pytest.mark.parametrize("kw", [{}, {"loss": "simclr"}, {"mask_mode": "fixed"}])
 def test_matrix_free_realized_in_row_blocks(data, seed, monkeypatch, kw):
     """Above the memory budget Y = X1 - X2 is rebuilt in row blocks: same fit."""
-    from spikedcl import closed_form
+    from spikedcl import stats
 
     _, X = data
     dense = sc.fit_contrastive(X, 3, rng=seed, eigensolver="dense", **kw)
-    monkeypatch.setattr(closed_form, "_SIGNED_VIEWS_BUDGET", 0)
-    monkeypatch.setattr(closed_form, "_BLOCK_ENTRIES", 1000 * X.shape[1])  # 4 blocks of 1000 rows
+    monkeypatch.setattr(stats, "SIGNED_VIEWS_BUDGET", 0)
+    monkeypatch.setattr(stats, "BLOCK_ENTRIES", 1000 * X.shape[1])  # 4 blocks of 1000 rows
     free = sc.fit_contrastive(X, 3, rng=seed, eigensolver="matrix-free", **kw)
     assert float(sc.sin_theta(dense.basis, free.basis)) < 1e-8
     np.testing.assert_allclose(free.eigenvalues, dense.eigenvalues, rtol=1e-12, atol=1e-14)
