@@ -1,5 +1,6 @@
 """Losses of spikedcl.systems: finite-difference gradients, stability, conventions, bad input."""
 
+import inspect
 import math
 
 import numpy as np
@@ -252,3 +253,30 @@ def test_other_bad_parameters():
         encode((np.ones((2, 3)), np.ones((2, 2))), np.ones((4, 3)))
     with pytest.raises(ValueError, match="W must have shape"):
         encode((np.ones((2, 5)),), np.ones((4, 3)))
+
+
+#: (loss-only, gradient-only or None, value_and_grad, extra positional arguments, keywords)
+DERIVED = [
+    (nx.nt_xent_loss, nx.nt_xent_grad, nx.nt_xent_value_and_grad, (), {"temperature": 0.3, "similarity": "dot"}),
+    (nx.info_nce_loss, nx.info_nce_grad, nx.info_nce_value_and_grad, (), {"temperature": 0.2}),
+    (au.align_uniform_loss, au.align_uniform_grad, au.align_uniform_value_and_grad, (), {"lam_align": 0.7}),
+    (sp.spectral_loss, sp.spectral_grad, sp.spectral_value_and_grad, (), {"mu": 2.0, "project": True}),
+    (sg.siglip_loss, sg.siglip_grad, sg.siglip_value_and_grad, (0.4, -1.5), {"normalize": False}),
+    (sg.clip_loss, None, sg.clip_value_and_grad, (0.4,), {}),
+]
+
+
+@pytest.mark.parametrize("loss, grad, vg, args, kw", DERIVED, ids=lambda v: getattr(v, "__name__", ""))
+def test_loss_and_grad_functions_are_the_outputs_of_value_and_grad(loss, grad, vg, args, kw, rng):
+    # the loss-only and gradient-only functions return value_and_grad's own outputs: bit-identical
+    Z1, Z2 = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+    value, *grads = vg(Z1, Z2, *args, **kw)
+    assert inspect.signature(loss) == inspect.signature(vg)
+    assert float(loss(Z1, Z2, *args, **kw)) == float(value)
+    assert float(loss(Z1, Z2)) == float(vg(Z1, Z2)[0])  # the defaults are value_and_grad's
+    if grad is not None:
+        assert inspect.signature(grad) == inspect.signature(vg)
+        out = grad(Z1, Z2, *args, **kw)
+        assert isinstance(out, tuple) and len(out) == len(grads)
+        for g, expected in zip(out, grads):
+            np.testing.assert_array_equal(g, expected)

@@ -1,5 +1,6 @@
 """Numerics shared by the contrastive systems: stable log-sum-exp, row
-normalisation and its Jacobian, argument checks.
+normalisation and its Jacobian, argument checks, and the loss-only and
+gradient-only forms of a ``*_value_and_grad`` function.
 
 Everything here works on arrays of one array-API namespace; nothing leaves
 the device.
@@ -7,6 +8,7 @@ the device.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from .._array_api import device_of, get_namespace
@@ -23,6 +25,7 @@ __all__ = [
     "maybe_normalize_backward",
     "check_pair",
     "check_temperature",
+    "output_of",
 ]
 
 #: Similarity functions accepted by the softmax losses.
@@ -201,3 +204,46 @@ def check_similarity(similarity):
 def log(value):
     """Natural logarithm of a Python number (host side)."""
     return math.log(value)
+
+
+#: What :func:`output_of` keeps of ``(loss, *gradients)``: index, and the Returns entry.
+_OUTPUTS = {
+    "loss": (0, "array of shape ()\n    The loss, the first output of :func:`{}`."),
+    "grad": (slice(1, None), "tuple of arrays\n    The gradients, the outputs of :func:`{}` after the loss."),
+}
+
+
+def output_of(value_and_grad, part, name, summary):
+    """The loss alone or the gradients alone of a ``*_value_and_grad`` function, with its signature.
+
+    Parameters
+    ----------
+    value_and_grad : callable
+        A function returning ``(loss, *gradients)``.
+    part : {"loss", "grad"}
+        ``"loss"``: the new function returns ``value_and_grad(...)[0]``;
+        ``"grad"``: it returns ``value_and_grad(...)[1:]``.
+    name : str
+        ``__name__`` of the new function.
+    summary : str
+        First line of its docstring (the rest refers to ``value_and_grad``).
+
+    Returns
+    -------
+    callable
+        The new function.
+    """
+    check_choice(part, "part", tuple(_OUTPUTS))
+    index, returns = _OUTPUTS[part]
+
+    @functools.wraps(value_and_grad)
+    def fn(*args, **kwargs):
+        return value_and_grad(*args, **kwargs)[index]
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (
+        f"{summary}\n\nParameters\n----------\n*args, **kwargs\n"
+        f"    Those of :func:`{value_and_grad.__name__}` (same signature and defaults).\n\n"
+        f"Returns\n-------\n{returns.format(value_and_grad.__name__)}\n"
+    )
+    return fn

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from .._array_api import get_namespace
 from .._validation import check_data, check_positive
-from ._common import check_pair, eye_bool, logsumexp, masked_logits, normalize_backward, row_normalize, softmax
+from ._common import (
+    check_pair,
+    eye_bool,
+    logsumexp,
+    masked_logits,
+    normalize_backward,
+    output_of,
+    row_normalize,
+    softmax,
+)
 from .base import ContrastiveLoss, register_loss
 
 __all__ = [
@@ -248,68 +257,15 @@ def align_uniform_value_and_grad(
     return loss, normalize_backward(U1, n1, dU1), normalize_backward(U2, n2, dU2)
 
 
-def align_uniform_loss(Z1, Z2, *, lam_align=1.0, lam_uniform=1.0, alpha=DEFAULT_ALPHA, t=DEFAULT_T):
-    """Weighted alignment + uniformity loss (see :func:`align_uniform_value_and_grad`).
-
-    .. math::
-
-        \\mathcal L = \\lambda_a\\,\\mathcal L_{\\mathrm{align}}
-        + \\tfrac{\\lambda_u}{2}[\\mathcal L_{\\mathrm{uniform}}(U_1) + \\mathcal L_{\\mathrm{uniform}}(U_2)]
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    lam_align : float, default=1.0
-        :math:`\\lambda_a \\ge 0`.
-    lam_uniform : float, default=1.0
-        :math:`\\lambda_u \\ge 0`.
-    alpha : float, default=2.0
-        Alignment exponent.
-    t : float, default=2.0
-        Uniformity scale.
-
-    Returns
-    -------
-    array of shape ()
-        The loss.
-    """
-    return align_uniform_value_and_grad(
-        Z1, Z2, lam_align=lam_align, lam_uniform=lam_uniform, alpha=alpha, t=t
-    )[0]
+align_uniform_loss = output_of(
+    align_uniform_value_and_grad, "loss", "align_uniform_loss", "Weighted alignment + uniformity loss."
+)
 
 
-def align_uniform_grad(Z1, Z2, *, lam_align=1.0, lam_uniform=1.0, alpha=DEFAULT_ALPHA, t=DEFAULT_T):
-    """Gradient of :func:`align_uniform_loss` with respect to both views.
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    lam_align : float, default=1.0
-        :math:`\\lambda_a \\ge 0`.
-    lam_uniform : float, default=1.0
-        :math:`\\lambda_u \\ge 0`.
-    alpha : float, default=2.0
-        Alignment exponent.
-    t : float, default=2.0
-        Uniformity scale.
-
-    Returns
-    -------
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
-    """
-    _, dZ1, dZ2 = align_uniform_value_and_grad(
-        Z1, Z2, lam_align=lam_align, lam_uniform=lam_uniform, alpha=alpha, t=t
-    )
-    return dZ1, dZ2
+align_uniform_grad = output_of(
+    align_uniform_value_and_grad, "grad", "align_uniform_grad",
+    "Gradient ``(dZ1, dZ2)`` of :func:`align_uniform_loss` with respect to both views.",
+)
 
 
 def negatives_loss(anchors, positives, negatives, *, temperature=0.5):

@@ -27,6 +27,7 @@ from ._common import (
     masked_logits,
     maybe_normalize,
     maybe_normalize_backward,
+    output_of,
 )
 from .base import ContrastiveLoss, register_loss
 
@@ -113,60 +114,16 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
     return loss, dZ[:N, :], dZ[N:, :]
 
 
-def nt_xent_loss(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
-    """NT-Xent (SimCLR) loss of a batch of view pairs, in the paper's normalisation.
-
-    .. math::
-
-        \\mathcal L = \\frac{1}{2N}\\sum_{i=1}^{2N} -\\log
-        \\frac{\\exp(s(z_i, z_{p(i)})/\\tau)}{\\sum_{k \\ne i}\\exp(s(z_i, z_k)/\\tau)}
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    temperature : float, default=0.5
-        :math:`\\tau > 0`.
-    similarity : {"cosine", "dot"}, default="cosine"
-        Similarity :math:`s`.
-
-    Returns
-    -------
-    array of shape ()
-        The loss; the official TF SimCLR code reports twice this value.
-
-    See Also
-    --------
-    nt_xent_value_and_grad : The loss with its gradient.
-    """
-    return nt_xent_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)[0]
+nt_xent_loss = output_of(
+    nt_xent_value_and_grad, "loss", "nt_xent_loss",
+    "NT-Xent (SimCLR) loss of a batch of view pairs, in the paper's normalisation (the TF code reports twice it).",
+)
 
 
-def nt_xent_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
-    """Gradient of :func:`nt_xent_loss` with respect to both views.
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    temperature : float, default=0.5
-        :math:`\\tau > 0`.
-    similarity : {"cosine", "dot"}, default="cosine"
-        Similarity :math:`s`.
-
-    Returns
-    -------
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
-    """
-    _, dZ1, dZ2 = nt_xent_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)
-    return dZ1, dZ2
+nt_xent_grad = output_of(
+    nt_xent_value_and_grad, "grad", "nt_xent_grad",
+    "Gradient ``(dZ1, dZ2)`` of :func:`nt_xent_loss` with respect to both views.",
+)
 
 
 def info_nce_from_scores(scores):
@@ -264,55 +221,16 @@ def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similari
     return loss, maybe_normalize_backward(U1, n1, dU1), maybe_normalize_backward(U2, n2, dU2)
 
 
-def info_nce_loss(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
-    """One-directional InfoNCE loss of anchors ``Z1`` against candidates ``Z2``.
-
-    .. math::
-
-        \\mathcal L = -\\frac1N\\sum_i \\log\\frac{e^{s(z^1_i, z^2_i)/\\tau}}{\\sum_j e^{s(z^1_i, z^2_j)/\\tau}}
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Anchors.
-    Z2 : array of shape (N, k)
-        Candidates.
-    temperature : float, default=0.5
-        :math:`\\tau > 0`.
-    similarity : {"cosine", "dot"}, default="cosine"
-        Similarity :math:`s`.
-
-    Returns
-    -------
-    array of shape ()
-        The loss.
-    """
-    return info_nce_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)[0]
+info_nce_loss = output_of(
+    info_nce_value_and_grad, "loss", "info_nce_loss",
+    "One-directional InfoNCE loss of anchors ``Z1`` against candidates ``Z2``.",
+)
 
 
-def info_nce_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
-    """Gradient of :func:`info_nce_loss` with respect to anchors and candidates.
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Anchors.
-    Z2 : array of shape (N, k)
-        Candidates.
-    temperature : float, default=0.5
-        :math:`\\tau > 0`.
-    similarity : {"cosine", "dot"}, default="cosine"
-        Similarity :math:`s`.
-
-    Returns
-    -------
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
-    """
-    _, dZ1, dZ2 = info_nce_value_and_grad(Z1, Z2, temperature=temperature, similarity=similarity)
-    return dZ1, dZ2
+info_nce_grad = output_of(
+    info_nce_value_and_grad, "grad", "info_nce_grad",
+    "Gradient ``(dZ1, dZ2)`` of :func:`info_nce_loss` with respect to anchors and candidates.",
+)
 
 
 def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):

@@ -19,6 +19,7 @@ from ._common import (
     logsumexp,
     maybe_normalize,
     maybe_normalize_backward,
+    output_of,
     softmax,
 )
 from .base import ContrastiveLoss, register_loss
@@ -123,62 +124,13 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
     return (loss, *_towers_backward(X, Y, norms, t, C, G), xp.sum(G))
 
 
-def siglip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
-    """SigLIP pairwise sigmoid loss (see :func:`siglip_value_and_grad`).
-
-    .. math::
-
-        \\mathcal L = -\\frac{1}{N}\\sum_{i,j}\\log\\sigma\\big(z_{ij}(e^{t'}x_i^\\top y_j + b)\\big)
-
-    Parameters
-    ----------
-    X : array of shape (N, k)
-        First-tower embeddings.
-    Y : array of shape (N, k)
-        Second-tower embeddings.
-    log_temperature : float or array of shape (), default=log(10)
-        :math:`t'`.
-    bias : float or array of shape (), default=-10.0
-        :math:`b`.
-    normalize : bool, default=True
-        Scale the rows to unit ℓ₂ norm.
-
-    Returns
-    -------
-    array of shape ()
-        The loss.
-    """
-    return siglip_value_and_grad(X, Y, log_temperature, bias, normalize=normalize)[0]
+siglip_loss = output_of(siglip_value_and_grad, "loss", "siglip_loss", "SigLIP pairwise sigmoid loss.")
 
 
-def siglip_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
-    """Gradients of :func:`siglip_loss` with respect to ``X``, ``Y``, :math:`t'` and :math:`b`.
-
-    Parameters
-    ----------
-    X : array of shape (N, k)
-        First-tower embeddings.
-    Y : array of shape (N, k)
-        Second-tower embeddings.
-    log_temperature : float or array of shape (), default=log(10)
-        :math:`t'`.
-    bias : float or array of shape (), default=-10.0
-        :math:`b`.
-    normalize : bool, default=True
-        Scale the rows to unit ℓ₂ norm.
-
-    Returns
-    -------
-    dX : array of shape (N, k)
-        Gradient with respect to ``X``.
-    dY : array of shape (N, k)
-        Gradient with respect to ``Y``.
-    dlog_temperature : array of shape ()
-        Gradient with respect to :math:`t'`.
-    dbias : array of shape ()
-        Gradient with respect to :math:`b`.
-    """
-    return siglip_value_and_grad(X, Y, log_temperature, bias, normalize=normalize)[1:]
+siglip_grad = output_of(
+    siglip_value_and_grad, "grad", "siglip_grad",
+    "Gradients ``(dX, dY, dlog_temperature, dbias)`` of :func:`siglip_loss`.",
+)
 
 
 def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
@@ -222,30 +174,7 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
     return (loss, *_towers_backward(X, Y, norms, t, C, G))
 
 
-def clip_loss(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
-    """Symmetric softmax (CLIP) loss (see :func:`clip_value_and_grad`).
-
-    .. math::
-
-        \\mathcal L = \\tfrac12[\\mathrm{CE}_{\\mathrm{rows}} + \\mathrm{CE}_{\\mathrm{cols}}](e^{t'}XY^\\top)
-
-    Parameters
-    ----------
-    X : array of shape (N, k)
-        First-tower embeddings.
-    Y : array of shape (N, k)
-        Second-tower embeddings.
-    log_temperature : float or array of shape (), default=log(10)
-        :math:`t'`.
-    normalize : bool, default=True
-        Scale the rows to unit ℓ₂ norm.
-
-    Returns
-    -------
-    array of shape ()
-        The loss.
-    """
-    return clip_value_and_grad(X, Y, log_temperature, normalize=normalize)[0]
+clip_loss = output_of(clip_value_and_grad, "loss", "clip_loss", "Symmetric softmax (CLIP) loss.")
 
 
 def check_log_temperature(value):

@@ -22,7 +22,7 @@ from .._array_api import get_namespace
 from .._linalg import diag_part, offdiag, sym, top_eigh
 from .._validation import check_choice, check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
-from ._common import check_pair, normalize_backward, row_normalize
+from ._common import check_pair, normalize_backward, output_of, row_normalize
 from .base import ContrastiveLoss, register_loss
 
 __all__ = [
@@ -108,56 +108,15 @@ def spectral_value_and_grad(Z1, Z2, *, mu=1.0, project=False):
     return loss, dZ1, dZ2
 
 
-def spectral_loss(Z1, Z2, *, mu=1.0, project=False):
-    """Minibatch spectral contrastive loss (see :func:`spectral_value_and_grad`).
-
-    .. math::
-
-        \\mathcal L = \\frac1\\mu\\Big[-\\frac2N\\sum_i z^{1\\top}_i z^2_i
-        + \\frac{1}{N(N-1)}\\sum_{i\\ne j}\\big(z^{1\\top}_i z^2_j\\big)^2\\Big]
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    mu : float, default=1.0
-        Scale :math:`\\mu > 0`.
-    project : bool, default=False
-        Apply the reference code's μ-ball projection.
-
-    Returns
-    -------
-    array of shape ()
-        The loss.
-    """
-    return spectral_value_and_grad(Z1, Z2, mu=mu, project=project)[0]
+spectral_loss = output_of(
+    spectral_value_and_grad, "loss", "spectral_loss", "Minibatch spectral contrastive loss."
+)
 
 
-def spectral_grad(Z1, Z2, *, mu=1.0, project=False):
-    """Gradient of :func:`spectral_loss` with respect to both views.
-
-    Parameters
-    ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
-    mu : float, default=1.0
-        Scale :math:`\\mu > 0`.
-    project : bool, default=False
-        Apply the reference code's μ-ball projection.
-
-    Returns
-    -------
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
-    """
-    _, dZ1, dZ2 = spectral_value_and_grad(Z1, Z2, mu=mu, project=project)
-    return dZ1, dZ2
+spectral_grad = output_of(
+    spectral_value_and_grad, "grad", "spectral_grad",
+    "Gradient ``(dZ1, dZ2)`` of :func:`spectral_loss` with respect to both views.",
+)
 
 
 def _check_moments(W, Sigma, Cplus):
