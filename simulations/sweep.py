@@ -12,6 +12,7 @@ Usage::
     python simulations/sweep.py --config fig2 --quick            # a tiny version
     python simulations/sweep.py --config fig1 --n 1000 5000 --reps 5 --out results/try
     python simulations/sweep.py --config fig1 --backend dask --scheduler tcp://host:8786
+    python simulations/sweep.py --config losses --describe       # the experiment's parameters
 
 Results go to ``results/NAME`` (``results/NAME-quick`` with ``--quick``): one
 parquet file per finished cell, ``results.parquet`` with every row,
@@ -69,6 +70,8 @@ def parse_args(argv=None):
                    help="reuse finished cells (default)")
     e.add_argument("--force", action="store_true", help="discard existing results and recompute")
     e.add_argument("--dry-run", action="store_true", help="print the resolved config and cells, run nothing")
+    e.add_argument("--describe", action="store_true",
+                   help="print the experiment's declared parameters (type, range, default) and exit")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--metric", help="metric of the summary table (default: the config's)")
     return p.parse_args(argv)
@@ -127,7 +130,15 @@ def _describe(config, n_cells, out):
 def main(argv=None):
     """Command-line entry point; returns the process exit code."""
     import spikedcl
-    from spikedcl.sweep import ConfigError, expand_cells, load_config, resolve_config, run_sweep, summary_table
+    from spikedcl.sweep import (
+        ConfigError,
+        describe_experiment,
+        expand_cells,
+        load_config,
+        resolve_config,
+        run_sweep,
+        summary_table,
+    )
 
     args = parse_args(argv)
     try:
@@ -143,6 +154,9 @@ def main(argv=None):
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         raw = load_config(args.config, config_dir=CONFIG_DIR)
+        if args.describe:
+            print(describe_experiment(raw["experiment"]))
+            return 0
         config = resolve_config(raw, quick=args.quick, overrides=overrides_from(args))
         out = Path(args.out or Path("results") / (config["name"] + ("-quick" if args.quick else "")))
         cells = expand_cells(config)

@@ -47,8 +47,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import io
+from . import __version__, io
 from ._validation import check_int
+from .analysis import mean_ci
 from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
 
@@ -67,6 +68,7 @@ __all__ = [
     "run_sweep",
     "coordinate_columns",
     "summary_table",
+    "describe_experiment",
 ]
 
 # EXPERIMENTS (re-exported from spikedcl.experiments.base): the registered
@@ -226,6 +228,31 @@ def _resolve_experiment(spec):
     if not callable(fn):
         raise ConfigError(f"experiment {spec!r} is not callable")
     return target, fn
+
+
+def describe_experiment(spec):
+    """The declared parameters of an experiment, one line each (its docs).
+
+    Parameters
+    ----------
+    spec : str
+        A registered short name (a key of :data:`EXPERIMENTS`) or ``"module:function"``.
+
+    Returns
+    -------
+    str
+        :meth:`~spikedcl.experiments.base.Experiment.describe` of a contract
+        experiment, else the first paragraph of the function's docstring.
+
+    Raises
+    ------
+    ConfigError
+        If ``spec`` names no experiment.
+    """
+    target, fn = _resolve_experiment(spec)
+    if isinstance(fn, Experiment):
+        return fn.describe()
+    return f"{target}: " + (fn.__doc__ or "").strip().split("\n\n")[0]
 
 
 def load_config(name, *, config_dir=None):
@@ -541,8 +568,6 @@ def run_cell(cell, *, context=None):
     seeds at once (``fn.batch(params, seeds) -> list of row lists``) and may
     stack the replicates; its rows must equal the per-replicate ones.
     """
-    from . import __version__
-
     _, fn = _resolve_experiment(cell.experiment)
     context = dict(context or {})
     provenance = {
@@ -646,8 +671,6 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    from . import __version__
-
     _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()
     cells = expand_cells(config)
@@ -737,8 +760,6 @@ def summary_table(df, metric, *, by=None, level=0.95):
         If ``metric`` is not in the table or ``by`` names a column that is
         not a coordinate column (:func:`coordinate_columns`).
     """
-    from .analysis import mean_ci
-
     if not isinstance(df, pd.DataFrame) or not {"metric", "method", "value"} <= set(df.columns):
         raise TypeError("df must be a long results table (pandas.DataFrame with method, metric and value columns)")
     sub = df[(df["metric"] == metric) & (df["method"] != "theory")]

@@ -87,7 +87,7 @@ def _toml(tmp_path, text):
         (["--config", "fig99"], "config 'fig99' not found"),
         (["--r", "200"], "r must be"),
         (["--n", "0", "100"], "n must be"),
-        (["--condition", "0.5"], "C (noise condition number) must be >= 1"),
+        (["--condition", "0.5"], "C must lie in [1, inf), got 0.5"),
         (["--methods", "vae"], "methods must be one of"),
         (["--mask-prob", "1.5"], "mask_prob"),
         (["--n-jobs", "0"], "--n-jobs must be"),

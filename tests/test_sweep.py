@@ -85,7 +85,8 @@ def test_bad_configs_are_rejected_with_the_key_named(change, message):
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"r": 30}, "r must be"), ({"methods": ["vae"]}, "methods must be one of"), ({"C": 0.5}, "C (noise")],
+    [({"r": 30}, "r must be"), ({"methods": ["vae"]}, "methods must be one of"),
+     ({"C": 0.5}, "C must lie in [1, inf)")],
 )
 def test_the_experiment_validates_every_grid_point_before_running(params, message):
     with pytest.raises(ConfigError, match="grid point") as exc:

@@ -11,13 +11,14 @@ import math
 import numpy as np
 import pytest
 
+from spikedcl.experiments import Experiment
 from spikedcl.random import cell_seed
 from spikedcl.systems import experiments as E
 
 TINY = dict(n=400, d=30, r=3, C=4.0, noise="uniform", steps=5, batch_size=64, byol_steps=50, gd_max_iter=50)
 
 CASES = {
-    "losses": (E.losses, {**TINY, "methods": list(E.SPIKED_METHODS)}),
+    "losses": (E.losses, {**TINY, "methods": list(E.spiked_methods())}),
     "nt_xent": (E.nt_xent, {**TINY, "temperature": 0.2, "methods": ["nt-xent", "nt-xent-head"]}),
     "align_uniform": (E.align_uniform, {**TINY, "ratio": 4.0, "methods": []}),
     "spectral": (E.spectral, {**TINY, "methods": ["spectral", "spectral-gd", "spectral-population"]}),
@@ -109,12 +110,14 @@ def test_validate_names_the_parameter(fn, params, match):
 
 def _public_functions():
     names = []
-    for mod in ("nt_xent", "align_uniform", "spectral", "siglip", "byol", "collapse", "negatives", "encoder",
-                "experiments", "plots"):
-        module = importlib.import_module(f"spikedcl.systems.{mod}")
+    modules = [f"spikedcl.systems.{mod}" for mod in ("nt_xent", "align_uniform", "spectral", "siglip", "byol",
+                                                      "collapse", "negatives", "encoder", "plots")]
+    for mod in modules + ["spikedcl.experiments.systems"]:
+        module = importlib.import_module(mod)
         for name in module.__all__:
-            if inspect.isfunction(getattr(module, name)):
-                names.append(f"spikedcl.systems.{mod}.{name}")
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or isinstance(obj, Experiment):
+                names.append(f"{mod}.{name}")
     return names
 
 

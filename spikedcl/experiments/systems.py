@@ -426,8 +426,11 @@ def _spiked_declared(methods, extra=()):
 def _check_spiked(P):
     check_int(P["r"], "r", low=1, high=int(P["d"]) - 1)
     check_metrics(P["metrics"], PROVIDES)
-    for name in LOSSES:  # every hyperparameter is checked by its loss, used or not
-        make_loss(name, P)
+    for name, cls in LOSSES.items():  # every hyperparameter is checked by its loss, used or not
+        required = any(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                       for f in dataclasses.fields(cls))
+        if name in P["methods"] or not required:
+            make_loss(name, P)
 
 
 def _with_methods(*names):

@@ -6,23 +6,5 @@ configurations name them by their registered short names (``experiment =
 "losses"``).
 """
 
-from ..experiments.systems import (  # noqa: F401
-    BIAS_DEFAULTS,
-    METRIC_SAMPLES,
-    SPIKED_METHODS,
-    STYLE_DEFAULTS,
-    SYSTEMS_METRICS,
-    align_uniform,
-    batch_size,
-    byol,
-    collapse,
-    fit_spiked,
-    losses,
-    nt_xent,
-    nt_xent_style,
-    siglip,
-    spectral,
-    spiked_methods,
-    train_embedding,
-)
+from ..experiments.systems import *  # noqa: F401,F403
 from ..experiments.systems import __all__  # noqa: F401
