@@ -7,7 +7,9 @@ researcher's own would be.
 
 import importlib.util
 import math
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,15 @@ from spikedcl.experiments import EXPERIMENTS, Experiment
 from spikedcl.experiments.base import Param, register_experiment, seed_children
 from spikedcl.metrics import METRICS, register_metric
 from spikedcl.random import cell_seed
-from spikedcl.sweep import ConfigError, load_config, replicate, resolve_config, run_sweep, summary_table
+from spikedcl.sweep import (
+    ConfigError,
+    describe_experiment,
+    load_config,
+    replicate,
+    resolve_config,
+    run_sweep,
+    summary_table,
+)
 from spikedcl.systems.base import LOSSES, ContrastiveLoss, register_loss
 
 TINY_SPIKED = dict(n=300, d=20, r=3, C=4.0, noise="uniform", steps=5, batch_size=64, byol_steps=50, gd_max_iter=50)
@@ -42,11 +52,12 @@ CELLS = {
     "siglip": ("siglip", dict(n=64, d=8, r=2, batch_size=16, budget=32, n_test=16)),
     "byol": ("byol", dict(eta=0.05, n_steps=20)),
     "nt_xent_style": ("nt_xent_style", dict(steps=2, n=100, n_probe=40, batch_size=32)),
+    "gd": ("gd", dict(n=300, d=10, r=2, epochs=2)),
 }
 #: Cells that draw a spiked model, and whether the experiment draws its samples once too.
 SPIKED = {"subspace": 1, "supervised_transfer": None, "supervised_transfer_classification": None, "losses": 1,
           "nt_xent": 1, "align_uniform": 1, "spectral": 1, "collapse-masking": 1, "batch_size-training": 1,
-          "batch_size-bias": None}
+          "batch_size-bias": None, "gd": 1}
 
 
 def test_every_builtin_experiment_is_registered_and_covered_here():
@@ -268,8 +279,7 @@ def test_dtypes_are_honoured_or_refused():
 
 
 def test_run_sweep_refuses_an_unresolved_config():
-    raw = load_config("quick", config_dir=__import__("pathlib").Path(__file__).resolve().parents[1]
-                      / "simulations" / "configs")
+    raw = load_config("quick", config_dir=Path(__file__).resolve().parents[1] / "simulations" / "configs")
     with pytest.raises(ConfigError, match=r"run_sweep takes a resolved configuration.*resolve_config"):
         run_sweep(raw)
     with pytest.raises(TypeError, match="run_sweep takes a resolved configuration"):
@@ -294,3 +304,23 @@ def test_replicate_refuses_a_negative_rep():
     rows = replicate(config, {"p": 1.0}, 0)
     assert rows == [{"method": "coin", "metric": "heads", "value": 1.0}]
     assert not math.isnan(pd.DataFrame(rows)["value"].iloc[0])
+
+
+def test_declared_parameters_drive_defaults_and_docs():
+    losses = EXPERIMENTS["losses"]
+    P = losses.resolve({"n": 100, "d": 10, "r": 2})
+    # every declared parameter is filled, the loss hyperparameters from the loss classes' defaults
+    assert set(P) == set(losses.params)
+    assert (P["mask_prob"], P["temperature"], P["bias_init"], P["methods"]) == (0.5, 0.5, -10.0, ["cl", "pca"])
+    text = describe_experiment("losses")
+    for name in losses.params:
+        assert f"\n  {name} : " in text
+    assert "mask_prob : float, (0, 1), default 0.5" in text
+    assert describe_experiment("sweep_toys:gaussian").startswith("sweep_toys:gaussian: One N(mu, 1) draw")
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['mask_porb'\] of the losses experiment"):
+        losses.validate({"n": 100, "d": 10, "r": 2, "mask_porb": 0.3})
+
+
+def test_experiments_pickle_by_reference():
+    for exp in EXPERIMENTS.values():
+        assert pickle.loads(pickle.dumps(exp)) is exp

@@ -18,11 +18,12 @@ module             experiments (registered short names)
 ``supervised``     ``supervised_transfer``, ``supervised_transfer_classification`` (F5)
 ``systems``        ``losses``, ``nt_xent``, ``nt_xent_style``, ``align_uniform``,
                    ``spectral``, ``siglip``, ``byol``, ``collapse``, ``batch_size``
+``gd``             ``gd``: gradient descent and SGD against the closed forms (F6)
 =================  ================================================================
 """
 
-from . import base, subspace, supervised, systems
+from . import base, gd, subspace, supervised, systems
 from .base import EXPERIMENTS, Experiment, Param, register_experiment, seed_children
 
-__all__ = ["EXPERIMENTS", "Experiment", "Param", "register_experiment", "seed_children", "base", "subspace",
-           "supervised", "systems"]
+__all__ = ["EXPERIMENTS", "Experiment", "Param", "register_experiment", "seed_children", "base", "gd",
+           "subspace", "supervised", "systems"]

@@ -182,23 +182,25 @@ class Param:
             raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
         return value
 
-    def _interval(self):
+    def _interval(self, *, named=True):
+        """``"[a, b)"``; with ``named``, closed and bounded open intervals say so."""
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         left = "(" if self.open_low or self.low is None else "["
         right = ")" if self.open_high or self.high is None else "]"
         text = f"{left}{lo}, {hi}{right}"
-        if left + right == "[]":
+        if named and left + right == "[]":
             return f"the closed interval {text}"
-        return f"the open interval {text}" if left + right == "()" and self.low is not None and self.high is not None \
-            else text
+        if named and left + right == "()" and self.low is not None and self.high is not None:
+            return f"the open interval {text}"
+        return text
 
     def describe(self):
         """One line: ``name : type, default ... -- doc``."""
         kind = {int: "int", float: "float", str: "str", bool: "bool", list: "list"}.get(self.type, "any")
         parts = [kind]
         if self.low is not None or self.high is not None:
-            parts.append(self._interval().split(" ")[-1])
+            parts.append(self._interval(named=False))
         allowed = self.allowed()
         if allowed is not None:
             parts.append("in {" + ", ".join(map(repr, allowed)) + "}")

@@ -47,7 +47,8 @@ class SpikedDraw:
     fit_seed: object
 
 
-def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2):
+def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2, sizes_required=True, C_low=1.0,
+                  C_open=False):
     """Declared parameters of the spiked model: ``n``, ``d``, ``r``, ``C``, ``noise``.
 
     Parameters
@@ -58,17 +59,25 @@ def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2):
         Make ``C`` and ``noise`` required.
     n_low : int, default=2
         Smallest sample size.
+    sizes_required : bool, default=True
+        Make ``n``, ``d`` and ``r`` required (else optional, ``None`` by
+        default, for experiments whose tasks need them only sometimes).
+    C_low : float, default=1.0
+        Smallest condition number.
+    C_open : bool, default=False
+        Exclude ``C_low`` itself.
 
     Returns
     -------
     tuple of Param
         The declarations (``r`` in [1, d - 1] is checked by the experiment).
     """
+    size = REQUIRED if sizes_required else None
     return (
-        Param("n", int, REQUIRED, low=n_low, doc="samples"),
-        Param("d", int, REQUIRED, low=2, doc="ambient dimension"),
-        Param("r", int, REQUIRED, low=1, doc="spike rank (in [1, d - 1])"),
-        Param("C", float, REQUIRED if required else C, low=1, doc="noise condition number"),
+        Param("n", int, size, low=n_low, doc="samples"),
+        Param("d", int, size, low=2, doc="ambient dimension"),
+        Param("r", int, size, low=1, doc="spike rank = representation dimension (in [1, d - 1])"),
+        Param("C", float, REQUIRED if required else C, low=C_low, open_low=C_open, doc="noise condition number"),
         Param("noise", str, REQUIRED if required else noise, choices=NOISE_PROFILES, doc="noise profile"),
     )
 
@@ -93,6 +102,6 @@ def draw_spiked(P, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
         model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
-        xp, device = namespace_for(P.get("device", "cpu"), P.get("dtype"))
-        X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P.get("dtype", "float64")))
+        xp, device = namespace_for(P["device"], P["dtype"])
+        X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P["dtype"]))
     return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)

@@ -35,7 +35,7 @@ from .._registry import Registry
 from .._validation import check_choice, check_int, check_positive, check_unit_interval
 from ..augment import split_views
 from ..closed_form import fit_contrastive, fit_pca
-from ..data import NOISE_PROFILES, SpikedModel
+from ..data import SpikedModel
 from ..exceptions import SpikedModelWarning
 from ..metrics import Representation, check_metrics, metric_rows, register_metric, sin_theta
 from ..solvers import epochs_for_steps, gradient_descent, stochastic_descent
@@ -62,7 +62,7 @@ from ..systems.spectral import (
     view_moments,
 )
 from .base import REQUIRED, Param, register_experiment, require, seed_children
-from .spiked import draw_spiked
+from .spiked import draw_spiked, spiked_params
 
 __all__ = [
     "SPIKED_METHODS",
@@ -405,15 +405,8 @@ def _training_params(*, ranged=True, methods=("cl", "pca")):
     )
 
 
-def _spiked_model_params(*, required=True, n_low=4):
-    req = REQUIRED if required else None
-    return (
-        Param("n", int, req, low=n_low, doc="samples"),
-        Param("d", int, req, low=2, doc="ambient dimension"),
-        Param("r", int, req, low=1, doc="representation dimension = spike rank (in [1, d - 1])"),
-        Param("C", float, 8.0, low=0, open_low=True, doc="noise condition number"),
-        Param("noise", str, "uniform", choices=NOISE_PROFILES, doc="noise profile"),
-    )
+def _spiked_model_params(*, required=True):
+    return spiked_params(n_low=4, sizes_required=required, C_low=0.0, C_open=True)
 
 
 def _spiked_declared(methods, extra=()):
