@@ -27,18 +27,13 @@ from pathlib import Path
 
 from ..analysis import mean_ci, select
 from ..theory import fit_bound_constant, loglog_slope
+from ._common import mean_band
 from .styles import AXIS_LABELS, method_label, method_style, style
 
 __all__ = ["plot_panel", "figure_from_spec", "save_figure"]
 
 _PANEL_KEYS = {"x", "metric", "where", "methods", "logx", "logy", "slope", "theory", "theory_method",
                "limits", "split", "title", "ylabel", "xlabel"}
-
-
-def _band(ax, stats, x, label, **kw):
-    line, = ax.plot(stats[x], stats["mean"], label=label, **kw)
-    ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=0.18, linewidth=0)
-    return line
 
 
 def _short(v, _pos=None):
@@ -109,7 +104,7 @@ def plot_panel(ax, df, spec):
                 s, _ = loglog_slope(stats[x], stats["mean"])
                 fitted[method if key is None else f"{method}, {key}"] = s
                 label += f" (slope {s:+.2f})"
-            _band(ax, stats, x, label, **kw)
+            mean_band(ax, stats, x, label=label, **kw)
     for method in spec.get("limits", []):
         sub = data[data["method"] == method]
         if len(sub):

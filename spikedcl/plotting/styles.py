@@ -81,7 +81,7 @@ def method_style(name):
     Parameters
     ----------
     name : str
-        Method name.
+        Method name; one outside :data:`METHOD_STYLES` has no style.
 
     Returns
     -------

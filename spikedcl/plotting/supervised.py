@@ -9,6 +9,7 @@ replicates with 95 % Student-t bands, one colour per labeled sample size ``m``.
 from __future__ import annotations
 
 from ..analysis import mean_ci
+from ._common import mean_band
 from .styles import style
 
 __all__ = ["fig5", "fig5_classification"]
@@ -19,12 +20,8 @@ _TASK_LABEL = {"source": "in-domain (source task)", "transfer": "transfer task"}
 
 
 def _line(ax, part, label, *, band=True, **kw):
-    stats = mean_ci(part, "alpha")
-    line, = ax.plot(stats["alpha"], stats["mean"], marker="o", label=label, **kw)
-    if band:
-        ax.fill_between(stats["alpha"], stats["low"], stats["high"], color=line.get_color(), alpha=0.18,
-                        linewidth=0)
-    return line
+    """Mean over replicates against ``alpha``, with markers and (``band``) its confidence band."""
+    return mean_band(ax, mean_ci(part, "alpha"), "alpha", band=band, marker="o", label=label, **kw)
 
 
 def _ms(df):

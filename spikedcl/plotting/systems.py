@@ -20,6 +20,7 @@ from ..analysis import mean_ci, select
 from ..systems.byol import integrate_modes, mode_fixed_points, predicted_eigenvalues
 from ..systems.negatives import loglog_slope_ci
 from ..theory import loglog_slope
+from ._common import figure_docstring, mean_band
 from .styles import METHOD_LABELS, method_style, style
 
 __all__ = ["losses", "nt_xent", "nt_xent_style", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
@@ -29,13 +30,6 @@ def _figure(n_panels, width=4.0, height=3.3):
 
     fig, axes = plt.subplots(1, n_panels, figsize=(width * n_panels, height), squeeze=False)
     return fig, axes[0]
-
-
-def _mean_band(ax, stats, x, *, alpha, **plot_kw):
-    """Plot the mean of ``stats`` (from :func:`mean_ci`) against ``x`` over its confidence band; return the line."""
-    (line,) = ax.plot(stats[x], stats["mean"], **plot_kw)
-    ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=alpha, linewidth=0)
-    return line
 
 
 def _task_rows(frame, task):
@@ -65,15 +59,18 @@ def _lines(ax, df, x, metric, methods=None, *, by="method", logx=False, logy=Fal
         kw = method_style(key) if styled and by == "method" else {}
         kw.pop("linestyle", None)
         kw["marker"] = marker or kw.get("marker", "o")
-        _mean_band(ax, stats, x, alpha=0.18, label=label, **kw)
+        mean_band(ax, stats, x, label=label, **kw)
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
 
 
-def _finish(fig, config, axes, *, below=False):
+def _finish(fig, config, axes, *, below=False, xlabel=None):
+    """Legends, the shared x label (``xlabel``) of every panel, the description as title; layout."""
     for ax in axes:
+        if xlabel is not None:
+            ax.set_xlabel(xlabel)
         if ax.get_legend_handles_labels()[1]:
             if below:  # keep crowded panels readable: the legend under the axes
                 ax.legend(frameon=False, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
@@ -88,21 +85,9 @@ def _finish(fig, config, axes, *, below=False):
     return fig
 
 
+@figure_docstring("losses", "Three panels.")
 def losses(df, config):
-    """Head-to-head: sinΘ, ΔR_U* and ΔR_lin vs n for every method.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``losses`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """Head-to-head: sinΘ, ΔR_U* and ΔR_lin vs n for every method."""
     with style():
         fig, axes = _figure(3)
         _lines(axes[0], df, "n", "sin_theta", logx=True, logy=True, slope=True)
@@ -115,44 +100,19 @@ def losses(df, config):
         return _finish(fig, config, axes, below=True)
 
 
+@figure_docstring("nt_xent", "Three panels.")
 def nt_xent(df, config):
-    """S-2: sinΘ, ΔR_lin and RankMe vs temperature.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``nt_xent`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """S-2: sinΘ, ΔR_lin and RankMe vs temperature."""
     with style():
         fig, axes = _figure(3)
         for ax, metric, logy in zip(axes, ("sin_theta", "excess_risk_linear", "rankme"), (False, True, False)):
             _lines(ax, df, "temperature", metric, logx=True, logy=logy)
-            ax.set_xlabel("temperature τ")
-        return _finish(fig, config, axes)
+        return _finish(fig, config, axes, xlabel="temperature τ")
 
 
+@figure_docstring("nt_xent_style", "Two panels: the style, then the signal.")
 def nt_xent_style(df, config):
-    """S-3: held-out R² of ridge probes of the style c and of the signal, from h and from z, vs training steps.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``nt_xent_style`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Two panels: the style, then the signal.
-    """
+    """S-3: held-out R² of ridge probes of the style c and of the signal, from h and from z, vs training steps."""
     names = {("nt-xent-head", "h"): "ReLU head: h (before the head)", ("nt-xent-head", "z"): "ReLU head: z (after)",
              ("nt-xent", "h"): "no head: h = z"}
     with style():
@@ -163,8 +123,7 @@ def nt_xent_style(df, config):
                 if part.empty:
                     continue
                 stats = mean_ci(part, "steps")
-                _mean_band(ax, stats, "steps", alpha=0.18, marker="o", label=label,
-                           linestyle="--" if feat == "z" else "-")
+                mean_band(ax, stats, "steps", marker="o", label=label, linestyle="--" if feat == "z" else "-")
             ax.set_xscale("symlog", linthresh=10)
             ax.axhline(0, color="0.4", linewidth=0.8)
             ax.set_xlabel("Adam steps (0 = random initialisation)")
@@ -172,21 +131,9 @@ def nt_xent_style(df, config):
         return _finish(fig, config, axes)
 
 
+@figure_docstring("align_uniform", "Three panels.")
 def align_uniform(df, config):
-    """U-3: sinΘ / ΔR_lin and the two losses vs the weight ratio λa/λu.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``align_uniform`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """U-3: sinΘ / ΔR_lin and the two losses vs the weight ratio λa/λu."""
     with style():
         fig, axes = _figure(3)
         _lines(axes[0], df, "ratio", "sin_theta", logx=True)
@@ -200,26 +147,12 @@ def align_uniform(df, config):
             axes[2].axhline(float(floor["value"].mean()), linestyle="--", color="0.35",
                             label="min L_uniform on S^{r−1}")
         axes[2].set_ylabel("loss value")
-        for ax in axes:
-            ax.set_xlabel("λ_align / λ_uniform")
-        return _finish(fig, config, axes)
+        return _finish(fig, config, axes, xlabel="λ_align / λ_uniform")
 
 
+@figure_docstring("spectral", "Three panels.")
 def spectral(df, config):
-    """G-3: sinΘ and the two excess risks vs n; GD's loss gap to the closed form.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``spectral`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """G-3: sinΘ and the two excess risks vs n; GD's loss gap to the closed form."""
     with style():
         fig, axes = _figure(3)
         methods = ["spectral", "spectral-gd", "cl", "pca"]
@@ -238,21 +171,9 @@ def spectral(df, config):
         return _finish(fig, config, axes)
 
 
+@figure_docstring("siglip", "Three panels.")
 def siglip(df, config):
-    """Sg-1/Sg-2: retrieval and tower sinΘ vs batch size at a fixed budget; initial loss vs bias.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``siglip`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """Sg-1/Sg-2: retrieval and tower sinΘ vs batch size at a fixed budget; initial loss vs bias."""
     with style():
         fig, axes = _figure(3)
         _lines(axes[0], df, "batch_size", "retrieval_top1", methods=["siglip", "clip"], logx=True)
@@ -264,26 +185,12 @@ def siglip(df, config):
             B = np.array(sorted(init["batch_size"].unique()), dtype=float)
             axes[2].plot(B, (B - 1) * math.log(2), linestyle="--", color="0.35", label="(B − 1) log 2")
         axes[2].set_ylabel("loss per row at initialisation")
-        for ax in axes:
-            ax.set_xlabel("batch size B")
-        return _finish(fig, config, axes)
+        return _finish(fig, config, axes, xlabel="batch size B")
 
 
+@figure_docstring("byol", "Two panels; the phase plane is evaluated from the per-mode ODE.")
 def byol(df, config):
-    """B-1–B-4: final eigenvalues vs weight decay against the fixed points; the (p, s) phase plane.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``byol`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Two panels; the phase plane is evaluated from the per-mode ODE.
-    """
+    """B-1–B-4: final eigenvalues vs weight decay against the fixed points; the (p, s) phase plane."""
     params = config.get("params", {})
     sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
     with style():
@@ -321,21 +228,9 @@ def byol(df, config):
         return _finish(fig, config, axes)
 
 
+@figure_docstring("collapse", "Three panels.")
 def collapse(df, config):
-    """D-1–D-3: spectra of the toys, RankMe vs augmentation noise, RankMe vs keep-probability.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``collapse`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Three panels.
-    """
+    """D-1–D-3: spectra of the toys, RankMe vs augmentation noise, RankMe vs keep-probability."""
     with style():
         fig, axes = _figure(3)
         ax = axes[0]
@@ -416,8 +311,8 @@ def _bias_panels(ax_scaled, ax_abs, df):
         linestyle = "-" if method == "nt-xent" else "--"
         kw = {"color": colors[tau]} if tau in colors else {}
         name = "NT-Xent" if method == "nt-xent" else "log-mean of negatives"
-        line = _mean_band(ax_scaled, stats, "K", alpha=0.15, marker="o", markersize=3, linestyle=linestyle,
-                          label=f"{name}, τ = {tau:g}", **kw)
+        line = mean_band(ax_scaled, stats, "K", alpha=0.15, marker="o", markersize=3, linestyle=linestyle,
+                         label=f"{name}, τ = {tau:g}", **kw)
         colors[tau] = line.get_color()
         theory = select(rows, f"bias_first_order_{method.replace('-', '_')}", "theory", {"temperature": tau})
         if len(theory):
@@ -444,21 +339,9 @@ def _bias_panels(ax_scaled, ax_abs, df):
     ax_abs.set_ylabel(f"|bias| (slope fitted over N ≥ {BIAS_FIT_MIN_N})")
 
 
+@figure_docstring("batch_size", "One panel for N-1, two for N-2 and one for N-3 (those whose results are present).")
 def batch_size(df, config):
-    """N-1: InfoNCE vs K against log K and I; N-2: the minibatch NT-Xent bias vs N; N-3: ΔR_lin vs batch size.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Long results of the ``batch_size`` configuration.
-    config : dict
-        Resolved configuration.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One panel for N-1, two for N-2 and one for N-3 (those whose results are present).
-    """
+    """N-1: InfoNCE vs K against log K and I; N-2: the minibatch NT-Xent bias vs N; N-3: ΔR_lin vs batch size."""
     training = select(df, "excess_risk_linear")
     has_bias = len(select(_task_rows(df, "bias"), "bias")) > 0
     with style():
@@ -468,7 +351,7 @@ def batch_size(df, config):
         for rho, part in est.groupby("rho"):
             stats = mean_ci(part, "K")
             info = float(select(df, "mutual_information", "theory", {"rho": rho})["value"].mean())
-            line = _mean_band(ax, stats, "K", alpha=0.2, marker="o", label=f"ρ = {rho:g} (I = {info:.2f} nats)")
+            line = mean_band(ax, stats, "K", alpha=0.2, marker="o", label=f"ρ = {rho:g} (I = {info:.2f} nats)")
             ax.axhline(info, color=line.get_color(), linestyle=":", linewidth=0.9)
         K = np.array(sorted(est["K"].unique()), dtype=float)
         ax.plot(K, np.log(K), "--", color="0.3", label="log K")
@@ -483,8 +366,8 @@ def batch_size(df, config):
                 stats = mean_ci(part, "batch_size")
                 style_kw = {"marker": "o", **method_style(method),
                             "linestyle": "-" if lr == training["lr"].min() else "--"}
-                _mean_band(ax, stats, "batch_size", alpha=0.15,
-                           label=f"{METHOD_LABELS.get(method, method)}, lr {lr:g}", **style_kw)
+                mean_band(ax, stats, "batch_size", alpha=0.15,
+                          label=f"{METHOD_LABELS.get(method, method)}, lr {lr:g}", **style_kw)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ticks = sorted(training["batch_size"].unique())
