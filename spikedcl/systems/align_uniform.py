@@ -72,10 +72,8 @@ def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views, paired row by row.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row.
     alpha : float, default=2.0
         Exponent :math:`\\alpha > 0`.
     normalize : bool, default=True
@@ -207,10 +205,8 @@ def align_uniform_value_and_grad(
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row, ``N >= 2``.
     lam_align : float, default=1.0
         :math:`\\lambda_a \\ge 0`.
     lam_uniform : float, default=1.0
@@ -224,10 +220,8 @@ def align_uniform_value_and_grad(
     -------
     loss : array of shape ()
         :math:`\\mathcal L`.
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
+    dZ1, dZ2 : array of shape (N, k)
+        Gradients with respect to ``Z1`` and ``Z2``.
 
     Notes
     -----

@@ -73,10 +73,8 @@ class ContrastiveLoss:
 
         Parameters
         ----------
-        Z1 : array of shape (m, k)
-            Embeddings of the first views.
-        Z2 : array of shape (m, k)
-            Embeddings of the second views, paired with ``Z1`` row by row.
+        Z1, Z2 : array of shape (m, k)
+            Embeddings of the two views, paired row by row.
         *extra : scalar arrays
             Trained scalar parameters, as many as :attr:`extra_init`.
 

@@ -177,14 +177,8 @@ def integrate_modes(p0, s0, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0, dt=0.0
         Initial predictor eigenvalues.
     s0 : array of shape (m,)
         Initial eigenvalues of :math:`F`, non-negative.
-    tau : float, default=1.0
-        Target ratio.
-    eta : float, default=0.0
-        Weight decay.
-    sigma2 : float, default=0.0
-        Augmentation variance.
-    alpha_p : float, default=1.0
-        Predictor learning-rate ratio.
+    tau, eta, sigma2, alpha_p : float, optional
+        The parameters of :func:`mode_rhs`, with its defaults.
     dt : float, default=0.01
         Euler step.
     n_steps : int, default=10000

@@ -156,10 +156,8 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
         :func:`spikedcl.systems.nt_xent.nt_xent_value_and_grad`, or a loss of the
         protocol (:mod:`spikedcl.systems.base`) without extra parameters, whose
         ``penalty`` on the encoder weights, if any, is added.
-    X1 : array of shape (n, d)
-        First views.
-    X2 : array of shape (n, d)
-        Second views, paired with ``X1`` row by row.
+    X1, X2 : array of shape (n, d)
+        First and second views, paired row by row.
     **loss_kwargs
         Passed to ``loss_and_grad``.
 

@@ -59,20 +59,16 @@ class LinearCL(ContrastiveLoss):
 
         Parameters
         ----------
-        Z1 : array of shape (n, k)
-            Embeddings of the first views, ``n >= 2``.
-        Z2 : array of shape (n, k)
-            Embeddings of the second views.
+        Z1, Z2 : array of shape (n, k)
+            Embeddings of the two views, paired row by row, ``n >= 2``.
 
         Returns
         -------
         loss : array of shape ()
             :func:`~spikedcl.objectives.contrastive_batch_loss` of the identity
             encoder on ``(Z1, Z2)`` with ``lam = 0``.
-        dZ1 : array of shape (n, k)
-            Gradient with respect to ``Z1``.
-        dZ2 : array of shape (n, k)
-            Gradient with respect to ``Z2``.
+        dZ1, dZ2 : array of shape (n, k)
+            Gradients with respect to ``Z1`` and ``Z2``.
         """
         xp, Z1, Z2 = check_pair(Z1, Z2)
         n, k = Z1.shape
@@ -110,21 +106,10 @@ class LinearCL(ContrastiveLoss):
         return contrastive_loss(W, zero, self.lam), contrastive_grad(W, zero, self.lam)
 
     def closed_form(self, X1, X2, k):
-        """Minimiser over linear encoders: top-``k`` eigenpairs of the realized ``M``.
+        """Minimiser ``W`` (k, d) over linear encoders: the protocol's ``closed_form(X1, X2, k)``.
 
-        Parameters
-        ----------
-        X1 : array of shape (n, d)
-            First views.
-        X2 : array of shape (n, d)
-            Second views.
-        k : int
-            Representation dimension, ``1 <= k < d``.
-
-        Returns
-        -------
-        array of shape (k, d)
-            ``W`` of :func:`spikedcl.closed_form.contrastive_fit_from_matrix`.
+        ``W`` of :func:`spikedcl.closed_form.contrastive_fit_from_matrix` on the
+        realized ``M`` of the views ``X1, X2`` (n, d); ``1 <= k < d``.
         """
         M = contrastive_matrix(X1, X2, loss=self.form)
         return contrastive_fit_from_matrix(M, k, lam=self.lam).W

@@ -82,10 +82,8 @@ def gaussian_pairs(K, d, rho, *, rng=None, xp=None, device=None):
 
     Returns
     -------
-    X : array of shape (K, d)
-        First members.
-    Y : array of shape (K, d)
-        Second members.
+    X, Y : array of shape (K, d)
+        First and second members of the pairs.
     """
     K = check_int(K, "K", low=2)
     d = check_int(d, "d", low=1)
@@ -107,10 +105,8 @@ def gaussian_critic(X, Y, rho):
 
     Parameters
     ----------
-    X : array of shape (K, d)
-        First members.
-    Y : array of shape (K, d)
-        Second members.
+    X, Y : array of shape (K, d)
+        First and second members of the pairs.
     rho : float
         Correlation in ``(0, 1)``.
 
@@ -199,12 +195,8 @@ def minibatch_log_partition(Z1, Z2, *, temperature=0.5, positive=True):
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views, paired with ``Z1`` row by row.
-    temperature : float, default=0.5
-        :math:`\\tau > 0`.
+    Z1, Z2, temperature
+        As in :func:`spikedcl.systems.nt_xent.nt_xent_value_and_grad`.
     positive : bool, default=True
         Average over the whole NT-Xent denominator (the positive and the
         2N-2 negatives) or over the negatives only.
@@ -245,10 +237,8 @@ def nt_xent_bias_terms(Z1, Z2, *, temperature, log_partition):
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row, ``N >= 2``.
     temperature : float
         :math:`\\tau > 0`.
     log_partition : float
@@ -366,10 +356,8 @@ def nt_xent_bias_first_order(cosines, N, temperature, k):
         Monte Carlo sample of the positive-pair cosine :math:`s` (host).
     N : int
         Batch size (pairs), ``N >= 2``.
-    temperature : float
-        :math:`\\tau > 0`.
-    k : int
-        Embedding dimension, ``k >= 2``.
+    temperature, k
+        As in :func:`nt_xent_population_limit`.
 
     Returns
     -------

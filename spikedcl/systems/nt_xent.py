@@ -72,10 +72,8 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views, paired with ``Z1`` row by row.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row, ``N >= 2``.
     temperature : float, default=0.5
         :math:`\\tau > 0`.
     similarity : {"cosine", "dot"}, default="cosine"
@@ -203,10 +201,8 @@ def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similari
     -------
     loss : array of shape ()
         The loss.
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
+    dZ1, dZ2 : array of shape (N, k)
+        Gradients with respect to ``Z1`` and ``Z2``.
 
     Notes
     -----

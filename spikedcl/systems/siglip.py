@@ -82,10 +82,8 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
 
     Parameters
     ----------
-    X : array of shape (N, k)
-        First-tower embeddings, ``N >= 2``.
-    Y : array of shape (N, k)
-        Second-tower embeddings, paired row by row.
+    X, Y : array of shape (N, k)
+        Embeddings of the two towers, paired row by row, ``N >= 2``.
     log_temperature : float or array of shape (), default=log(10)
         :math:`t'`; the temperature :math:`t = e^{t'}` is positive by construction.
     bias : float or array of shape (), default=-10.0
@@ -97,10 +95,8 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
     -------
     loss : array of shape ()
         :math:`\\mathcal L` (a sum over the row's N pairs, averaged over rows).
-    dX : array of shape (N, k)
-        Gradient with respect to ``X``.
-    dY : array of shape (N, k)
-        Gradient with respect to ``Y``.
+    dX, dY : array of shape (N, k)
+        Gradients with respect to ``X`` and ``Y``.
     dlog_temperature : array of shape ()
         :math:`\\partial\\mathcal L/\\partial t' = t\\sum_{ij}G_{ij}x_i^\\top y_j`.
     dbias : array of shape ()
@@ -143,10 +139,8 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
 
     Parameters
     ----------
-    X : array of shape (N, k)
-        First-tower embeddings, ``N >= 2``.
-    Y : array of shape (N, k)
-        Second-tower embeddings.
+    X, Y : array of shape (N, k)
+        Embeddings of the two towers, paired row by row, ``N >= 2``.
     log_temperature : float or array of shape (), default=log(10)
         :math:`t'`, with :math:`t = e^{t'}`.
     normalize : bool, default=True
@@ -156,10 +150,8 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
     -------
     loss : array of shape ()
         The loss.
-    dX : array of shape (N, k)
-        Gradient with respect to ``X``.
-    dY : array of shape (N, k)
-        Gradient with respect to ``Y``.
+    dX, dY : array of shape (N, k)
+        Gradients with respect to ``X`` and ``Y``.
     dlog_temperature : array of shape ()
         Gradient with respect to :math:`t'`.
     """

@@ -69,10 +69,8 @@ def spectral_value_and_grad(Z1, Z2, *, mu=1.0, project=False):
 
     Parameters
     ----------
-    Z1 : array of shape (N, k)
-        Embeddings of the first views, ``N >= 2``.
-    Z2 : array of shape (N, k)
-        Embeddings of the second views.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row, ``N >= 2``.
     mu : float, default=1.0
         Scale :math:`\\mu > 0` (1 on CIFAR-10, 10 on ImageNet in the reference code).
     project : bool, default=False
@@ -84,10 +82,8 @@ def spectral_value_and_grad(Z1, Z2, *, mu=1.0, project=False):
     loss : array of shape ()
         The loss; unbiased for the population loss of :func:`spectral_population_loss`
         (divided by :math:`\\mu`) when ``project=False``.
-    dZ1 : array of shape (N, k)
-        Gradient with respect to ``Z1``.
-    dZ2 : array of shape (N, k)
-        Gradient with respect to ``Z2``.
+    dZ1, dZ2 : array of shape (N, k)
+        Gradients with respect to ``Z1`` and ``Z2``.
     """
     xp, Z1, Z2 = check_pair(Z1, Z2)
     mu = check_positive(mu, "mu")
@@ -263,10 +259,8 @@ def view_moments(X1, X2):
 
     Parameters
     ----------
-    X1 : array of shape (n, d)
-        First views.
-    X2 : array of shape (n, d)
-        Second views.
+    X1, X2 : array of shape (n, d)
+        First and second views, paired row by row.
 
     Returns
     -------
@@ -442,21 +436,10 @@ class SpectralSGD(ContrastiveLoss):
         return spectral_value_and_grad(Z1, Z2, mu=self.mu, project=self.project)
 
     def closed_form(self, X1, X2, k):
-        """Minimiser over linear encoders on the views' plug-in moments.
+        """Minimiser ``W`` (k, d) over linear encoders: the protocol's ``closed_form(X1, X2, k)``.
 
-        Parameters
-        ----------
-        X1 : array of shape (n, d)
-            First views.
-        X2 : array of shape (n, d)
-            Second views.
-        k : int
-            Representation dimension.
-
-        Returns
-        -------
-        array of shape (k, d)
-            :func:`spectral_closed_form` of :func:`view_moments`.
+        :func:`spikedcl.systems.spectral.spectral_closed_form` of the plug-in
+        moments (:func:`view_moments`) of the views ``X1, X2`` (n, d).
         """
         Sigma, Cplus = view_moments(X1, X2)
         return spectral_closed_form(Sigma, Cplus, k)[0]
