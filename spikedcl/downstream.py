@@ -333,6 +333,20 @@ def _ridge_vector(A, ridge):
     )
 
 
+def _newton_fit(objective, grad_hess, beta0, *, solve=None, max_iter, tol, label):
+    """The minimiser found by :func:`~spikedcl.solvers.damped_newton` from ``beta0``.
+
+    A run that stops short of ``tol`` counts as converged up to the gradient
+    max-norm ``max(tol, NEWTON_ACCEPT_TOL)``; the warning otherwise points at
+    the caller of the public fit.
+    """
+    res = damped_newton(
+        objective, grad_hess, beta0, solve=solve, max_iter=max_iter, tol=tol,
+        accept_tol=max(tol, NEWTON_ACCEPT_TOL), label=label, stacklevel=3,
+    )
+    return res.params[0]
+
+
 def _logistic_objective(A, y, beta, ridge):
     xp = get_namespace(A)
     a = A @ beta
@@ -385,13 +399,11 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
         H = (A.mT * (prob * (1 - prob))[None, :]) @ A
         return grad, H / n + eye_like(H) * pen[None, :]
 
-    res = damped_newton(
+    return _newton_fit(
         lambda beta: _logistic_objective(A, y, beta, ridge), grad_hess,
         xp.zeros(k1, dtype=A.dtype, device=device_of(A)),
-        max_iter=max_iter, tol=tol, accept_tol=max(tol, NEWTON_ACCEPT_TOL), label="logistic regression",
+        max_iter=max_iter, tol=tol, label="logistic regression",
     )
-    beta = res.params[0]
-    return beta
 
 
 def _check_classes(y, name, n_classes, *, every=False):
@@ -500,12 +512,8 @@ def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, 
         Labels in :math:`\\{0, \\dots, K-1\\}` (floats or integers); every class must occur.
     n_classes : int, optional
         :math:`K \\ge 2` (default: one more than the largest label).
-    ridge : float, default=1e-6
-        :math:`\\rho > 0`, not applied to the intercepts.
-    max_iter : int, default=100
-        Maximum Newton steps.
-    tol : float, default=1e-10
-        Stop when the gradient's max-norm falls below ``tol``.
+    ridge, max_iter, tol : float, int, float
+        As in :func:`fit_logistic` (the ridge is not applied to the intercepts).
 
     Returns
     -------
@@ -526,15 +534,12 @@ def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, 
         step = xp.linalg.solve(H, xp.reshape(grad.mT, (-1, 1)))[:, 0]
         return xp.reshape(step, (K - 1, k1)).mT
 
-    res = damped_newton(
+    return _newton_fit(
         lambda beta: _multinomial_objective(A, Y, beta, ridge),
         lambda beta: _multinomial_derivatives(A, Y, beta, pen),
         xp.zeros((k1, K - 1), dtype=A.dtype, device=device_of(A)),
-        solve=solve, max_iter=max_iter, tol=tol, accept_tol=max(tol, NEWTON_ACCEPT_TOL),
-        label="multinomial logistic regression",
+        solve=solve, max_iter=max_iter, tol=tol, label="multinomial logistic regression",
     )
-    beta = res.params[0]
-    return beta
 
 
 def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None, ridge=1e-6):

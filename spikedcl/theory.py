@@ -79,12 +79,8 @@ def cl_upper_bound(n, d, r, *, a=1.0, b=1.0):
 
     Parameters
     ----------
-    n : int or array
-        Sample size.
-    d : int or array
-        Ambient dimension.
-    r : int or array
-        Signal rank.
+    n, d, r : int or array
+        Sample size, ambient dimension and signal rank, as in :func:`cl_bound_terms`.
     a : float, default=1.0
         Constant of the bias term (fitted ≈ 0.11, spec §7).
     b : float, default=1.0
