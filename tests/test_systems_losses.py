@@ -83,6 +83,25 @@ def test_encoder_chain_rule(head, rng):
         assert_fd(g[i], fd_grad(f, P))
 
 
+@pytest.mark.parametrize("head", [None, (5, 3)])
+def test_encoder_objective_is_the_loss_of_the_embeddings(head, rng):
+    """fun, grad and value_and_grad of the composed loss are the loss of encode(params, X_v), to the bit."""
+    from spikedcl.systems.linear_cl import LinearCL
+
+    X1, X2 = rng.standard_normal((5, 6)), rng.standard_normal((5, 6))
+    params = init_encoder(4, 6, head=head, scale=1.0, rng=rng)
+    Z1, Z2 = encode(params, X1)[0], encode(params, X2)[0]
+    fun, grad = encoder_objective(nx.nt_xent_value_and_grad, X1, X2, temperature=0.5)
+    expected = nx.nt_xent_value_and_grad(Z1, Z2, temperature=0.5)[0]
+    assert float(fun(params)) == float(expected) == float(fun.value_and_grad(params)[0])
+    for g, h in zip(grad(params), fun.value_and_grad(params)[1]):
+        np.testing.assert_array_equal(g, h)
+    if head is None:  # a loss with a penalty on W: fun adds it
+        loss = LinearCL(lam=0.7)
+        fun, _ = encoder_objective(loss, X1, X2)
+        assert float(fun(params)) == float(loss.value_and_grad(Z1, Z2)[0] + loss.penalty(params[0])[0])
+
+
 def test_nt_xent_explicit_sum_and_factor_two(rng):
     """The loss equals the paper's per-pair sum; the TF form (one CE per view over N anchors) is twice it."""
     N, tau = 5, 0.4

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .._array_api import get_namespace
+from .._linalg import sym
 from .._validation import check_choice, check_data, check_int, check_positive
 from ..random import check_rng
 from ..solvers import epochs_for_steps, stochastic_descent
@@ -62,7 +63,7 @@ def embedding_spectrum(Z, *, normalize=False, center=True):
     if center:
         Z = Z - xp.mean(Z, axis=0, keepdims=True)
     C = Z.mT @ Z / Z.shape[0]
-    return xp.clip(xp.flip(xp.linalg.eigvalsh((C + C.mT) / 2)), min=0)
+    return xp.clip(xp.flip(xp.linalg.eigvalsh(sym(C))), min=0)
 
 
 def rankme(Z, *, center=False, spectrum="svd", eps=RANKME_EPS):

@@ -180,10 +180,12 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
         penalty = loss_and_grad.penalty
         loss_and_grad = loss_and_grad.value_and_grad
 
+    def embedding_loss(params):
+        """``loss_and_grad`` of the two views' embeddings under ``params``: ``(loss, dZ1, dZ2)``."""
+        return loss_and_grad(encode(params, X1)[0], encode(params, X2)[0], **loss_kwargs)
+
     def value_and_grad(params):
-        Z1, _ = encode(params, X1)
-        Z2, _ = encode(params, X2)
-        loss, dZ1, dZ2 = loss_and_grad(Z1, Z2, **loss_kwargs)
+        loss, dZ1, dZ2 = embedding_loss(params)
         g = tuple(a + b for a, b in zip(encode_backward(params, X1, dZ1), encode_backward(params, X2, dZ2)))
         if penalty is not None:
             value, dW = penalty(params[0])
@@ -191,11 +193,7 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
         return loss, g
 
     def fun(params):
-        if penalty is not None:
-            return value_and_grad(params)[0]
-        Z1, _ = encode(params, X1)
-        Z2, _ = encode(params, X2)
-        return loss_and_grad(Z1, Z2, **loss_kwargs)[0]
+        return (value_and_grad if penalty is not None else embedding_loss)(params)[0]
 
     def grad(params):
         return value_and_grad(params)[1]

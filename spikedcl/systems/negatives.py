@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._array_api import to_namespace
+from .._linalg import sym
 from .._validation import check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
 from ._common import check_pair, check_temperature, eye_bool, logsumexp, row_normalize
@@ -417,7 +418,7 @@ def whitened_view_encoder(covariance, k, aug_noise):
         raise ValueError(f"covariance must be square, got shape {tuple(S.shape)}")
     k = check_int(k, "k", low=1, high=d)
     sigma2 = check_positive(aug_noise, "aug_noise") ** 2
-    lam, V = xp.linalg.eigh((S + S.mT) / 2)
+    lam, V = xp.linalg.eigh(sym(S))
     lam = xp.clip(xp.flip(lam[d - k :]), min=0.0)
     Vk = xp.flip(V[:, d - k :], axis=1)
     W = Vk.mT / xp.sqrt(lam + sigma2)[:, None]
