@@ -7,7 +7,7 @@ metrics, downstream risks and the theoretical bounds of Ji, Deng, Nakada, Zou
 """
 
 from . import theory
-from .augment import draw_mask, expected_mask_moments, random_mask
+from .augment import MaskLaw, draw_mask, expected_mask_moments, random_mask, register_mask_law
 from .closed_form import (
     contrastive_matrix,
     expected_contrastive_matrix,
@@ -21,7 +21,9 @@ from .closed_form import (
     second_moment_operator,
     replicates_per_batch,
 )
-from .data import SpikedModel, haar_basis, noise_variances
+from .data import SpikedModel, haar_basis, noise_variances, register_noise_profile
+from .forms import BatchForm, register_form
+from .stats import ViewStatistics
 from .downstream import (
     class_labels,
     classification_excess,
@@ -58,8 +60,14 @@ __all__ = [
     "SpikedModel",
     "haar_basis",
     "noise_variances",
+    "register_noise_profile",
     "draw_mask",
     "random_mask",
+    "MaskLaw",
+    "register_mask_law",
+    "BatchForm",
+    "register_form",
+    "ViewStatistics",
     "expected_mask_moments",
     "second_moment",
     "contrastive_matrix",

@@ -199,13 +199,35 @@ class ViewStatistics:
         return check_statistic(M, X, name)
 
     def apply_gram(self, V):
-        """:math:`X^\\top X V` through the data (matrix-free) or the formed Gram matrix."""
+        """:math:`X^\\top X V` through the data (matrix-free) or the formed Gram matrix.
+
+        Parameters
+        ----------
+        V : array of shape (..., d, b)
+            Block of vectors.
+
+        Returns
+        -------
+        array of shape (..., d, b)
+            The product.
+        """
         if self.data is not None:
             return self.data.mT @ (self.data @ V)
         return self.gram @ V
 
     def apply_signed(self, V):
-        """:math:`Y^\\top Y V` of the signed views :math:`Y = X_1 - X_2` (matrix-free, realized)."""
+        """:math:`Y^\\top Y V` of the signed views :math:`Y = X_1 - X_2` (matrix-free, realized).
+
+        Parameters
+        ----------
+        V : array of shape (..., d, b)
+            Block of vectors.
+
+        Returns
+        -------
+        array of shape (..., d, b)
+            The product.
+        """
         return self.signed(V)
 
     def operator(self, form, q=None):
