@@ -274,14 +274,14 @@ def test_other_bad_parameters():
         encode((np.ones((2, 5)),), np.ones((4, 3)))
 
 
-#: (loss-only, gradient-only or None, value_and_grad, extra positional arguments, keywords)
+#: (loss-only, gradient-only, value_and_grad, extra positional arguments, keywords)
 DERIVED = [
     (nx.nt_xent_loss, nx.nt_xent_grad, nx.nt_xent_value_and_grad, (), {"temperature": 0.3, "similarity": "dot"}),
     (nx.info_nce_loss, nx.info_nce_grad, nx.info_nce_value_and_grad, (), {"temperature": 0.2}),
     (au.align_uniform_loss, au.align_uniform_grad, au.align_uniform_value_and_grad, (), {"lam_align": 0.7}),
     (sp.spectral_loss, sp.spectral_grad, sp.spectral_value_and_grad, (), {"mu": 2.0, "project": True}),
     (sg.siglip_loss, sg.siglip_grad, sg.siglip_value_and_grad, (0.4, -1.5), {"normalize": False}),
-    (sg.clip_loss, None, sg.clip_value_and_grad, (0.4,), {}),
+    (sg.clip_loss, sg.clip_grad, sg.clip_value_and_grad, (0.4,), {}),
 ]
 
 
@@ -293,9 +293,20 @@ def test_loss_and_grad_functions_are_the_outputs_of_value_and_grad(loss, grad, v
     assert inspect.signature(loss) == inspect.signature(vg)
     assert float(loss(Z1, Z2, *args, **kw)) == float(value)
     assert float(loss(Z1, Z2)) == float(vg(Z1, Z2)[0])  # the defaults are value_and_grad's
-    if grad is not None:
-        assert inspect.signature(grad) == inspect.signature(vg)
-        out = grad(Z1, Z2, *args, **kw)
-        assert isinstance(out, tuple) and len(out) == len(grads)
-        for g, expected in zip(out, grads):
-            np.testing.assert_array_equal(g, expected)
+    assert inspect.signature(grad) == inspect.signature(vg)
+    out = grad(Z1, Z2, *args, **kw)
+    assert isinstance(out, tuple) and len(out) == len(grads)
+    for g, expected in zip(out, grads):
+        np.testing.assert_array_equal(g, expected)
+    assert (loss.__name__, grad.__name__) == (vg.__name__.replace("value_and_grad", "loss"),
+                                              vg.__name__.replace("value_and_grad", "grad"))
+
+
+def test_loss_and_grad_functions_need_a_value_and_grad_name():
+    from spikedcl.systems._common import loss_and_grad_functions
+
+    def my_loss(Z1, Z2):
+        return 0.0, Z1, Z2
+
+    with pytest.raises(ValueError, match="value_and_grad must be named '<stem>_value_and_grad', got 'my_loss'"):
+        loss_and_grad_functions(my_loss, loss="a", grad="b")

@@ -1,6 +1,6 @@
 """Numerics shared by the contrastive systems: stable log-sum-exp, row
 normalisation and its Jacobian, argument checks, and the loss-only and
-gradient-only forms of a ``*_value_and_grad`` function.
+gradient-only functions of a ``*_value_and_grad`` function.
 
 Everything here works on arrays of one array-API namespace; nothing leaves
 the device.
@@ -25,7 +25,7 @@ __all__ = [
     "maybe_normalize_backward",
     "check_pair",
     "check_temperature",
-    "output_of",
+    "loss_and_grad_functions",
 ]
 
 #: Similarity functions accepted by the softmax losses.
@@ -206,35 +206,8 @@ def log(value):
     return math.log(value)
 
 
-#: What :func:`output_of` keeps of ``(loss, *gradients)``: index, and the Returns entry.
-_OUTPUTS = {
-    "loss": (0, "array of shape ()\n    The loss, the first output of :func:`{}`."),
-    "grad": (slice(1, None), "tuple of arrays\n    The gradients, the outputs of :func:`{}` after the loss."),
-}
-
-
-def output_of(value_and_grad, part, name, summary):
-    """The loss alone or the gradients alone of a ``*_value_and_grad`` function, with its signature.
-
-    Parameters
-    ----------
-    value_and_grad : callable
-        A function returning ``(loss, *gradients)``.
-    part : {"loss", "grad"}
-        ``"loss"``: the new function returns ``value_and_grad(...)[0]``;
-        ``"grad"``: it returns ``value_and_grad(...)[1:]``.
-    name : str
-        ``__name__`` of the new function.
-    summary : str
-        First line of its docstring (the rest refers to ``value_and_grad``).
-
-    Returns
-    -------
-    callable
-        The new function.
-    """
-    check_choice(part, "part", tuple(_OUTPUTS))
-    index, returns = _OUTPUTS[part]
+def _output_function(value_and_grad, name, summary, index, returns):
+    """A function named ``name``, with the signature of ``value_and_grad``, returning its outputs ``[index]``."""
 
     @functools.wraps(value_and_grad)
     def fn(*args, **kwargs):
@@ -244,6 +217,40 @@ def output_of(value_and_grad, part, name, summary):
     fn.__doc__ = (
         f"{summary}\n\nParameters\n----------\n*args, **kwargs\n"
         f"    Those of :func:`{value_and_grad.__name__}` (same signature and defaults).\n\n"
-        f"Returns\n-------\n{returns.format(value_and_grad.__name__)}\n"
+        f"Returns\n-------\n{returns}\n"
     )
     return fn
+
+
+def loss_and_grad_functions(value_and_grad, *, loss, grad):
+    """The loss-only and the gradient-only functions of a ``<stem>_value_and_grad`` function.
+
+    Both have the signature of ``value_and_grad`` and return its own outputs;
+    their docstrings refer to it for the parameters.
+
+    Parameters
+    ----------
+    value_and_grad : callable
+        A function named ``<stem>_value_and_grad`` that returns ``(loss, *gradients)``.
+    loss : str
+        Summary line of the docstring of ``<stem>_loss``.
+    grad : str
+        Summary line of the docstring of ``<stem>_grad``.
+
+    Returns
+    -------
+    loss_fn : callable
+        ``<stem>_loss(...) = value_and_grad(...)[0]``.
+    grad_fn : callable
+        ``<stem>_grad(...) = value_and_grad(...)[1:]`` (a tuple).
+    """
+    name = value_and_grad.__name__
+    stem, _, rest = name.rpartition("_value_and_grad")
+    if not stem or rest:
+        raise ValueError(f"value_and_grad must be named '<stem>_value_and_grad', got {name!r}")
+    return (
+        _output_function(value_and_grad, f"{stem}_loss", loss, 0,
+                         f"array of shape ()\n    The loss, the first output of :func:`{name}`."),
+        _output_function(value_and_grad, f"{stem}_grad", grad, slice(1, None),
+                         f"tuple of arrays\n    The gradients, the outputs of :func:`{name}` after the loss."),
+    )

@@ -16,9 +16,9 @@ from ._common import (
     check_pair,
     eye_bool,
     logsumexp,
+    loss_and_grad_functions,
     masked_logits,
     normalize_backward,
-    output_of,
     row_normalize,
     softmax,
 )
@@ -251,14 +251,10 @@ def align_uniform_value_and_grad(
     return loss, normalize_backward(U1, n1, dU1), normalize_backward(U2, n2, dU2)
 
 
-align_uniform_loss = output_of(
-    align_uniform_value_and_grad, "loss", "align_uniform_loss", "Weighted alignment + uniformity loss."
-)
-
-
-align_uniform_grad = output_of(
-    align_uniform_value_and_grad, "grad", "align_uniform_grad",
-    "Gradient ``(dZ1, dZ2)`` of :func:`align_uniform_loss` with respect to both views.",
+align_uniform_loss, align_uniform_grad = loss_and_grad_functions(
+    align_uniform_value_and_grad,
+    loss="Weighted alignment + uniformity loss.",
+    grad="Gradient ``(dZ1, dZ2)`` of :func:`align_uniform_loss` with respect to both views.",
 )
 
 

@@ -24,10 +24,10 @@ from ._common import (
     check_temperature,
     eye_bool,
     logsumexp,
+    loss_and_grad_functions,
     masked_logits,
     maybe_normalize,
     maybe_normalize_backward,
-    output_of,
 )
 from .base import ContrastiveLoss, register_loss
 
@@ -112,15 +112,10 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
     return loss, dZ[:N, :], dZ[N:, :]
 
 
-nt_xent_loss = output_of(
-    nt_xent_value_and_grad, "loss", "nt_xent_loss",
-    "NT-Xent (SimCLR) loss of a batch of view pairs, in the paper's normalisation (the TF code reports twice it).",
-)
-
-
-nt_xent_grad = output_of(
-    nt_xent_value_and_grad, "grad", "nt_xent_grad",
-    "Gradient ``(dZ1, dZ2)`` of :func:`nt_xent_loss` with respect to both views.",
+nt_xent_loss, nt_xent_grad = loss_and_grad_functions(
+    nt_xent_value_and_grad,
+    loss="NT-Xent (SimCLR) loss of a batch of view pairs, in the paper's normalisation (the TF code reports twice it).",
+    grad="Gradient ``(dZ1, dZ2)`` of :func:`nt_xent_loss` with respect to both views.",
 )
 
 
@@ -217,15 +212,10 @@ def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similari
     return loss, maybe_normalize_backward(U1, n1, dU1), maybe_normalize_backward(U2, n2, dU2)
 
 
-info_nce_loss = output_of(
-    info_nce_value_and_grad, "loss", "info_nce_loss",
-    "One-directional InfoNCE loss of anchors ``Z1`` against candidates ``Z2``.",
-)
-
-
-info_nce_grad = output_of(
-    info_nce_value_and_grad, "grad", "info_nce_grad",
-    "Gradient ``(dZ1, dZ2)`` of :func:`info_nce_loss` with respect to anchors and candidates.",
+info_nce_loss, info_nce_grad = loss_and_grad_functions(
+    info_nce_value_and_grad,
+    loss="One-directional InfoNCE loss of anchors ``Z1`` against candidates ``Z2``.",
+    grad="Gradient ``(dZ1, dZ2)`` of :func:`info_nce_loss` with respect to anchors and candidates.",
 )
 
 

@@ -17,9 +17,9 @@ from ._common import (
     check_temperature,
     eye_bool,
     logsumexp,
+    loss_and_grad_functions,
     maybe_normalize,
     maybe_normalize_backward,
-    output_of,
     softmax,
 )
 from .base import ContrastiveLoss, register_loss
@@ -32,6 +32,7 @@ __all__ = [
     "siglip_grad",
     "siglip_value_and_grad",
     "clip_loss",
+    "clip_grad",
     "clip_value_and_grad",
 ]
 
@@ -120,12 +121,10 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
     return (loss, *_towers_backward(X, Y, norms, t, C, G), xp.sum(G))
 
 
-siglip_loss = output_of(siglip_value_and_grad, "loss", "siglip_loss", "SigLIP pairwise sigmoid loss.")
-
-
-siglip_grad = output_of(
-    siglip_value_and_grad, "grad", "siglip_grad",
-    "Gradients ``(dX, dY, dlog_temperature, dbias)`` of :func:`siglip_loss`.",
+siglip_loss, siglip_grad = loss_and_grad_functions(
+    siglip_value_and_grad,
+    loss="SigLIP pairwise sigmoid loss.",
+    grad="Gradients ``(dX, dY, dlog_temperature, dbias)`` of :func:`siglip_loss`.",
 )
 
 
@@ -166,7 +165,11 @@ def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize
     return (loss, *_towers_backward(X, Y, norms, t, C, G))
 
 
-clip_loss = output_of(clip_value_and_grad, "loss", "clip_loss", "Symmetric softmax (CLIP) loss.")
+clip_loss, clip_grad = loss_and_grad_functions(
+    clip_value_and_grad,
+    loss="Symmetric softmax (CLIP) loss.",
+    grad="Gradients ``(dX, dY, dlog_temperature)`` of :func:`clip_loss`.",
+)
 
 
 def check_log_temperature(value):

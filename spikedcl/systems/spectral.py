@@ -22,7 +22,7 @@ from .._array_api import get_namespace
 from .._linalg import diag_part, offdiag, sym, top_eigh
 from .._validation import check_choice, check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
-from ._common import check_pair, normalize_backward, output_of, row_normalize
+from ._common import check_pair, loss_and_grad_functions, normalize_backward, row_normalize
 from .base import ContrastiveLoss, register_loss
 
 __all__ = [
@@ -104,14 +104,10 @@ def spectral_value_and_grad(Z1, Z2, *, mu=1.0, project=False):
     return loss, dZ1, dZ2
 
 
-spectral_loss = output_of(
-    spectral_value_and_grad, "loss", "spectral_loss", "Minibatch spectral contrastive loss."
-)
-
-
-spectral_grad = output_of(
-    spectral_value_and_grad, "grad", "spectral_grad",
-    "Gradient ``(dZ1, dZ2)`` of :func:`spectral_loss` with respect to both views.",
+spectral_loss, spectral_grad = loss_and_grad_functions(
+    spectral_value_and_grad,
+    loss="Minibatch spectral contrastive loss.",
+    grad="Gradient ``(dZ1, dZ2)`` of :func:`spectral_loss` with respect to both views.",
 )
 
 
