@@ -6,8 +6,9 @@ Nothing here imports matplotlib; the helpers draw on the axes they are given.
 from __future__ import annotations
 
 import inspect
+import textwrap
 
-__all__ = ["mean_band", "figure_docstring"]
+__all__ = ["mean_band", "describe", "figure_docstring"]
 
 #: Opacity of a confidence band under its mean line.
 BAND_ALPHA = 0.18
@@ -40,6 +41,25 @@ def mean_band(ax, stats, x, *, alpha=BAND_ALPHA, band=True, **plot_kw):
     if band:
         ax.fill_between(stats[x], stats["low"], stats["high"], color=line.get_color(), alpha=alpha, linewidth=0)
     return line
+
+
+def describe(fig, config, *, width=None, **suptitle_kw):
+    """Title ``fig`` with the configuration's ``description``, when it has one.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    config : dict
+        Resolved configuration.
+    width : int, optional
+        Wrap the description to lines of at most ``width`` characters.
+    **suptitle_kw
+        Keywords of ``fig.suptitle`` (font size, position).
+    """
+    text = config.get("description")
+    if text:
+        fig.suptitle("\n".join(textwrap.wrap(text, width)) if width else text, **suptitle_kw)
 
 
 _FIGURE_SECTIONS = """

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..analysis import mean_ci, select
 from ..theory import fit_bound_constant, loglog_slope
-from ._common import mean_band
+from ._common import describe, mean_band
 from .styles import AXIS_LABELS, method_label, method_style, style
 
 __all__ = ["plot_panel", "figure_from_spec", "save_figure"]
@@ -168,8 +168,7 @@ def figure_from_spec(df, config):
         outside = sum(ax.get_legend() is not None and ax.get_legend().get_bbox_to_anchor() is not None
                       and len(ax.get_legend().get_texts()) > 5 for ax in axes[0])
         fig.set_size_inches(4.2 * len(panels) + 3.0 * outside, 3.4)
-        if config.get("description"):
-            fig.suptitle(config["description"], fontsize=8, y=1.02)
+        describe(fig, config, fontsize=8, y=1.02)
         fig.tight_layout()
     return fig
 

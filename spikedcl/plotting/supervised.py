@@ -9,7 +9,7 @@ replicates with 95 % Student-t bands, one colour per labeled sample size ``m``.
 from __future__ import annotations
 
 from ..analysis import mean_ci
-from ._common import mean_band
+from ._common import describe, mean_band
 from .styles import style
 
 __all__ = ["fig5", "fig5_classification"]
@@ -33,6 +33,20 @@ def _sub(df, **eq):
     for key, value in eq.items():
         out = out[out[key] == value]
     return out
+
+
+def _by_m(dm, main, colors):
+    """Per labeled sample size ``m``: its legend label, its rows and its colour of the cycle ``colors``."""
+    for c, m in enumerate(_ms(dm)):
+        yield (f"m = {m:,}" if m is not None else main), (dm if m is None else _sub(dm, m=m)), colors[c % len(colors)]
+
+
+def _oracle_line(ax, dm):
+    """Grey level of the oracle features :math:`U^\\star` (mean over replicates), when ``dm`` holds it."""
+    oracle = _sub(dm, method="oracle")
+    if len(oracle):
+        level = float(oracle["value"].mean())
+        ax.axhline(level, color="0.5", linewidth=1.0, label=f"U*: {level:.3f}")
 
 
 def _main_method(df):
@@ -72,20 +86,15 @@ def fig5(df, config):
                 ax = axes[i, j]
                 metric = f"risk_{task}"
                 dm = _sub(dk, metric=metric)
-                for c, m in enumerate(_ms(dm)):
-                    dmm = dm if m is None else _sub(dm, m=m)
-                    color = colors[c % len(colors)]
-                    _line(ax, _sub(dmm, method=main), f"m = {m:,}" if m is not None else main, color=color)
+                for label, dmm, color in _by_m(dm, main, colors):
+                    _line(ax, _sub(dmm, method=main), label, color=color)
                     if main != _REALIZED and _REALIZED in set(dmm["method"]):
                         _line(ax, _sub(dmm, method=_REALIZED), None, band=False, color=color,
                               linestyle="--", linewidth=0.9, markersize=0)
                 theory = _sub(dm, method="theory")
                 if len(theory):
                     _line(ax, theory, "n, m → ∞", band=False, color="black", linestyle=":", markersize=0)
-                oracle = _sub(dm, method="oracle")
-                if len(oracle):
-                    ax.axhline(float(oracle["value"].mean()), color="0.5", linewidth=1.0,
-                               label=f"U*: {float(oracle['value'].mean()):.3f}")
+                _oracle_line(ax, dm)
                 noise_std = float(config.get("params", {}).get("noise_std", 0.1))
                 ax.axhline(1 + noise_std**2, color="0.7", linestyle=":", linewidth=1.0, label="no features")
                 ax.set_title(f"{_TASK_LABEL[task]}, k = {k}" if k is not None else _TASK_LABEL[task])
@@ -95,8 +104,7 @@ def fig5(df, config):
         axes[0, 0].legend(loc="best", frameon=False)
         axes[1, 0].plot([], [], color="0.3", linestyle="--", label="realized masks")
         axes[1, 0].legend(loc="best", frameon=False)
-        if config.get("description"):
-            fig.suptitle(config["description"], fontsize=8)
+        describe(fig, config, fontsize=8)
         fig.tight_layout()
     return fig
 
@@ -138,14 +146,9 @@ def fig5_classification(df, config):
             for j, (k, task) in enumerate(cols):
                 ax = axes[i, j]
                 dm = _sub(dl if k is None else _sub(dl, k=k), metric=f"accuracy_{task}")
-                for c, m in enumerate(_ms(dm)):
-                    dmm = dm if m is None else _sub(dm, m=m)
-                    _line(ax, _sub(dmm, method=main), f"m = {m:,}" if m is not None else main,
-                          color=colors[c % len(colors)])
-                oracle = _sub(dm, method="oracle")
-                if len(oracle):
-                    level = float(oracle["value"].mean())
-                    ax.axhline(level, color="0.5", linewidth=1.0, label=f"U*: {level:.3f}")
+                for label, dmm, color in _by_m(dm, main, colors):
+                    _line(ax, _sub(dmm, method=main), label, color=color)
+                _oracle_line(ax, dm)
                 ax.axhline(1 / K, color="0.7", linestyle=":", linewidth=1.0, label="1/K")
                 ax.set_title(f"{lm}, K = {K}: {_TASK_LABEL[task]}, k = {k}", fontsize=8)
                 if j == 0:
@@ -153,7 +156,6 @@ def fig5_classification(df, config):
                 if i == len(models) - 1:
                     ax.set_xlabel("supervised weight α")
         axes[0, 0].legend(loc="best", frameon=False)
-        if config.get("description"):
-            fig.suptitle(config["description"], fontsize=8)
+        describe(fig, config, fontsize=8)
         fig.tight_layout(rect=(0, 0, 1, 1 - 0.25 / fig.get_figheight()))  # room for the title
     return fig

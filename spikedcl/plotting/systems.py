@@ -20,7 +20,7 @@ from ..analysis import mean_ci, select
 from ..systems.byol import integrate_modes, mode_fixed_points, predicted_eigenvalues
 from ..systems.negatives import loglog_slope_ci
 from ..theory import loglog_slope
-from ._common import figure_docstring, mean_band
+from ._common import describe, figure_docstring, mean_band
 from .styles import METHOD_LABELS, method_style, style
 
 __all__ = ["losses", "nt_xent", "nt_xent_style", "align_uniform", "spectral", "siglip", "byol", "collapse", "batch_size", "bias_slopes"]
@@ -76,11 +76,7 @@ def _finish(fig, config, axes, *, below=False, xlabel=None):
                 ax.legend(frameon=False, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
             else:
                 ax.legend(frameon=False, fontsize=6.5)
-    if config.get("description"):
-        import textwrap
-
-        width = int(60 * fig.get_size_inches()[0] / 4)
-        fig.suptitle("\n".join(textwrap.wrap(config["description"], width)), fontsize=7.5, y=1.02)
+    describe(fig, config, width=int(60 * fig.get_size_inches()[0] / 4), fontsize=7.5, y=1.02)
     fig.tight_layout()
     return fig
 
