@@ -439,10 +439,15 @@ def _block_sums(xp, Xb, mask, need):
     if "total" in need:
         out["total"] = xp.sum(Xb, axis=-2)
     if mask is not None:
-        X1 = Xb * xp.astype(to_namespace(mask, xp, device=device_of(Xb)), Xb.dtype)  # entries x or ±0 exactly
-        X2 = Xb - X1
+        X1, X2 = _views(xp, Xb, mask)
         out["cross"], out["total1"], out["total2"] = X1.mT @ X2, xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
     return out
+
+
+def _views(xp, Xb, mask):
+    """The two views of a row block for its host boolean ``mask``."""
+    X1 = Xb * xp.astype(to_namespace(mask, xp, device=device_of(Xb)), Xb.dtype)  # entries x or ±0 exactly
+    return X1, Xb - X1
 
 
 def _add(total, part):
@@ -499,17 +504,21 @@ def data_statistics(X, need, *, law=None, p=None, rng=None, threads=None, block_
     source = _BlockMasks(law, n, X.shape[-1], p, rng)
     threads = (default_threads() if threads is None else threads) if source.parallel else 1
 
-    def work(span):
+    def views(span):  # on the pool: the mask draw and the elementwise work, single-threaded by nature
         start, stop = span
-        return _block_sums(xp, X[start:stop, :], source(start, stop), need)
+        X1, X2 = _views(xp, X[start:stop, :], source(start, stop))
+        return X1, X2, xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
 
     spans = [(a, min(a + rows, n)) for a in range(0, n, rows)]
     total = None
     with _fp_quiet(xp):
-        for part in _ordered(work, spans, threads):  # summed in block order: the same sums on any thread count
-            total = _add(total, part)
+        # the products run here, one block after another, with all of BLAS's threads, while the pool
+        # prepares the next blocks; summed in block order: the same sums on any thread count
+        for X1, X2, s1, s2 in _ordered(views, spans, threads):
+            total = _add(total, {"cross": X1.mT @ X2, "total1": s1, "total2": s2})
+        total.update(_block_sums(xp, X, None, need & {"gram", "total"}))
     source.finish()
-    return ViewStatistics(n, **total)
+    return ViewStatistics(n, **{k: total[k] for k in need})
 
 
 def view_statistics(X1, X2, need):
