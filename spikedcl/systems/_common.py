@@ -9,6 +9,8 @@ the device.
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 import math
 
 from .._array_api import device_of, get_namespace
@@ -206,6 +208,15 @@ def log(value):
     return math.log(value)
 
 
+def _parameters_section(fn):
+    """The numpydoc ``Parameters`` section of ``fn``'s docstring, as text."""
+    doc = inspect.cleandoc(fn.__doc__ or "")
+    match = re.search(r"^Parameters\n-+\n(.*?)(?=^\S[^\n]*\n-+\n|\Z)", doc, flags=re.M | re.S)
+    if match is None:
+        raise ValueError(f"{fn.__name__} has no Parameters section to share")
+    return match.group(1).rstrip()
+
+
 def _output_function(value_and_grad, name, summary, index, returns):
     """A function named ``name``, with the signature of ``value_and_grad``, returning its outputs ``[index]``."""
 
@@ -215,8 +226,8 @@ def _output_function(value_and_grad, name, summary, index, returns):
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (
-        f"{summary}\n\nParameters\n----------\n*args, **kwargs\n"
-        f"    Those of :func:`{value_and_grad.__name__}` (same signature and defaults).\n\n"
+        f"{summary}\n\nSee :func:`{value_and_grad.__name__}` for the objective.\n\n"
+        f"Parameters\n----------\n{_parameters_section(value_and_grad)}\n\n"
         f"Returns\n-------\n{returns}\n"
     )
     return fn

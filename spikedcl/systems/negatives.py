@@ -196,8 +196,10 @@ def minibatch_log_partition(Z1, Z2, *, temperature=0.5, positive=True):
 
     Parameters
     ----------
-    Z1, Z2, temperature
-        As in :func:`spikedcl.systems.nt_xent.nt_xent_value_and_grad`.
+    Z1, Z2 : array of shape (N, k)
+        Embeddings of the two views, paired row by row.
+    temperature : float, default=0.5
+        :math:`\tau > 0`.
     positive : bool, default=True
         Average over the whole NT-Xent denominator (the positive and the
         2N-2 negatives) or over the negatives only.
@@ -357,8 +359,10 @@ def nt_xent_bias_first_order(cosines, N, temperature, k):
         Monte Carlo sample of the positive-pair cosine :math:`s` (host).
     N : int
         Batch size (pairs), ``N >= 2``.
-    temperature, k
-        As in :func:`nt_xent_population_limit`.
+    temperature : float
+        :math:`\tau > 0`.
+    k : int
+        Embedding dimension, ``k >= 2``.
 
     Returns
     -------
