@@ -496,7 +496,7 @@ def data_statistics(X, need, *, law=None, p=None, rng=None, threads=None, block_
         parts = [data_statistics(X[i], need, law=law, p=p, rng=rng, threads=threads, block_rows=block_rows)
                  for i in range(X.shape[0])]
         return ViewStatistics(n, **{k: xp.stack([getattr(s, k) for s in parts]) for k in need})
-    if X.ndim == 3:  # other namespaces: one pass over the stack, masks drawn replicate after replicate
+    if X.ndim == 3 or not is_numpy_namespace(xp):  # other namespaces: one pass, masks replicate after replicate
         mask = _host_masks(law, X.shape, p, rng)
         with _fp_quiet(xp):
             return ViewStatistics(n, **_block_sums(xp, X, mask, need))
@@ -504,21 +504,31 @@ def data_statistics(X, need, *, law=None, p=None, rng=None, threads=None, block_
     source = _BlockMasks(law, n, X.shape[-1], p, rng)
     threads = (default_threads() if threads is None else threads) if source.parallel else 1
 
+    d = X.shape[-1]
+
     def views(span):  # on the pool: the mask draw and the elementwise work, single-threaded by nature
         start, stop = span
-        X1, X2 = _views(xp, X[start:stop, :], source(start, stop))
-        return X1, X2, xp.sum(X1, axis=-2), xp.sum(X2, axis=-2)
+        Xb, mask = X[start:stop, :], source(start, stop)
+        # [X1 | 1] and [X2 | 1]: one product then gives C12 and both column sums
+        A = np.empty((stop - start, d + 1), dtype=X.dtype)
+        B = np.empty((stop - start, d + 1), dtype=X.dtype)
+        A[:, d] = B[:, d] = 1.0
+        np.multiply(Xb, mask, out=A[:, :d], dtype=Xb.dtype)  # entries x or ±0 exactly
+        np.subtract(Xb, A[:, :d], out=B[:, :d])
+        return A, B
 
     spans = [(a, min(a + rows, n)) for a in range(0, n, rows)]
     total = None
     with _fp_quiet(xp):
         # the products run here, one block after another, with all of BLAS's threads, while the pool
         # prepares the next blocks; summed in block order: the same sums on any thread count
-        for X1, X2, s1, s2 in _ordered(views, spans, threads):
-            total = _add(total, {"cross": X1.mT @ X2, "total1": s1, "total2": s2})
-        total.update(_block_sums(xp, X, None, need & {"gram", "total"}))
+        for A, B in _ordered(views, spans, threads):
+            part = A.T @ B
+            total = part if total is None else total + part
+        out = {"cross": total[:d, :d], "total1": total[:d, d], "total2": total[d, :d]}
+        out.update(_block_sums(xp, X, None, need & {"gram", "total"}))
     source.finish()
-    return ViewStatistics(n, **{k: total[k] for k in need})
+    return ViewStatistics(n, **{k: out[k] for k in need})
 
 
 def view_statistics(X1, X2, need):
