@@ -13,10 +13,13 @@ every batch form's contrastive matrix (realized or mask-averaged,
 those matrices through products with the data. The statistics are built
 
 * from data in memory (:func:`data_statistics`): on the CPU in cache-sized row
-  blocks, each block masked, reduced and dropped, the blocks spread over the
-  cores by threads (NumPy releases the GIL in ufuncs and BLAS); the masks of a
-  block are drawn from a copy of the generator advanced to the block's first
-  row, so they are bit-identical to the serial draw whatever the thread count;
+  blocks, each block masked, reduced and dropped. A pool of threads (one per
+  core; NumPy releases the GIL in the generator and in ufuncs) draws the masks
+  and writes the views of the next blocks while the calling thread runs the
+  products with all of BLAS's threads (never two BLAS calls at once); the
+  masks of a block come from a copy of the PCG64 generator advanced to the
+  block's first row, so masks and sums are bit-identical to the serial draw
+  whatever the thread count (other bit generators draw serially);
 * from two given views (:func:`view_statistics`);
 * from chunks streamed one at a time (:class:`StatisticsAccumulator`), memory
   independent of ``n``;
