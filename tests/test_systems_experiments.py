@@ -7,6 +7,7 @@ its figure in ``test_simulations.py`` (which sweeps all configs).
 import importlib
 import inspect
 import math
+import pkgutil
 
 import numpy as np
 import pytest
@@ -112,7 +113,9 @@ def _public_functions():
     names = []
     modules = [f"spikedcl.systems.{mod}" for mod in ("nt_xent", "align_uniform", "spectral", "siglip", "byol",
                                                       "collapse", "negatives", "encoder", "plots")]
-    for mod in modules + ["spikedcl.experiments.systems"]:
+    package = importlib.import_module("spikedcl.experiments.systems")
+    modules += [package.__name__] + [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    for mod in modules:
         module = importlib.import_module(mod)
         for name in module.__all__:
             obj = getattr(module, name)
