@@ -167,3 +167,57 @@ def test_toy_noise_profile_is_sampled_and_fitted(seed):
             register_noise_profile("uniform", geometric)
     finally:
         NOISE_PROFILES.pop("toy-geometric", None)
+
+
+# ----------------------------------------------------------------------------- the same toys through a sweep
+
+
+def _subspace_sweep(**params):
+    """Rows of a two-replicate subspace sweep (run in this process, where the toys are registered)."""
+    from spikedcl.sweep import resolve_config, run_sweep
+
+    raw = {"name": "toy", "experiment": "subspace", "reps": 2, "seed": 3,
+           "grid": {"n": [400]}, "params": {"d": 24, "r": 2, "C": 4.0, "noise": "uniform", "theory": False,
+                                             "metrics": ["sin_theta"], **params}}
+    table = run_sweep(resolve_config(raw)).table
+    return table.set_index(["method", "rep"])["value"]
+
+
+def _replicate_draw(rep, noise="uniform"):
+    """The samples and fit generator the sweep's replicate ``rep`` sees (addressed seeds)."""
+    from spikedcl.experiments.spiked import draw_spiked
+    from spikedcl.experiments.subspace import subspace_recovery
+    from spikedcl.random import cell_seed
+
+    P = subspace_recovery.resolve({"n": 400, "d": 24, "r": 2, "C": 4.0, "noise": noise, "methods": ["cl"]})
+    # the data cell is named by the grid axes among the data keys: here n alone
+    draw = draw_spiked(P, cell_seed(3, "n=400", rep))
+    return draw.model, draw.X, np.random.default_rng(draw.fit_seed)
+
+
+@pytest.mark.parametrize("mask_mode, masks", [("toy-cyclic", "realized"), ("per-sample", "expected")])
+def test_toy_mask_law_and_form_run_through_a_sweep(toy_law, toy_form, mask_mode, masks):
+    """``mask_mode`` and ``loss`` of a configuration take the registered names; rows equal the direct fits.
+
+    The toy law has no pair moment (``masks="expected"`` refuses it), so the toy form's mask
+    average is run with the built-in per-sample law.
+    """
+    method = "cl" if masks == "realized" else "cl-expected"
+    values = _subspace_sweep(methods=[method], mask_mode=mask_mode, loss="toy-positive", mask_prob=0.5)
+    for rep in range(2):
+        model, X, rng = _replicate_draw(rep)
+        fit = sc.fit_contrastive(X, 2, p=0.5, masks=masks, mask_mode=mask_mode, loss="toy-positive", rng=rng)
+        assert values[(method, rep)] == pytest.approx(float(sc.sin_theta(model.U, fit.basis)), rel=1e-12)
+
+
+def test_toy_noise_profile_runs_through_a_sweep():
+    register_noise_profile("toy-geometric", geometric)
+    try:
+        values = _subspace_sweep(methods=["pca"], noise="toy-geometric")
+        for rep in range(2):
+            model, X, _ = _replicate_draw(rep, noise="toy-geometric")
+            np.testing.assert_allclose(model.noise_var, np.geomspace(1.0, 1 / 4, 24), rtol=1e-14)
+            expected = float(sc.sin_theta(model.U, sc.fit_pca(X, 2).basis))
+            assert values[("pca", rep)] == pytest.approx(expected, rel=1e-12)
+    finally:
+        NOISE_PROFILES.pop("toy-geometric", None)

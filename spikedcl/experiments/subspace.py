@@ -30,12 +30,14 @@ from ..closed_form import (
     replicates_per_batch,
     second_moment,
 )
+from ..augment import MASK_LAWS
 from ..downstream import linear_oracle_risk, population_risk
+from ..forms import FORMS
 from ..metrics import Representation, check_metrics, metric_rows
 from ..population import population_fit
 from ..results import FitResult
 from .base import REQUIRED, Param, register_experiment
-from .spiked import draw_spiked, spiked_params
+from .spiked import ReplicateContext, draw_spiked, spiked_params
 
 __all__ = ["METHODS", "METRICS", "PARAMS", "register_method", "subspace_recovery", "subspace_recovery_batch",
            "validate"]
@@ -76,24 +78,18 @@ def register_method(name, *, solver_aware=False, replace=False):
     return decorator
 
 
-class FitContext:
-    """What a method of the subspace experiment fits from: one replicate's draw and the cell.
+class FitContext(ReplicateContext):
+    """What a method of the subspace experiment fits from: a fresh generator per method, the shared moment.
 
     Parameters
     ----------
-    P : dict
-        Resolved parameters.
-    draw : SpikedDraw
-        The replicate's data.
-
-    Attributes
-    ----------
-    X, model, w, r : the samples, model, task and representation dimension.
+    P, draw : dict, SpikedDraw
+        The resolved cell (its ``solver`` picks the closed forms or their
+        iterative solvers) and the replicate's data.
     """
 
     def __init__(self, P, draw):
-        self.P, self.draw = P, draw
-        self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
+        super().__init__(P, draw)
         self._moment = None
 
     def rng(self):
@@ -131,14 +127,16 @@ def _contrastive(masks, mode):
     def fit(ctx):
         P = ctx.P
         return fit_contrastive(ctx.X, ctx.r, p=P["mask_prob"], lam=P["lam"], masks=masks, loss=P["loss"],
-                               mask_mode=mode, rng=ctx.rng(), solver=P["solver"])
+                               mask_mode=P["mask_mode"] if mode is None else mode, rng=ctx.rng(),
+                               solver=P["solver"])
 
     return fit
 
 
-for _name, _mode in (("cl", "per-sample"), ("cl-fixed", "fixed"), ("cl-fixed-bernoulli", "fixed-bernoulli")):
+register_method("cl", solver_aware=True)(_contrastive("realized", None))
+for _name, _mode in (("cl-fixed", "fixed"), ("cl-fixed-bernoulli", "fixed-bernoulli")):
     register_method(_name, solver_aware=True)(_contrastive("realized", _mode))
-register_method("cl-expected", solver_aware=True)(_contrastive("expected", "per-sample"))
+register_method("cl-expected", solver_aware=True)(_contrastive("expected", None))
 register_method("heteropca")(lambda ctx: fit_heteropca(ctx.X, ctx.r))
 
 
@@ -178,7 +176,9 @@ PARAMS = spiked_params(required=True) + (
           doc="closed form, or gradient descent for PCA, AE and CL (the others are closed form)"),
     Param("mask_prob", float, 0.5, low=0, high=1, open_low=True, open_high=True, doc="keep probability p"),
     Param("lam", float, 1.0, low=0, open_low=True, doc="penalty weight of CL"),
-    Param("loss", str, "cross-view", choices=("cross-view", "simclr"), doc="batch form of CL"),
+    Param("loss", str, "cross-view", choices=FORMS, doc="batch form of CL (a name of spikedcl.forms.FORMS)"),
+    Param("mask_mode", str, "per-sample", choices=MASK_LAWS,
+          doc="mask law of 'cl' and 'cl-expected' (a name of spikedcl.augment.MASK_LAWS)"),
     Param("theory", bool, True, doc="add the method='theory' rows"),
     Param("batch_replicates", object, "auto", choices=(True, False, "auto"),
           doc="stack the replicates of a cell (default: on a GPU only)"),
@@ -310,7 +310,7 @@ def subspace_recovery_batch(params, seeds):
         for method in shared:
             if method == "cl-expected":
                 fits[method] = fit_contrastive(Xs, r, p=P["mask_prob"], lam=P["lam"], masks="expected",
-                                               loss=P["loss"], batched=True)
+                                               loss=P["loss"], mask_mode=P["mask_mode"], batched=True)
             else:
                 fits[method] = principal_fit_from_moment(S, r, _BATCHABLE[method])
         elapsed = (time.perf_counter() - t0) / len(draws)
