@@ -117,10 +117,8 @@ def cell_is_complete(out_dir, cell_id):
 
     Parameters
     ----------
-    out_dir : str or pathlib.Path
-        The sweep's output directory.
-    cell_id : str
-        The cell's hash.
+    out_dir, cell_id : str or pathlib.Path, str
+        Where the cell is (see :func:`cell_path`).
 
     Returns
     -------
@@ -143,10 +141,8 @@ def read_cell(out_dir, cell_id):
 
     Parameters
     ----------
-    out_dir : str or pathlib.Path
-        The sweep's output directory.
-    cell_id : str
-        The cell's hash.
+    out_dir, cell_id : str or pathlib.Path, str
+        The sweep's output directory and the hash of a cell written there by :func:`write_cell`.
 
     Returns
     -------

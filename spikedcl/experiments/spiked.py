@@ -22,7 +22,7 @@ from ..downstream import draw_task
 from ..exceptions import SpikedModelWarning
 from .base import REQUIRED, Param, seed_children
 
-__all__ = ["SpikedDraw", "draw_spiked", "spiked_params"]
+__all__ = ["SpikedDraw", "ReplicateContext", "draw_spiked", "spiked_params"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,29 @@ class SpikedDraw:
     X: object
     w: object
     fit_seed: object
+
+
+class ReplicateContext:
+    """What the methods of one replicate fit from: the resolved cell and the replicate's draw.
+
+    The experiments' method contexts extend it (the subspace experiment's
+    ``FitContext``, the systems' ``SpikedContext``).
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters (``P["r"]`` is the representation dimension).
+    draw : SpikedDraw
+        The replicate's data.
+
+    Attributes
+    ----------
+    X, model, w, r : the samples, model, task and representation dimension.
+    """
+
+    def __init__(self, P, draw):
+        self.P, self.draw = P, draw
+        self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
 
 
 def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2, sizes_required=True, C_low=1.0,

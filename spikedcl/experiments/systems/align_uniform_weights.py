@@ -14,6 +14,8 @@ __all__ = ["align_uniform"]
 @register_experiment("align_uniform", draw=draw_spiked, check=check_spiked,
                      params=spiked_declared((), (Param("ratio", float, 1.0, low=0, open_low=True,
                                                         doc="lambda_align / lambda_uniform (lambda_uniform = 1)"),)))
+
+
 def align_uniform(P, draw):
     """U-3: alignment–uniformity weights on the masked spiked model (seed_systems.md §2).
 

@@ -6,11 +6,9 @@ parameters of ``losses``.
 
 from __future__ import annotations
 
-import dataclasses
-
 from ..._validation import check_choice
 from ..base import register_experiment
-from ..spiked import draw_spiked
+from ..spiked import SpikedDraw, draw_spiked
 from .methods import SpikedContext, fit_method, spiked_methods, spiked_rows
 from .parameters import check_spiked, spiked_declared
 
@@ -37,6 +35,7 @@ def losses(P, draw):
     """
     return spiked_rows(P["methods"], SpikedContext(P, draw))
 
+
 def fit_spiked(method, X, r, params, rng):
     """Fit one method on masked views of the spiked-model samples ``X``.
 
@@ -58,22 +57,11 @@ def fit_spiked(method, X, r, params, rng):
 
     Returns
     -------
-    W : numpy.ndarray of shape (r, d)
-        The encoder.
-    info : dict
-        ``solver``, ``n_iter``, ``converged``.
+    W, info : numpy.ndarray of shape (r, d), dict
+        The encoder and its solver record, as :func:`~spikedcl.experiments.systems.methods.fit_method`.
     """
     check_choice(method, "method", spiked_methods())
     cell = {k: v for k, v in params.items() if k != "model"}
     P = losses.resolve({"n": X.shape[0], "d": X.shape[1], "r": r, **cell})
-    ctx = SpikedContext(P, _Draw(params.get("model"), X, None, None))
-    ctx.rng = rng
-    return fit_method(method, ctx)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Draw:
-    model: object
-    X: object
-    w: object
-    fit_seed: object
+    # default_rng returns a Generator unaltered: the methods draw from ``rng`` itself
+    return fit_method(method, SpikedContext(P, SpikedDraw(params.get("model"), X, None, rng)))

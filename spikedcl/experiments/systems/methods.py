@@ -12,6 +12,7 @@ replicate's draw and one fit generator shared in the configuration's order.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -25,6 +26,7 @@ from ...systems import byol as _byol
 from ...systems.base import LOSSES, make_loss
 from ...systems.encoder import representation_basis
 from ...systems.spectral import spectral_closed_form, spectral_moments, view_moments
+from ..spiked import ReplicateContext
 from .representation_metrics import held_out_views
 from .trainer import train_embedding
 
@@ -47,19 +49,18 @@ SYSTEMS_METRICS = ("sin_theta", "excess_risk", "excess_risk_linear", "rankme", "
 PROVIDES = ("basis", "W", "X", "model", "w", "rng")
 
 
-class SpikedContext:
+class SpikedContext(ReplicateContext):
     """What a method on the spiked model fits from: the replicate's draw, the cell, the shared generator.
 
     Parameters
     ----------
-    P : dict
-        Resolved parameters.
-    draw : SpikedDraw
-        The replicate's data.
+    P, draw : dict, SpikedDraw
+        The resolved cell (with the hyperparameters of the trained losses) and
+        the replicate's data (its ``fit_seed`` seeds :attr:`rng`; a
+        :class:`numpy.random.Generator` there is used as it is).
 
     Attributes
     ----------
-    X, model, w, r : the samples, model, task and representation dimension.
     rng : numpy.random.Generator
         The fit generator, shared by the methods in their configuration order.
     cache : dict
@@ -67,8 +68,7 @@ class SpikedContext:
     """
 
     def __init__(self, P, draw):
-        self.P, self.draw = P, draw
-        self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
+        super().__init__(P, draw)
         self.rng = np.random.default_rng(draw.fit_seed)
         self.cache = {}
 
@@ -83,21 +83,16 @@ def register_spiked_method(name, *, replace=False):
     Parameters
     ----------
     name : str
-        Method name in configurations and rows.
+        Name in the ``methods`` parameter of the experiments on the spiked model and in their rows.
     replace : bool, default=False
-        Allow replacing a method of the same name.
+        Allow replacing a registered method of that name.
 
     Returns
     -------
     callable
-        The decorator, returning the function unchanged.
+        ``decorator(fit) -> fit``, registering ``fit`` in :data:`SPIKED_METHODS`.
     """
-
-    def decorator(fn):
-        SPIKED_METHODS.add(name, fn, replace=replace)
-        return fn
-
-    return decorator
+    return functools.partial(SPIKED_METHODS.add, name, replace=replace)
 
 
 _CLOSED = {"solver": "closed_form", "n_iter": 0, "converged": True}
@@ -175,6 +170,7 @@ def spiked_methods():
     """
     return tuple(SPIKED_METHODS) + tuple(n for n in LOSSES if n not in SPIKED_METHODS)
 
+
 def fit_method(method, ctx):
     """Fit one method of the replicate: a registered closed form, or Adam on a registered loss.
 
@@ -200,6 +196,7 @@ def fit_method(method, ctx):
     W, res = train_embedding(loss, ctx.X, ctx.r, ctx.rng, p=float(P["mask_prob"]), batch_size=int(P["batch_size"]),
                              steps=int(P["steps"]), lr=float(P["lr"]))
     return W, {"solver": "adam", "n_iter": res.n_iter, "converged": res.converged}
+
 
 def method_rows(method, W, info, elapsed, ctx):
     """The metric rows of one fitted encoder; draws the held-out views from the shared generator.

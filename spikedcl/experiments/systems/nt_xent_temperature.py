@@ -25,6 +25,6 @@ def nt_xent(P, draw):
     Returns
     -------
     list of dict
-        One row per (method, metric).
+        One row per (method, metric) at the cell's temperature.
     """
     return spiked_rows(P["methods"], SpikedContext(P, draw))
