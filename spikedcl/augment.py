@@ -28,7 +28,8 @@ import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import diag_part, offdiag
-from ._validation import check_choice, check_data, check_int, check_unit_interval
+from ._registry import lookup_named, register_named
+from ._validation import check_data, check_int, check_unit_interval
 from .random import check_rng
 
 __all__ = [
@@ -307,14 +308,7 @@ def register_mask_law(law, *, replace=False):
     MaskLaw
         ``law``, so the call can decorate an instantiation.
     """
-    if not isinstance(law, MaskLaw):
-        raise TypeError(f"law must be a MaskLaw instance, got {type(law).__name__}")
-    if not isinstance(law.name, str) or not law.name:
-        raise ValueError(f"law.name must be a non-empty string, got {law.name!r}")
-    if law.name in MASK_MODES or (law.name in MASK_LAWS and not replace):
-        raise ValueError(f"a mask law named {law.name!r} is already registered")
-    MASK_LAWS[law.name] = law
-    return law
+    return register_named(MASK_LAWS, law, MaskLaw, MASK_MODES, what="law", kind="mask law", replace=replace)
 
 
 def get_mask_law(mode, name="mask_mode"):
@@ -332,9 +326,7 @@ def get_mask_law(mode, name="mask_mode"):
     MaskLaw
         The law.
     """
-    if isinstance(mode, MaskLaw):
-        return mode
-    return MASK_LAWS[check_choice(mode, name, tuple(MASK_LAWS))]
+    return lookup_named(MASK_LAWS, mode, MaskLaw, name)
 
 
 def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):

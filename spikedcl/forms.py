@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from ._array_api import get_namespace
 from ._linalg import offdiag, pair_mean, rank1_apply, sym
-from ._validation import check_choice
+from ._registry import lookup_named, register_named
 
 __all__ = ["BatchForm", "CrossView", "SimCLR", "FORMS", "CL_LOSSES", "register_form", "get_form"]
 
@@ -271,14 +271,7 @@ def register_form(form, *, replace=False):
     BatchForm
         ``form``.
     """
-    if not isinstance(form, BatchForm):
-        raise TypeError(f"form must be a BatchForm instance, got {type(form).__name__}")
-    if not isinstance(form.name, str) or not form.name:
-        raise ValueError(f"form.name must be a non-empty string, got {form.name!r}")
-    if form.name in CL_LOSSES or (form.name in FORMS and not replace):
-        raise ValueError(f"a batch form named {form.name!r} is already registered")
-    FORMS[form.name] = form
-    return form
+    return register_named(FORMS, form, BatchForm, CL_LOSSES, what="form", kind="batch form", replace=replace)
 
 
 def get_form(loss, name="loss"):
@@ -296,6 +289,4 @@ def get_form(loss, name="loss"):
     BatchForm
         The form.
     """
-    if isinstance(loss, BatchForm):
-        return loss
-    return FORMS[check_choice(loss, name, tuple(FORMS))]
+    return lookup_named(FORMS, loss, BatchForm, name)

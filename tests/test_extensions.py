@@ -121,6 +121,16 @@ def test_a_registered_name_is_not_taken_twice(toy_law):
         sc.fit_contrastive(np.ones((5, 3)), 1, mask_mode="nope")
 
 
+@pytest.mark.parametrize("register, cls, what", [(register_mask_law, "MaskLaw", "law"), (register_form, "BatchForm", "form")])
+def test_registering_a_non_instance_or_unnamed_entry_is_refused(register, cls, what):
+    # both tables share one registration routine: the messages name the parameter and the class
+    with pytest.raises(TypeError, match=f"{what} must be a {cls} instance, got int"):
+        register(5)
+    base = CyclicBlock if what == "law" else PositiveOnly
+    with pytest.raises(ValueError, match=f"{what}.name must be a non-empty string, got ''"):
+        register(type("Unnamed", (base,), {"name": ""})())
+
+
 def test_toy_batch_form_fits_like_a_builtin(toy_form, X, seed):
     fit = sc.fit_contrastive(X, 3, loss="toy-positive", rng=seed)
     X1, X2 = sc.random_mask(X, rng=seed)
