@@ -39,6 +39,15 @@ POPULATION_METHODS = PRINCIPAL_METHODS + (
 )
 
 
+def _check_model(model):
+    """Refuse anything but a :class:`SpikedModel` (samples in particular) with a pointer to the sample fits."""
+    if not isinstance(model, SpikedModel):
+        raise TypeError(
+            f"model must be a SpikedModel (e.g. SpikedModel.random(d, r)), got {type(model).__name__}; "
+            "population fits take the model, not samples: fit samples with spikedcl.fit_pca / fit_contrastive"
+        )
+
+
 def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, device=None):
     """The ``d x d`` matrix whose top eigenvectors a method recovers as ``n → ∞``.
 
@@ -64,11 +73,7 @@ def population_matrix(model, method="contrastive", *, p=0.5, rng=None, xp=None, 
         :math:`\\Sigma_x` (principal methods and HeteroPCA's input),
         :math:`p(1-p)\\Delta(\\Sigma_x)` or the fixed-mask cross moment.
     """
-    if not isinstance(model, SpikedModel):
-        raise TypeError(
-            f"model must be a SpikedModel (e.g. SpikedModel.random(d, r)), got {type(model).__name__}; "
-            "population fits take the model, not samples: fit samples with spikedcl.fit_pca / fit_contrastive"
-        )
+    _check_model(model)
     check_choice(method, "method", POPULATION_METHODS)
     p = check_unit_interval(p, "p")
     S = model.covariance()
@@ -107,11 +112,7 @@ def population_fit(model, method="contrastive", *, r=None, p=0.5, lam=1.0, rng=N
     FitResult
         The population fit; ``sin_theta(model.U, fit.basis)`` is the method's bias.
     """
-    if not isinstance(model, SpikedModel):
-        raise TypeError(
-            f"model must be a SpikedModel (e.g. SpikedModel.random(d, r)), got {type(model).__name__}; "
-            "population fits take the model, not samples: fit samples with spikedcl.fit_pca / fit_contrastive"
-        )
+    _check_model(model)
     r = model.r if r is None else check_rank(r, model.d)
     lam = check_positive(lam, "lam")
     S = population_matrix(model, method, p=p, rng=rng, xp=xp, device=device)
