@@ -1,7 +1,9 @@
-"""Figures of the supervised CL sweeps: they live in :mod:`spikedcl.plotting.supervised`.
+"""Compatibility re-exports: the figures of the supervised CL sweeps live in :mod:`spikedcl.plotting.supervised`.
 
-This module re-exports them so that ``[figure] function = "spikedcl.experiments.supervised_plots:NAME"``
-keeps working.
+Nothing is defined here. The module keeps ``[figure] function =
+"spikedcl.experiments.supervised_plots:NAME"`` in older configurations working;
+the configurations of this repository name ``spikedcl.plotting.supervised:NAME``,
+and new code should too.
 """
 
 from ..plotting.supervised import fig5, fig5_classification  # noqa: F401

@@ -1,9 +1,9 @@
-"""Former home of the systems' sweep experiments, now in :mod:`spikedcl.experiments.systems`.
+"""Compatibility re-exports: the systems' sweep experiments live in :mod:`spikedcl.experiments.systems`.
 
-Re-exported here so that ``"spikedcl.systems.experiments:NAME"`` in a
-configuration and ``from spikedcl.systems import experiments`` keep working;
-configurations name them by their registered short names (``experiment =
-"losses"``).
+Nothing is defined here. The module keeps ``"spikedcl.systems.experiments:NAME"``
+in older configurations and ``from spikedcl.systems import experiments``
+working; configurations name the experiments by their registered short names
+(``experiment = "losses"``).
 """
 
 from ..experiments.systems import *  # noqa: F401,F403

@@ -1,7 +1,9 @@
-"""Figures of the contrastive-systems sweeps: they live in :mod:`spikedcl.plotting.systems`.
+"""Compatibility re-exports: the figures of the contrastive-systems sweeps live in :mod:`spikedcl.plotting.systems`.
 
-This module re-exports them so that ``[figure] function = "spikedcl.systems.plots:NAME"``
-keeps working.
+Nothing is defined here. The module keeps ``[figure] function =
+"spikedcl.systems.plots:NAME"`` in older configurations and
+``from spikedcl.systems.plots import NAME`` working; the configurations of
+this repository name ``spikedcl.plotting.systems:NAME``, and new code should too.
 """
 
 from ..plotting.systems import (  # noqa: F401
