@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ._array_api import get_namespace
+from ._array_api import device_of, get_namespace
 
 __all__ = [
     "check_data",
@@ -79,8 +79,6 @@ def check_data(X, name="X", *, ndim=2, min_rows=2, finite=True):
 def _default_float(xp, X):
     """The namespace's default real floating dtype on the device of ``X``."""
     try:
-        from ._array_api import device_of
-
         return xp.__array_namespace_info__().default_dtypes(device=device_of(X))["real floating"]
     except (AttributeError, TypeError, KeyError):
         return xp.float64

@@ -16,8 +16,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._array_api import device_of, get_namespace
-from .._validation import check_data
+from .._validation import check_data, check_int, check_positive
+from ..random import check_rng
 from ._common import (
     check_pair,
     check_similarity,
@@ -250,11 +253,6 @@ def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):
     numpy.ndarray of shape (n, r + q + d_noise)
         The views; columns ``r .. r+q-1`` hold :math:`c`.
     """
-    import numpy as np
-
-    from .._validation import check_int, check_positive
-    from ..random import check_rng
-
     S = np.asarray(signal, dtype=float)
     if S.ndim != 2 or S.shape[0] < 1 or S.shape[1] < 1:
         raise ValueError(f"signal must be a 2-D array (n, r) with n, r >= 1, got shape {S.shape}")
@@ -298,8 +296,6 @@ def ridge_probe_r2(F_train, Y_train, F_test, Y_test, *, ridge=1e-3):
     array of shape ()
         :math:`R^2` pooled over the target columns (0 for no information; negative when worse than the mean).
     """
-    from .._validation import check_positive
-
     xp, F_train = check_data(F_train, "F_train")
     _, Y_train = check_data(Y_train, "Y_train")
     _, F_test = check_data(F_test, "F_test", min_rows=1)
