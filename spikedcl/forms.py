@@ -132,6 +132,24 @@ class BatchForm:
         """
         raise NotImplementedError
 
+    def embedding_grad(self, Z1, Z2):
+        """Gradients of the penalty-free batch loss with respect to the embeddings, O(n k).
+
+        Optional: what :class:`spikedcl.systems.linear_cl.LinearCL` trains through the
+        loss protocol; a form without it cannot be used there.
+
+        Parameters
+        ----------
+        Z1, Z2 : arrays of shape (n, k)
+            Embeddings of the two views (rows ``W x``), ``n >= 2``.
+
+        Returns
+        -------
+        dZ1, dZ2 : arrays of shape (n, k)
+            Gradients of :meth:`batch_loss` of the identity encoder with ``lam = 0``.
+        """
+        raise NotImplementedError(f"the batch form {self.name!r} has no embedding gradient")
+
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
 
@@ -198,6 +216,13 @@ class CrossView(BatchForm):
         neg = Wa[:, None] * b_sum[None, :] + Wb[:, None] * a_sum[None, :] - pos
         return -pos / n + (1 / (n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
 
+    def embedding_grad(self, Z1, Z2):  # noqa: D102
+        xp = get_namespace(Z1, Z2)
+        n = Z1.shape[0]
+        weight = 1 / (n * (n - 1))
+        s1, s2 = xp.sum(Z1, axis=0), xp.sum(Z2, axis=0)
+        return -Z2 / n + weight * (s2[None, :] - Z2), -Z1 / n + weight * (s1[None, :] - Z1)
+
 
 class SimCLR(BatchForm):
     """(L-b): 2n anchors; negatives are both views of the other samples, weight :math:`1/(2n-2)`.
@@ -247,6 +272,14 @@ class SimCLR(BatchForm):
         pos = F1.mT @ X2 + F2.mT @ X1
         neg = 2 * ((W @ s)[:, None] * s[None, :] - (F1 + F2).mT @ X)
         return -pos / n + (1 / (4 * n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
+
+    def embedding_grad(self, Z1, Z2):  # noqa: D102
+        xp = get_namespace(Z1, Z2)
+        n = Z1.shape[0]
+        weight = 1 / (4 * n * (n - 1))
+        F = Z1 + Z2
+        dneg = 2 * weight * (xp.sum(F, axis=0)[None, :] - F)
+        return -Z2 / n + dneg, -Z1 / n + dneg
 
 
 #: The registered batch forms by ``loss=`` name (:func:`register_form` adds one).

@@ -21,16 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._array_api import device_of, get_namespace
-from .._validation import check_choice, check_positive
+from .._validation import check_positive
 from ..closed_form import contrastive_fit_from_matrix, contrastive_matrix
+from ..forms import FORMS, get_form
 from ..objectives import contrastive_batch_loss, contrastive_grad, contrastive_loss
 from ._common import check_pair
 from .base import ContrastiveLoss, register_loss
 
 __all__ = ["LinearCL", "LINEAR_CL_FORMS"]
 
-#: Batch forms of the paper's loss: L-a (cross-view) and L-b (SimCLR).
-LINEAR_CL_FORMS = ("cross-view", "simclr")
+#: Batch forms of the paper's loss by name: L-a (cross-view), L-b (SimCLR) and any registered one.
+LINEAR_CL_FORMS = FORMS
 
 
 @register_loss
@@ -42,8 +43,8 @@ class LinearCL(ContrastiveLoss):
     ----------
     lam : float, default=1.0
         Penalty weight :math:`\\lambda`, in (0, inf).
-    form : {"cross-view", "simclr"}, default="cross-view"
-        Batch form (L-a or L-b of spec §3).
+    form : {"cross-view", "simclr"} or a registered form name, default="cross-view"
+        Batch form (L-a or L-b of spec §3; see :data:`spikedcl.forms.FORMS`).
     """
 
     name = "linear-cl"
@@ -52,7 +53,7 @@ class LinearCL(ContrastiveLoss):
 
     def __post_init__(self):
         object.__setattr__(self, "lam", check_positive(self.lam, "lam"))
-        check_choice(self.form, "form", LINEAR_CL_FORMS)
+        get_form(self.form, "form")
 
     def value_and_grad(self, Z1, Z2):
         """Embedding part of the batch loss and its gradients.
@@ -71,20 +72,9 @@ class LinearCL(ContrastiveLoss):
             Gradients with respect to ``Z1`` and ``Z2``.
         """
         xp, Z1, Z2 = check_pair(Z1, Z2)
-        n, k = Z1.shape
-        identity = xp.eye(k, dtype=Z1.dtype, device=device_of(Z1))
+        identity = xp.eye(Z1.shape[1], dtype=Z1.dtype, device=device_of(Z1))
         loss = contrastive_batch_loss(identity, Z1, Z2, 0.0, loss=self.form)
-        if self.form == "cross-view":
-            weight = 1 / (n * (n - 1))
-            s1, s2 = xp.sum(Z1, axis=0), xp.sum(Z2, axis=0)
-            dZ1 = -Z2 / n + weight * (s2[None, :] - Z2)
-            dZ2 = -Z1 / n + weight * (s1[None, :] - Z1)
-        else:
-            weight = 1 / (4 * n * (n - 1))
-            F = Z1 + Z2
-            dneg = 2 * weight * (xp.sum(F, axis=0)[None, :] - F)
-            dZ1, dZ2 = -Z2 / n + dneg, -Z1 / n + dneg
-        return loss, dZ1, dZ2
+        return (loss, *get_form(self.form).embedding_grad(Z1, Z2))
 
     def penalty(self, W):
         """The encoder penalty :math:`\\frac\\lambda2\\|WW^\\top\\|_F^2` and its gradient.
