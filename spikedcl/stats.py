@@ -169,7 +169,8 @@ class ViewStatistics:
         check_choice(masks, "masks", ("realized", "expected"))
         if masks == "expected":
             p = check_unit_interval(self.info.get("p", 0.5) if p is None else p, "p")
-            return form.expected(self, p * (1 - p))
+            # the mask average is that of iid per-sample masks, whatever law the views were streamed with
+            return form.expected(self, get_mask_law("per-sample").pair_moment(p, self.gram.shape[-1]))
         missing = sorted(k for k in form.needs if getattr(self, k) is None)
         if missing:
             raise ValueError(

@@ -23,15 +23,12 @@ from dataclasses import dataclass
 from .._array_api import device_of, get_namespace
 from .._validation import check_positive
 from ..closed_form import contrastive_fit_from_matrix, contrastive_matrix
-from ..forms import FORMS, get_form
+from ..forms import get_form
 from ..objectives import contrastive_batch_loss, contrastive_grad, contrastive_loss
 from ._common import check_pair
 from .base import ContrastiveLoss, register_loss
 
-__all__ = ["LinearCL", "LINEAR_CL_FORMS"]
-
-#: Batch forms of the paper's loss by name: L-a (cross-view), L-b (SimCLR) and any registered one.
-LINEAR_CL_FORMS = FORMS
+__all__ = ["LinearCL"]
 
 
 @register_loss
