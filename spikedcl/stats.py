@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import contextvars
 import copy
 import math
 import os
@@ -51,6 +52,7 @@ from .eigensolvers import SymmetricOperator
 from .forms import get_form
 
 __all__ = [
+    "limit_threads",
     "ViewStatistics",
     "StatisticsAccumulator",
     "data_statistics",
@@ -317,8 +319,11 @@ def check_statistic(S, X, name="X"):
     raise ValueError(f"{name} contains NaN or infinite values")
 
 
+_THREAD_LIMIT = contextvars.ContextVar("spikedcl_thread_limit", default=None)
+
+
 def default_threads():
-    """Threads used to build row blocks: the CPUs this process may run on.
+    """Threads used to build row blocks: the CPUs this process may run on, capped by :func:`limit_threads`.
 
     Returns
     -------
@@ -326,9 +331,31 @@ def default_threads():
         At least 1.
     """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = max(1, os.cpu_count() or 1)
+    limit = _THREAD_LIMIT.get()
+    return cpus if limit is None else min(cpus, limit)
+
+
+@contextlib.contextmanager
+def limit_threads(k):
+    """Cap :func:`default_threads` at ``k`` inside the block (in this thread and the tasks it starts).
+
+    The statistics do not depend on the thread count (every block's masks are
+    drawn from its own generator position); the cap only keeps a cell that
+    runs beside others from starting more threads than its share.
+
+    Parameters
+    ----------
+    k : int
+        Largest number of threads, ``>= 1``.
+    """
+    token = _THREAD_LIMIT.set(check_int(k, "k", low=1))
+    try:
+        yield
+    finally:
+        _THREAD_LIMIT.reset(token)
 
 
 _POOLS = {}
