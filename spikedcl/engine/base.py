@@ -1,0 +1,165 @@
+"""What every execution engine of the sweep shares: outcomes, the engine protocol, one-thread calls.
+
+An engine runs one function over many tasks and yields one :class:`Outcome`
+per task, in completion order, whatever happens to its workers: a task whose
+worker process died is reported (``kind="lost"``) after the engine's own
+retry, and tasks an engine can no longer run (its cluster is gone) are
+reported ``kind="unavailable"``; the engine never hangs and never runs a task
+anywhere but where it was asked to.
+
+Every task runs with one BLAS thread and one statistics thread
+(:func:`single_threaded`), so a row does not depend on how many tasks run side
+by side, on the backend, or on the machine's core count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import traceback
+from dataclasses import dataclass
+
+__all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
+           "THREAD_ENV"]
+
+#: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
+#: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
+OUTCOME_KINDS = ("ok", "raised", "lost", "unavailable")
+
+#: Environment of worker processes: one thread in every BLAS and OpenMP runtime.
+THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one task.
+
+    Parameters
+    ----------
+    key : str
+        The task's key.
+    kind : str
+        One of :data:`OUTCOME_KINDS`.
+    value : object, optional
+        What the task returned (``kind="ok"``).
+    error : str, optional
+        One-line reason (any other kind).
+    traceback : str, optional
+        Where it was raised, when known.
+    """
+
+    key: str
+    kind: str = "ok"
+    value: object = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def ok(self):
+        """Whether the task returned."""
+        return self.kind == "ok"
+
+
+def error_text(exc):
+    """The one-line ``Type: message`` of an exception.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception.
+
+    Returns
+    -------
+    str
+        As :func:`traceback.format_exception_only` prints it, stripped.
+    """
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class Engine:
+    """Base of the sweep's engines: a context manager that maps a function over keyed tasks.
+
+    Subclasses implement :meth:`map` and :meth:`shutdown`.
+
+    Attributes
+    ----------
+    name : str
+        The backend's name, recorded in every row.
+    workers : int
+        How many tasks run at once (the sweep divides its memory budget by it).
+    """
+
+    name = "engine"
+    workers = 1
+
+    def map(self, fn, tasks):
+        """Run ``fn(*args)`` for every ``key, args`` of ``tasks``; yield an :class:`Outcome` each, as they end.
+
+        Parameters
+        ----------
+        fn : callable
+            A picklable module-level function.
+        tasks : dict
+            ``key -> tuple of arguments``.
+
+        Yields
+        ------
+        Outcome
+            Exactly one per key.
+        """
+        raise NotImplementedError
+
+    def shutdown(self, *, kill=False):
+        """Release the workers; with ``kill``, end the running tasks now (on an interrupt).
+
+        Parameters
+        ----------
+        kill : bool, default=False
+            Terminate worker processes instead of waiting for them.
+        """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.shutdown(kill=exc_type is not None)
+        return False
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One BLAS/OpenMP thread and one statistics thread inside the block.
+
+    Products split over several BLAS threads add in another order, so their
+    last bits depend on the thread count; inside this block they do not.
+    The limits are process-wide: use the block around whole runs in one
+    process, not around tasks that run concurrently in threads.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ..stats import limit_threads
+
+    with threadpool_limits(limits=1), limit_threads(1):
+        yield
+
+
+def call_single_threaded(fn, *args):
+    """``fn(*args)`` with one thread (in a worker process, which runs one task at a time).
+
+    Parameters
+    ----------
+    fn : callable
+        The task.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    object
+        What ``fn`` returns.
+    """
+    for name, value in THREAD_ENV.items():  # for runtimes started inside the task
+        os.environ.setdefault(name, value)
+    with single_threaded():
+        return fn(*args)
