@@ -1,6 +1,6 @@
 """Warning classes raised by spikedcl."""
 
-__all__ = ["SpikedModelWarning", "RankDeficientWarning", "ConvergenceWarning", "DivergenceError"]
+__all__ = ["SpikedModelWarning", "RankDeficientWarning", "ConvergenceWarning", "DivergenceError", "CorruptCellWarning"]
 
 
 class SpikedModelWarning(UserWarning):
@@ -17,3 +17,7 @@ class ConvergenceWarning(UserWarning):
 
 class DivergenceError(ArithmeticError):
     """An iterative solver produced a non-finite loss or diverging iterates."""
+
+
+class CorruptCellWarning(UserWarning):
+    """A saved cell file failed its check (unreadable, foreign or altered) and is computed again."""

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 
-from .base import OUTCOME_KINDS, Engine, Outcome, call_single_threaded, single_threaded
+from .base import OUTCOME_KINDS, Engine, EngineUnavailable, Outcome, call_single_threaded, single_threaded
 from .local import LokyEngine, SequentialEngine, ThreadEngine
 
-__all__ = ["BACKENDS", "Engine", "Outcome", "OUTCOME_KINDS", "make_engine", "resolve_workers",
+__all__ = ["BACKENDS", "Engine", "EngineUnavailable", "Outcome", "OUTCOME_KINDS", "make_engine", "resolve_workers",
            "single_threaded", "call_single_threaded"]
 
 #: Backends of :func:`make_engine`.

@@ -20,7 +20,7 @@ import traceback
 from dataclasses import dataclass
 
 __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
-           "THREAD_ENV"]
+           "THREAD_ENV", "EngineUnavailable"]
 
 #: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
 #: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
@@ -29,6 +29,10 @@ OUTCOME_KINDS = ("ok", "raised", "lost", "unavailable")
 #: Environment of worker processes: one thread in every BLAS and OpenMP runtime.
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
+class EngineUnavailable(ConnectionError):
+    """An engine that cannot start: an unreachable Dask scheduler (the sweep's CLI exits with 2)."""
 
 
 @dataclass(frozen=True)
