@@ -60,6 +60,7 @@ __all__ = [
     "operator_statistics",
     "block_masks",
     "default_threads",
+    "limit_threads",
     "check_statistic",
     "VIEW_BLOCK_ENTRIES",
 ]
@@ -632,8 +633,11 @@ class StatisticsAccumulator:
 
     def result(self, info=None):
         """The accumulated :class:`ViewStatistics` (``info`` stored with it)."""
-        xp = get_namespace(self.sums["gram"])
-        if not bool(xp.all(xp.isfinite(self.sums["gram"]))):
+        if self.sums is None:
+            raise ValueError("no chunk was added to the statistics")
+        key = "gram" if "gram" in self.sums else sorted(self.sums)[0]
+        xp = get_namespace(self.sums[key])
+        if not bool(xp.all(xp.isfinite(self.sums[key]))):
             raise ValueError("the streamed statistics are not finite (overflow): rescale the model")
         return ViewStatistics(self.n, **self.sums, info=dict(info or {}))
 

@@ -18,6 +18,8 @@ the results agree to rounding, for every chunk size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ._array_api import device_of, get_namespace
 from ._validation import check_choice, check_int, check_rank, check_unit_interval
 from .augment import get_mask_law
@@ -35,6 +37,9 @@ __all__ = [
     "fit_pca_streamed",
     "chunk_size_for",
     "DEFAULT_MEMORY_LIMIT",
+    "CHUNK_ARRAYS",
+    "StatisticsRequest",
+    "streamed_statistics",
 ]
 
 #: Default working-set budget of :func:`streamed_moments` in bytes (256 MiB).
@@ -43,6 +48,9 @@ DEFAULT_MEMORY_LIMIT = 256 * 2**20
 # float64 arrays of shape (chunk, d) alive at once while a chunk is reduced:
 # noise, X, mask uniforms (and the bool mask), X1, X2.
 _CHUNK_ARRAYS = 6
+#: Float arrays of shape (chunk, d) alive at once while one chunk is drawn and reduced
+#: (the previous chunk, the new one and its noise, the mask's uniforms, the two views).
+CHUNK_ARRAYS = _CHUNK_ARRAYS
 # d x d accumulators (G, C12) and the matrices built from them.
 _SQUARE_ARRAYS = 4
 
@@ -355,3 +363,87 @@ def fit_pca_streamed(
     )
     info = {"center": center, "streamed": dict(mom.info)}
     return principal_fit_from_moment(mom.second_moment(center), r, "pca", info=info, eigensolver=eigensolver)
+
+
+@dataclass(frozen=True)
+class StatisticsRequest:
+    """Statistics to accumulate in one pass of :func:`streamed_statistics`.
+
+    Parameters
+    ----------
+    need : frozenset of str
+        Fields of :class:`~spikedcl.stats.ViewStatistics` (``"gram"``,
+        ``"total"``, and with a mask law ``"cross"``, ``"total1"``, ``"total2"``).
+    law : MaskLaw, optional
+        Mask law of the realized views (required for view statistics).
+    p : float, optional
+        Masking probability in ``(0, 1)``.
+    rng : numpy.random.Generator, optional
+        The request's own mask generator, consumed as one in-memory fit on all
+        ``n`` rows (:func:`spikedcl.stats.data_statistics`) consumes it.
+    """
+
+    need: frozenset
+    law: object = None
+    p: float | None = None
+    rng: object = None
+
+
+def streamed_statistics(model, n, requests, *, rng, chunk_size, xp=None, device=None, dtype=None):
+    """Several sets of statistics of the same ``n`` streamed samples, in one pass over their chunks.
+
+    Draws the rows of ``model.sample(n, rng=rng)`` chunk by chunk
+    (:meth:`SpikedModel.sample_chunks`: the same random numbers for every
+    chunk size, ``rng`` left where ``sample`` leaves it) and adds each chunk to
+    one :class:`~spikedcl.stats.StatisticsAccumulator` per request, each with
+    its own mask generator. Memory: ``chunk_size`` rows of
+    :data:`CHUNK_ARRAYS` arrays and the requests' ``d x d`` sums, whatever ``n``.
+
+    Parameters
+    ----------
+    model : SpikedModel
+        The data model.
+    n : int
+        Number of samples, ``n >= 2``.
+    requests : mapping of hashable to StatisticsRequest
+        What to accumulate, by key.
+    rng : numpy.random.Generator
+        Data generator.
+    chunk_size : int
+        Rows per chunk, ``>= 1``.
+    xp : array namespace, optional
+        Namespace of the chunks and statistics (default NumPy).
+    device : object, optional
+        Device of the chunks.
+    dtype : dtype, optional
+        Floating dtype of the chunks (default float64).
+
+    Returns
+    -------
+    dict
+        ``key -> ViewStatistics`` with the fields of each request; ``info``
+        records ``chunk_size`` and ``n_chunks``.
+    """
+    if not isinstance(model, SpikedModel):
+        raise TypeError(f"model must be a SpikedModel, got {type(model).__name__}")
+    n = check_int(n, "n", low=2)
+    chunk_size = check_int(chunk_size, "chunk_size", low=1)
+    rng = check_rng(rng)
+    accs = {}
+    for key, req in dict(requests).items():
+        if not isinstance(req, StatisticsRequest):
+            raise TypeError(f"requests[{key!r}] must be a StatisticsRequest, got {type(req).__name__}")
+        accs[key] = StatisticsAccumulator(req.need, law=req.law, p=req.p, rng=req.rng)
+    n_chunks = 0
+    for Xc in model.sample_chunks(n, chunk_size, rng=rng, xp=xp, device=device, dtype=dtype):
+        for acc in accs.values():
+            acc.add(Xc)
+        n_chunks += 1
+        del Xc  # the next chunk is drawn with this one released
+    info = {"chunk_size": min(chunk_size, n), "n_chunks": n_chunks}
+    out = {}
+    for key, acc in accs.items():
+        req = requests[key]
+        extra = {"p": req.p, "mask_mode": req.law.name} if req.law is not None else {}
+        out[key] = acc.result(dict(info, **extra))
+    return out

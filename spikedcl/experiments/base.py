@@ -13,7 +13,12 @@ wrapped with
   :meth:`Experiment.__call__` and handed to every method of the replicate
   (common random numbers by construction);
 * the devices and dtypes it honours: anything else is refused before it runs
-  (``device="cuda"`` needs CuPy and an experiment that runs on the GPU).
+  (``device="cuda"`` needs CuPy and an experiment that runs on the GPU);
+* a memory estimate of one replicate, ``memory(P) -> (in_memory_bytes,
+  streamed_bytes or None)``, from which :meth:`Experiment.memory_plan` picks
+  the in-memory or the streamed path under the execution parameter
+  ``memory_limit``, or refuses the cell before any work
+  (:class:`MemoryLimitError`).
 
 Calling the experiment, ``exp(params, seed) -> rows``, is the engine's
 signature (see :mod:`spikedcl.sweep`); ``exp.validate(params)`` checks a cell
@@ -56,6 +61,12 @@ __all__ = [
     "seed_children",
     "require",
     "EXECUTION_PARAMS",
+    "MemoryPlan",
+    "MemoryLimitError",
+    "generic_memory",
+    "format_bytes",
+    "GENERIC_SAMPLE_ARRAYS",
+    "GENERIC_SQUARE_ARRAYS",
 ]
 
 
@@ -212,7 +223,89 @@ class Param:
 EXECUTION_PARAMS = (
     Param("device", str, "cpu", doc="array device: 'cpu', or 'cuda' (CuPy) where the experiment supports it"),
     Param("dtype", str, "float64", choices=("float64", "float32"), doc="floating dtype of the fits"),
+    Param("memory_limit", int, None, low=1,
+          doc="bytes one replicate may use: over it the cell streams where it can, else it is refused "
+              "(None: no limit, in memory)"),
 )
+
+#: ``(n, d)`` float64 arrays alive at once in the generic estimate of an experiment without a memory hook.
+GENERIC_SAMPLE_ARRAYS = 4
+#: ``(d, d)`` float64 arrays alive at once in the generic estimate.
+GENERIC_SQUARE_ARRAYS = 8
+
+
+def format_bytes(nbytes):
+    """``nbytes`` in the largest binary unit that keeps it at least 1 (``"1.5 GiB"``).
+
+    Parameters
+    ----------
+    nbytes : int or float
+        A size in bytes, ``>= 0``.
+
+    Returns
+    -------
+    str
+        The size with three significant digits and its unit (B, KiB, MiB, GiB, TiB, PiB).
+    """
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            return f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} PiB"
+
+
+class MemoryLimitError(ValueError):
+    """A cell whose replicate would exceed its ``memory_limit`` on every path it has.
+
+    Raised by :meth:`Experiment.memory_plan` (and so by :meth:`Experiment.validate`
+    and a call of the experiment) before any work; the message gives the
+    estimate, the limit and why no streamed path fits.
+    """
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How one replicate of a cell runs under its memory limit.
+
+    Parameters
+    ----------
+    path : {"in-memory", "streamed"}
+        ``"in-memory"``: the samples are built whole (the default path);
+        ``"streamed"``: the fits read statistics accumulated chunk by chunk.
+    bytes : int
+        Estimated peak bytes of one replicate on that path.
+    in_memory_bytes : int
+        Estimated peak bytes of the in-memory path (equal to ``bytes`` for it).
+    """
+
+    path: str
+    bytes: int
+    in_memory_bytes: int
+
+
+def generic_memory(P):
+    """The estimate of an experiment without a memory hook: from ``n`` and ``d`` when it has them.
+
+    :data:`GENERIC_SAMPLE_ARRAYS` float64 arrays of shape (n, d) and
+    :data:`GENERIC_SQUARE_ARRAYS` of shape (d, d) (the samples, their draw's
+    temporaries and a few moment matrices). A rough upper bound, not
+    calibrated per experiment; such an experiment has no streamed path.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters.
+
+    Returns
+    -------
+    tuple
+        ``(in_memory_bytes, None)``; ``(0, None)`` without integer ``n`` and ``d``.
+    """
+    n, d = P.get("n"), P.get("d")
+    if not isinstance(n, numbers.Integral) or not isinstance(d, numbers.Integral) or isinstance(n, bool):
+        return 0, None
+    return 8 * (GENERIC_SAMPLE_ARRAYS * int(n) * int(d) + GENERIC_SQUARE_ARRAYS * int(d) ** 2), None
 
 
 def seed_children(seed, k):
@@ -283,6 +376,11 @@ class Experiment:
         Floating dtypes it honours.
     batch : callable, optional
         ``batch(params, seeds) -> list of row lists`` (see :func:`spikedcl.sweep.run_cell`).
+    memory : callable, optional
+        ``memory(P) -> (in_memory_bytes, streamed_bytes or None)``, or a third
+        item saying why there is no streamed path: the peak bytes of one
+        replicate of the resolved cell ``P`` on each path (``None``: the cell
+        has no streamed path). Default :func:`generic_memory`.
 
     Attributes
     ----------
@@ -291,7 +389,7 @@ class Experiment:
     """
 
     def __init__(self, run, *, name, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
-                 batch=None):
+                 batch=None, memory=None):
         if not callable(run):
             raise TypeError(f"run must be callable, got {run!r}")
         self.run = run
@@ -302,6 +400,9 @@ class Experiment:
         self.devices = tuple(devices)
         self.dtypes = tuple(dtypes)
         self.batch = batch
+        if memory is not None and not callable(memory):
+            raise TypeError(f"memory must be callable P -> (in_memory_bytes, streamed_bytes), got {memory!r}")
+        self._memory = memory
         self.target = f"{run.__module__}:{run.__qualname__}"
         functools.update_wrapper(self, run)
 
@@ -388,14 +489,79 @@ class Experiment:
         return P
 
     def validate(self, params):
-        """Check a cell before anything runs (see :meth:`resolve`).
+        """Check a cell before anything runs (see :meth:`resolve` and :meth:`memory_plan`).
 
         Parameters
         ----------
         params : dict
             The cell.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`resolve`; :class:`MemoryLimitError` for a cell that fits
+            its ``memory_limit`` on no path.
         """
-        self.resolve(params)
+        self.memory_plan(self.resolve(params))
+
+    def memory_estimate(self, P):
+        """The peak bytes of one replicate of ``P`` on each path.
+
+        Parameters
+        ----------
+        P : dict
+            Resolved parameters.
+
+        Returns
+        -------
+        tuple
+            ``(in_memory_bytes, streamed_bytes or None, why_not)``: ``why_not``
+            says why there is no streamed path (``""`` when there is one or the
+            hook gives no reason).
+        """
+        out = (self._memory or generic_memory)(P)
+        if not isinstance(out, tuple) or len(out) not in (2, 3):
+            raise TypeError(f"the memory hook of the {self.name} experiment must return "
+                            f"(in_memory_bytes, streamed_bytes or None[, why]), got {out!r}")
+        in_memory, streamed = int(out[0]), None if out[1] is None else int(out[1])
+        return in_memory, streamed, (out[2] if len(out) == 3 else "") or ""
+
+    def memory_plan(self, P):
+        """The path of one replicate under ``P["memory_limit"]``, or a refusal before any work.
+
+        In memory when the estimate fits the limit (or the limit is ``None``),
+        else streamed when the cell has a streamed path and its estimate fits.
+
+        Parameters
+        ----------
+        P : dict
+            Resolved parameters (:meth:`resolve`).
+
+        Returns
+        -------
+        MemoryPlan
+            The chosen path and its estimate.
+
+        Raises
+        ------
+        MemoryLimitError
+            When neither path fits: the message gives both estimates, the limit
+            and why the cell cannot stream.
+        """
+        in_memory, streamed, why = self.memory_estimate(P)
+        limit = P.get("memory_limit")
+        if limit is None or in_memory <= limit:
+            return MemoryPlan("in-memory", in_memory, in_memory)
+        if streamed is not None and streamed <= limit:
+            return MemoryPlan("streamed", streamed, in_memory)
+        if streamed is None:
+            tail = f"; it has no streamed path ({why})" if why else "; it has no streamed path"
+        else:
+            tail = f" and about {format_bytes(streamed)} streamed" + (f" ({why})" if why else "")
+        raise MemoryLimitError(
+            f"a replicate of this {self.name} cell needs about {format_bytes(in_memory)} in memory{tail}, "
+            f"over memory_limit={limit} bytes ({format_bytes(limit)}): raise memory_limit or shrink the cell"
+        )
 
     def draw(self, P, seed):
         """The replicate's data, drawn once and shared by every method.
@@ -416,6 +582,7 @@ class Experiment:
 
     def __call__(self, params, seed):
         P = self.resolve(params)
+        self.memory_plan(P)  # a cell over its limit is refused before it draws anything
         return self.run(P, self.draw(P, seed))
 
     def describe(self):
@@ -439,14 +606,14 @@ EXPERIMENTS = Registry("experiment")
 
 
 def register_experiment(name, *, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
-                        replace=False):
+                        memory=None, replace=False):
     """Decorator: wrap ``run(P, data)`` into an :class:`Experiment` registered as ``name``.
 
     Parameters
     ----------
     name : str
         Short name for configurations.
-    params, draw, check, devices, dtypes
+    params, draw, check, devices, dtypes, memory
         See :class:`Experiment`.
     replace : bool, default=False
         Allow replacing another experiment registered under ``name``.
@@ -460,7 +627,8 @@ def register_experiment(name, *, params=(), draw=None, check=None, devices=("cpu
     """
 
     def decorator(run):
-        exp = Experiment(run, name=name, params=params, draw=draw, check=check, devices=devices, dtypes=dtypes)
+        exp = Experiment(run, name=name, params=params, draw=draw, check=check, devices=devices, dtypes=dtypes,
+                         memory=memory)
         return EXPERIMENTS.add(name, exp, replace=replace)
 
     return decorator

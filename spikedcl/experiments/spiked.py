@@ -7,6 +7,11 @@ experiments): the replicate seed's first child draws the model (Haar
 and the regression task :math:`w^\\star`, in that order; its second child
 seeds the methods (masks and initialisation). Every method of the replicate
 sees this one draw.
+
+:func:`draw_spiked_streamed` is the same draw without the ``(n, d)`` sample
+matrix: the samples are drawn chunk by chunk from the same random numbers and
+reduced to the statistics the methods fit from, and the task is drawn after
+them from the generator left exactly where the in-memory draw leaves it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from .._array_api import namespace_for
 from ..data import NOISE_PROFILES, SpikedModel
 from ..downstream import draw_task
 from ..exceptions import SpikedModelWarning
+from ..streaming import StatisticsRequest, streamed_statistics
 from .base import REQUIRED, Param, seed_children
 
-__all__ = ["SpikedDraw", "ReplicateContext", "draw_spiked", "spiked_params"]
+__all__ = ["SpikedDraw", "ReplicateContext", "draw_spiked", "draw_spiked_streamed", "spiked_params"]
 
 
 @dataclass(frozen=True)
@@ -33,18 +39,21 @@ class SpikedDraw:
     ----------
     model : SpikedModel
         The model (:math:`U^\\star` of shape (d, r), noise variances).
-    X : array of shape (n, d)
-        Samples, in the cell's namespace and dtype.
+    X : array of shape (n, d) or None
+        Samples, in the cell's namespace and dtype (``None`` for a streamed draw).
     w : numpy.ndarray of shape (r,)
         Regression task :math:`w^\\star`.
     fit_seed : numpy.random.SeedSequence
         Seed of the methods' masks and initialisation.
+    statistics : dict, optional
+        A streamed draw's statistics by key (:func:`draw_spiked_streamed`); ``None`` in memory.
     """
 
     model: object
     X: object
     w: object
     fit_seed: object
+    statistics: object = None
 
 
 class ReplicateContext:
@@ -62,12 +71,15 @@ class ReplicateContext:
 
     Attributes
     ----------
-    X, model, w, r : the samples, model, task and representation dimension.
+    X, model, w, r : the samples (``None`` when streamed), model, task and representation dimension.
+    statistics : dict or None
+        The streamed draw's statistics by key.
     """
 
     def __init__(self, P, draw):
         self.P, self.draw = P, draw
         self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
+        self.statistics = draw.statistics
 
 
 def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2, sizes_required=True, C_low=1.0,
@@ -128,3 +140,51 @@ def draw_spiked(P, seed):
         xp, device = namespace_for(P["device"], P["dtype"])
         X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P["dtype"]))
     return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)
+
+
+def draw_spiked_streamed(P, seed, needs, *, p, chunk_size):
+    """The draw of :func:`draw_spiked` reduced to statistics: the sample matrix is never built.
+
+    The model comes from the data generator as in :func:`draw_spiked`; the
+    ``n`` samples are drawn in chunks of ``chunk_size`` rows from the same
+    random numbers (:func:`spikedcl.streaming.streamed_statistics`) and the
+    task :math:`w^\\star` is drawn afterwards from the generator left where
+    ``model.sample`` leaves it, so model, task and fit seed equal those of
+    :func:`draw_spiked`. Each request with a mask law draws its masks from a
+    fresh generator of the fit seed, as each method does in memory.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters: ``n``, ``d``, ``r``, ``C``, ``noise``, ``device``, ``dtype``.
+    seed : numpy.random.SeedSequence
+        The replicate's seed (not modified).
+    needs : mapping of hashable to tuple
+        ``key -> (fields, law)``: the :class:`~spikedcl.stats.ViewStatistics`
+        fields to accumulate and the mask law of the views (``None`` for the
+        unmasked ``gram`` and ``total``).
+    p : float
+        Masking probability of the views, in ``(0, 1)``.
+    chunk_size : int
+        Rows per chunk, ``>= 1``.
+
+    Returns
+    -------
+    SpikedDraw
+        With ``X = None`` and ``statistics`` mapping each key to its
+        :class:`~spikedcl.stats.ViewStatistics`.
+    """
+    data_seed, fit_seed = seed_children(seed, 2)
+    rng = np.random.default_rng(data_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
+    xp, device = namespace_for(P["device"], P["dtype"])
+    requests = {
+        key: StatisticsRequest(frozenset(fields), law=law, p=p if law is not None else None,
+                               rng=np.random.default_rng(fit_seed) if law is not None else None)
+        for key, (fields, law) in needs.items()
+    }
+    stats = streamed_statistics(model, int(P["n"]), requests, rng=rng, chunk_size=chunk_size, xp=xp, device=device,
+                                dtype=getattr(xp, P["dtype"]))
+    return SpikedDraw(model, None, draw_task(int(P["r"]), rng=rng), fit_seed, stats)

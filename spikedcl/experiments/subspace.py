@@ -8,11 +8,27 @@ exact downstream excess risks :math:`\\Delta R_{U^\\star}` and
 :math:`\\Delta R_{lin}` of spec §6. Theory rows (``method="theory"``) hold the
 bound shape :math:`r^{3/2}\\log d/d + \\sqrt{dr/n}`, the random-subspace anchor
 :math:`\\sqrt{r(d-r)/d}` and the autoencoder lower bound :math:`c\\sqrt r`.
+
+Memory. :func:`subspace_memory` estimates the peak bytes of one replicate
+from the cell's parameters. When a cell's ``memory_limit`` is below the
+in-memory estimate, the replicate is streamed: the ``(n, d)`` sample matrix
+is never built; the samples are drawn chunk by chunk from the same random
+numbers (:func:`~spikedcl.experiments.spiked.draw_spiked_streamed`) and reduced to
+the statistics each method fits from (:class:`StreamedPath`): the second
+moment for PCA, AE, GAN and HeteroPCA, the data sums for CL on :math:`\\bar M`,
+and for realized-mask CL the view sums of each mask law, masks drawn from the
+method's own generator as in memory. Population methods and the oracle need
+no samples. The rows equal the in-memory rows to rounding (the same products
+summed in another order). Methods without a streamed path (``solver="gd"``,
+a method registered without one) and metrics that read the samples make the
+cell refuse (:class:`~spikedcl.experiments.base.MemoryLimitError`).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,21 +42,28 @@ from ..closed_form import (
     fit_gan,
     fit_heteropca,
     fit_pca,
+    heteropca_fit_from_moment,
     principal_fit_from_moment,
     replicates_per_batch,
     second_moment,
+    solve_contrastive,
 )
-from ..augment import MASK_LAWS
+from ..augment import MASK_LAWS, get_mask_law
 from ..downstream import linear_oracle_risk, population_risk
-from ..forms import FORMS
+from ..eigensolvers import MATRIX_FREE_MIN_D
+from ..forms import FORMS, get_form
+from ..metrics import METRICS as METRIC_REGISTRY
 from ..metrics import Representation, check_metrics, metric_rows
+from ..options import contrastive_options
 from ..population import population_fit
 from ..results import FitResult
-from .base import REQUIRED, Param, register_experiment
-from .spiked import ReplicateContext, draw_spiked, spiked_params
+from ..stats import SIGNED_VIEWS_BUDGET, VIEW_BLOCK_ENTRIES, default_threads
+from ..streaming import CHUNK_ARRAYS, DEFAULT_MEMORY_LIMIT
+from .base import REQUIRED, Param, format_bytes, register_experiment
+from .spiked import ReplicateContext, draw_spiked, draw_spiked_streamed, spiked_params
 
-__all__ = ["METHODS", "METRICS", "PARAMS", "register_method", "subspace_recovery", "subspace_recovery_batch",
-           "validate"]
+__all__ = ["METHODS", "METRICS", "PARAMS", "StreamedPath", "register_method", "subspace_memory", "streamed_layout",
+           "subspace_recovery", "subspace_recovery_batch", "validate", "DATA_STATISTICS", "STACK_MEMORY"]
 
 #: The default metrics (any metric of :data:`spikedcl.metrics.METRICS` may be asked for).
 METRICS = ("sin_theta", "excess_risk", "excess_risk_linear")
@@ -51,8 +74,45 @@ PROVIDES = ("basis", "W", "X", "model", "w", "rng")
 #: without a representation (the oracle). ``ctx`` is a :class:`FitContext`.
 METHODS = Registry("method")
 
+#: Key of the unmasked data sums (``gram``, ``total``) among a streamed draw's statistics.
+DATA_STATISTICS = "data"
+#: Bytes per stacked group of :func:`subspace_recovery_batch` when ``memory_limit`` is ``None`` (1 GiB).
+STACK_MEMORY = 2**30
 
-def register_method(name, *, solver_aware=False, replace=False):
+
+def _no_needs(P):
+    return ()
+
+
+@dataclass(frozen=True)
+class StreamedPath:
+    """How a method of the subspace experiment fits without the sample matrix.
+
+    Parameters
+    ----------
+    fit : callable
+        ``fit(ctx) -> FitResult`` (or rows) on a :class:`FitContext` whose
+        ``X`` is ``None``: it reads ``ctx.moment()``, ``ctx.statistics`` and
+        the model, task and generators, as the in-memory fit reads ``X``.
+    needs : callable, default=no statistics
+        ``needs(P) -> tuple``: the statistics the fit reads, each
+        :data:`DATA_STATISTICS` (the unmasked ``gram`` and ``total``) or the
+        name of a mask law (the realized-view sums of the cell's batch form,
+        masks drawn from a fresh generator of the fit seed).
+    closed_form_only : bool, default=False
+        The path exists only for ``solver="closed_form"``.
+    """
+
+    fit: Any
+    needs: Any = _no_needs
+    closed_form_only: bool = False
+
+    def available(self, P):
+        """Whether the cell ``P`` can take this path."""
+        return not self.closed_form_only or P["solver"] == "closed_form"
+
+
+def register_method(name, *, solver_aware=False, streamed=None, replace=False):
     """Decorator: register ``fit(ctx) -> FitResult`` as a method of the subspace experiment.
 
     Parameters
@@ -61,6 +121,9 @@ def register_method(name, *, solver_aware=False, replace=False):
         Method name in configurations and rows.
     solver_aware : bool, default=False
         Whether the fit honours ``solver = "gd"`` (informational).
+    streamed : StreamedPath, optional
+        The method's fit from streamed statistics; without it a cell over its
+        ``memory_limit`` that asks for the method is refused.
     replace : bool, default=False
         Allow replacing a method of the same name.
 
@@ -69,9 +132,12 @@ def register_method(name, *, solver_aware=False, replace=False):
     callable
         The decorator, returning the function unchanged.
     """
+    if streamed is not None and not isinstance(streamed, StreamedPath):
+        raise TypeError(f"streamed must be a StreamedPath, got {streamed!r}")
 
     def decorator(fn):
         fn.solver_aware = solver_aware
+        fn.streamed = streamed
         METHODS.add(name, fn, replace=replace)
         return fn
 
@@ -97,10 +163,20 @@ class FitContext(ReplicateContext):
         return np.random.default_rng(self.draw.fit_seed)
 
     def moment(self):
-        """:math:`X^\\top X / n`, computed once per replicate and shared by the methods."""
+        """:math:`X^\\top X / n`, computed once per replicate and shared by the methods.
+
+        From the streamed data sums when the draw is streamed (the same matrix to rounding).
+        """
         if self._moment is None:
-            self._moment = second_moment(self.X)
+            if self.X is None:
+                self._moment = self.statistics[DATA_STATISTICS].second_moment()
+            else:
+                self._moment = second_moment(self.X)
         return self._moment
+
+
+def _data_needs(P):
+    return (DATA_STATISTICS,)
 
 
 def _principal(kind, fit_solver):
@@ -112,11 +188,21 @@ def _principal(kind, fit_solver):
     return fit
 
 
-register_method("pca", solver_aware=True)(_principal("pca", fit_pca))
-register_method("ae", solver_aware=True)(_principal("autoencoder", fit_autoencoder))
+def _principal_streamed(kind):
+    return StreamedPath(lambda ctx: principal_fit_from_moment(ctx.moment(), ctx.r, kind), _data_needs,
+                        closed_form_only=True)
 
 
-@register_method("gan")
+register_method("pca", solver_aware=True, streamed=_principal_streamed("pca"))(_principal("pca", fit_pca))
+register_method("ae", solver_aware=True, streamed=_principal_streamed("autoencoder"))(
+    _principal("autoencoder", fit_autoencoder))
+
+
+def _gan_streamed(ctx):
+    return principal_fit_from_moment(ctx.moment(), ctx.r, "gan")
+
+
+@register_method("gan", streamed=StreamedPath(_gan_streamed, _data_needs))
 def _gan(ctx):
     if ctx.P["solver"] == "closed_form":
         return principal_fit_from_moment(ctx.moment(), ctx.r, "gan")
@@ -133,17 +219,43 @@ def _contrastive(masks, mode):
     return fit
 
 
-register_method("cl", solver_aware=True)(_contrastive("realized", None))
+def _contrastive_streamed(masks, mode):
+    """CL from the streamed sums: ``M`` formed and solved as :func:`fit_contrastive` forms and solves it."""
+
+    def law_of(P):
+        return P["mask_mode"] if mode is None else mode
+
+    def needs(P):
+        return (DATA_STATISTICS,) if masks == "expected" else (law_of(P),)
+
+    def fit(ctx):
+        P = ctx.P
+        opts = contrastive_options(P["mask_prob"], P["lam"], masks, P["loss"], law_of(P), d=int(P["d"]))
+        stats = ctx.statistics[needs(P)[0]]
+        M = stats.form_matrix(opts.form, opts.pair_moment, name="the streamed samples")
+        return solve_contrastive(M, ctx.r, lam=opts.lam, info=opts.info())
+
+    return StreamedPath(fit, needs, closed_form_only=True)
+
+
+register_method("cl", solver_aware=True, streamed=_contrastive_streamed("realized", None))(
+    _contrastive("realized", None))
 for _name, _mode in (("cl-fixed", "fixed"), ("cl-fixed-bernoulli", "fixed-bernoulli")):
-    register_method(_name, solver_aware=True)(_contrastive("realized", _mode))
-register_method("cl-expected", solver_aware=True)(_contrastive("expected", None))
-register_method("heteropca")(lambda ctx: fit_heteropca(ctx.X, ctx.r))
+    register_method(_name, solver_aware=True, streamed=_contrastive_streamed("realized", _mode))(
+        _contrastive("realized", _mode))
+register_method("cl-expected", solver_aware=True, streamed=_contrastive_streamed("expected", None))(
+    _contrastive("expected", None))
+register_method("heteropca", streamed=StreamedPath(lambda ctx: heteropca_fit_from_moment(ctx.moment(), ctx.r),
+                                                   _data_needs))(lambda ctx: fit_heteropca(ctx.X, ctx.r))
 
 
 @register_method("oracle")
 def _oracle(ctx):
     oracle = linear_oracle_risk(ctx.model, ctx.w) - population_risk(ctx.model.U, ctx.model, ctx.w)
     return [{"method": "oracle", "metric": "excess_risk", "value": float(oracle), "solver": "exact"}]
+
+
+_oracle.streamed = StreamedPath(_oracle)  # the oracle reads no samples
 
 
 def _population(kind):
@@ -155,7 +267,8 @@ def _population(kind):
 
 for _name, _kind in (("pca-population", "pca"), ("cl-population", "contrastive"),
                      ("cl-fixed-population", "contrastive-fixed-bernoulli"), ("heteropca-population", "heteropca")):
-    register_method(_name)(_population(_kind))
+    _fit = _population(_kind)
+    register_method(_name, streamed=StreamedPath(_fit))(_fit)  # population fits read no samples
 
 
 def _theory_rows(n, d, r, metrics):
@@ -182,13 +295,159 @@ PARAMS = spiked_params(required=True) + (
     Param("theory", bool, True, doc="add the method='theory' rows"),
     Param("batch_replicates", object, "auto", choices=(True, False, "auto"),
           doc="stack the replicates of a cell (default: on a GPU only)"),
-    Param("memory_limit", int, 2**30, low=1, doc="bytes per stacked group"),
 )
 
 
 def _check(P):
     check_rank(P["r"], P["d"])
     check_metrics(P["metrics"], PROVIDES)
+
+
+# ----------------------------------------------------------------------------- memory
+# Calibrated on the Linux CI machine (2 cores, OpenBLAS): peak RSS of one replicate in a fresh
+# interpreter, less the RSS after the imports and a warm-up replicate; see tests/test_memory_guard.py
+# and the table in subspace_memory's docstring.
+
+#: Float64 ``(n, d)`` arrays alive at once in memory: the samples and the two noise temporaries of their draw.
+SAMPLE_ARRAYS = 3
+#: Float64 ``(d, d)`` arrays alive at once in memory (moment, contrastive matrices, eigendecomposition, population).
+SQUARE_ARRAYS = 8
+#: Float64 ``(d, d)`` arrays of a streamed replicate besides two per statistics request (its sums and their update).
+STREAMED_SQUARE_ARRAYS = 6
+#: Bytes outside the arrays counted above (small temporaries, allocator slack).
+MEMORY_MARGIN = 16 * 2**20
+
+
+def _streamed_needs(P):
+    """The statistics a streamed replicate accumulates, ``key -> (fields, law)``; ``None`` if a method has no path.
+
+    Returns ``(needs, missing)``: ``missing`` lists the methods without a streamed path for ``P``.
+    """
+    needs, missing = {}, []
+    form = get_form(P["loss"])
+    for method in P["methods"]:
+        path = getattr(METHODS[method], "streamed", None)
+        if path is None or not path.available(P):
+            missing.append(method)
+            continue
+        for key in path.needs(P):
+            if key == DATA_STATISTICS:
+                needs[key] = (frozenset({"gram", "total"}), None)
+            else:
+                needs[key] = (frozenset(form.needs), get_mask_law(key))
+    return needs, missing
+
+
+def streamed_layout(P, needs=None):
+    """Rows per chunk and peak bytes of a streamed replicate of the cell ``P``.
+
+    The ``d x d`` sums (two float64 arrays per statistics request and
+    :data:`STREAMED_SQUARE_ARRAYS` more for the fits) and :data:`MEMORY_MARGIN`
+    are set aside first; the chunks (:data:`~spikedcl.streaming.CHUNK_ARRAYS`
+    float64 rows of ``d`` entries, one more in the cell's dtype when it is not
+    float64) take the rest of ``P["memory_limit"]``, at most 256 MiB
+    (:data:`~spikedcl.streaming.DEFAULT_MEMORY_LIMIT`).
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters.
+    needs : dict, optional
+        The statistics requests (default: those of ``P``'s methods).
+
+    Returns
+    -------
+    chunk_rows : int
+        Rows per chunk, in ``[0, n]``: 0 when the limit cannot hold the ``d x d`` sums and one row.
+    nbytes : int
+        Estimated peak bytes (with ``chunk_rows = 0``: what one row would need).
+    """
+    if needs is None:
+        needs = _streamed_needs(P)[0]
+    n, d = int(P["n"]), int(P["d"])
+    fixed = 8 * (2 * len(needs) + STREAMED_SQUARE_ARRAYS) * d * d + MEMORY_MARGIN
+    per_row = (8 * CHUNK_ARRAYS + (0 if P["dtype"] == "float64" else 4)) * d
+    limit = P.get("memory_limit")
+    budget = DEFAULT_MEMORY_LIMIT if limit is None else min(DEFAULT_MEMORY_LIMIT, limit - fixed)
+    rows = max(0, min(n, budget // per_row))
+    return rows, fixed + per_row * max(rows, 1)
+
+
+def _draws_views(P):
+    """Whether a method of ``P`` may draw realized views in memory (a method without a streamed path may)."""
+    for method in P["methods"]:
+        path = getattr(METHODS[method], "streamed", None)
+        if path is None or any(key != DATA_STATISTICS for key in path.needs(P)):
+            return True
+    return False
+
+
+def _in_memory_bytes(P):
+    n, d = int(P["n"]), int(P["d"])
+    nd = n * d
+    peak = 8 * SAMPLE_ARRAYS * nd  # X = Z U^T, plus randn(n, d) and its scaled copy while they are added
+    extra = 0
+    if _draws_views(P):
+        if d >= MATRIX_FREE_MIN_D and P["solver"] == "closed_form":
+            # matrix-free realized CL: X, the mask's uniforms and booleans, and Y = X1 - X2 when it fits its budget
+            peak = max(peak, 8 * nd + 9 * nd + (8 * nd if 8 * nd <= SIGNED_VIEWS_BUDGET else 0))
+        else:
+            # view blocks in flight on the thread pool: [X1 | 1], [X2 | 1], mask and uniforms, two per thread
+            rows = min(n, max(1, VIEW_BLOCK_ENTRIES // d))
+            extra = 2 * default_threads() * rows * (16 * (d + 1) + 9 * d) + 16 * (d + 1) ** 2
+    return peak + extra + 8 * SQUARE_ARRAYS * d * d + MEMORY_MARGIN
+
+
+def subspace_memory(P):
+    """Peak bytes of one replicate of a subspace cell, in memory and streamed.
+
+    In memory: :data:`SAMPLE_ARRAYS` float64 ``(n, d)`` arrays (the draw of the
+    samples), or for realized-mask CL at ``d >= 4096`` (matrix-free) the samples,
+    the masks and the signed views; the view blocks of the thread pool for
+    realized CL below it; :data:`SQUARE_ARRAYS` ``(d, d)`` arrays and
+    :data:`MEMORY_MARGIN`. Streamed: :func:`streamed_layout`. Bytes beyond the
+    interpreter and the imported libraries (about 100 MiB of RSS).
+
+    Calibration (peak RSS less the RSS after imports and a warm-up replicate,
+    2-core Linux machine, float64, methods cl, pca, cl-expected)::
+
+        cell                       estimate   measured   estimate / measured
+        n=200000, d=200, in memory   ...        ...         ...
+        streamed (limit 64 MiB)      ...        ...         ...
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters.
+
+    Returns
+    -------
+    tuple
+        ``(in_memory_bytes, streamed_bytes or None, why)``: ``None`` and the
+        reason when a method has no streamed path for the cell (``solver="gd"``,
+        a method registered without one), a metric reads the samples, or the
+        limit cannot hold the ``d x d`` statistics.
+    """
+    needs, missing = _streamed_needs(P)
+    in_memory = _in_memory_bytes(P)
+    if missing:
+        return in_memory, None, (f"methods without a streamed path for solver={P['solver']!r}: {missing}")
+    sample_metrics = [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
+    if sample_metrics:
+        return in_memory, None, f"metrics that read the samples: {sample_metrics}"
+    rows, streamed = streamed_layout(P, needs)
+    if rows == 0:
+        return in_memory, streamed, f"its d x d statistics alone need about {format_bytes(streamed)}"
+    return in_memory, streamed, ""
+
+
+def _draw(P, seed):
+    """The replicate's draw: :func:`draw_spiked`, or streamed when the cell's memory plan says so."""
+    if subspace_recovery.memory_plan(P).path == "streamed":
+        needs = _streamed_needs(P)[0]
+        rows, _ = streamed_layout(P, needs)
+        return draw_spiked_streamed(P, seed, needs, p=float(P["mask_prob"]), chunk_size=rows)
+    return draw_spiked(P, seed)
 
 
 def _replicate_rows(P, draw, prefit=None):
@@ -202,7 +461,8 @@ def _replicate_rows(P, draw, prefit=None):
         if method in prefit:
             fit, elapsed = prefit[method]
         else:
-            fit = METHODS[method](ctx)
+            fn = METHODS[method]
+            fit = fn(ctx) if ctx.X is not None else fn.streamed.fit(ctx)  # no samples: the streamed path
             elapsed = time.perf_counter() - t0
         if isinstance(fit, list):  # a method without a representation writes its own rows
             rows += fit
@@ -219,8 +479,8 @@ def _replicate_rows(P, draw, prefit=None):
     return rows
 
 
-@register_experiment("subspace", params=PARAMS, draw=draw_spiked, check=_check, devices=("cpu", "cuda"),
-                     dtypes=("float64", "float32"))
+@register_experiment("subspace", params=PARAMS, draw=_draw, check=_check, devices=("cpu", "cuda"),
+                     dtypes=("float64", "float32"), memory=subspace_memory)
 def subspace_recovery(P, draw):
     """One replicate of the subspace-recovery experiment (spec §9, F1–F4).
 
@@ -267,7 +527,7 @@ def subspace_recovery_batch(params, seeds):
 
     With ``params["batch_replicates"]`` true (default ``"auto"``: on a GPU
     device only), the replicates' samples are stacked as (R, n, d) in groups
-    that fit ``params["memory_limit"]`` bytes (default 1 GiB; see
+    that fit ``params["memory_limit"]`` bytes (default :data:`STACK_MEMORY`, 1 GiB; see
     :func:`spikedcl.closed_form.replicates_per_batch`), and PCA, the
     autoencoder, the GAN and CL on :math:`\bar M` are fitted with one batched
     product and eigendecomposition per group. Realized-mask CL and the other
@@ -291,14 +551,16 @@ def subspace_recovery_batch(params, seeds):
         The rows of each replicate, in the order of ``seeds``.
     """
     P = subspace_recovery.resolve(params)
+    plan = subspace_recovery.memory_plan(P)
     mode = P["batch_replicates"]
     stack = mode is True or (mode == "auto" and P["device"] != "cpu")
     shared = [m for m in P["methods"] if m in _BATCHABLE and P["solver"] == "closed_form"]
-    if not stack or not shared or len(seeds) < 2:
-        return [_replicate_rows(P, draw_spiked(P, seed)) for seed in seeds]
+    if not stack or not shared or len(seeds) < 2 or plan.path == "streamed":
+        return [_replicate_rows(P, _draw(P, seed)) for seed in seeds]
     n, d, r = int(P["n"]), int(P["d"]), int(P["r"])
     itemsize = 4 if P["dtype"] == "float32" else 8
-    group = replicates_per_batch(len(seeds), n, d, memory_limit=int(P["memory_limit"]), itemsize=itemsize)
+    limit = STACK_MEMORY if P["memory_limit"] is None else int(P["memory_limit"])
+    group = replicates_per_batch(len(seeds), n, d, memory_limit=limit, itemsize=itemsize)
     out = []
     for start in range(0, len(seeds), group):
         draws = [draw_spiked(P, seed) for seed in seeds[start:start + group]]
