@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -230,11 +229,15 @@ def test_map_on_a_cluster_equals_the_sequential_engine_bit_for_bit(shared_cluste
         assert engine.address == cluster.address
         got = _comparable(engine.map(dask_tasks.call, tasks))
         pids = [o.value for o in engine.map(dask_tasks.worker_pid, {i: () for i in range(4)})]
+        unsent = _comparable(engine.map(dask_tasks.square, {"lock": (threading.Lock(),), "three": (3,)}))
     # exact equality (tolerance 0): both run each task with one BLAS thread, so the sums add in one order
     assert got == _sequential(dask_tasks.call, tasks)
     assert got["fails"][:1] == ("raised",) and got["fails"][2] == "ValueError: x = 3 is not allowed here"
     assert os.getpid() not in pids, "a task ran in the client's process"
     assert {cluster.group_of(pid) for pid in pids} <= {"worker0", "worker1"}
+    # a task that cannot be sent is that task's failure, not the map's
+    assert unsent["three"] == ("ok", 9, None)
+    assert unsent["lock"][0] == "raised" and "cannot pickle '_thread.lock' object" in unsent["lock"][2]
 
 
 def test_a_worker_killed_mid_run_is_survived_with_identical_rows(cluster, tmp_path):
@@ -343,6 +346,7 @@ def test_the_local_cluster_runs_tasks_in_its_workers_and_leaves_no_process():
     engine = make_engine("dask", 2)
     with engine:
         assert engine.workers == 2
+        assert list(engine.map(dask_tasks.square, {})) == []
         pids = [o.value for o in engine.map(dask_tasks.worker_pid, {i: () for i in range(6)})]
         got = _comparable(engine.map(dask_tasks.linalg, _linalg_tasks([4])))
         procs = [psutil.Process(pid) for pid in set(pids)]

@@ -5,16 +5,17 @@ and collects it with :class:`distributed.as_completed` in a polling loop, so
 that whatever happens to the cluster every task ends as one
 :class:`~spikedcl.engine.base.Outcome`:
 
-==============================  ===================================================
-the task returned               ``ok``, with the value the worker returned
-the task raised                 ``raised``, with the worker's traceback
-its worker died                 the scheduler runs it on another worker; when the
-                                workers running it died ``allowed-failures + 1``
-                                times: ``lost``
-no worker for ``worker_timeout`` every unfinished task ``unavailable``, then
-                                :meth:`~DaskEngine.map` returns
-the scheduler is gone           every unfinished task ``unavailable`` at once
-==============================  ===================================================
+- the task returned: ``ok``, with the value the worker returned;
+- the task raised, or could not be sent (its arguments do not pickle):
+  ``raised``, with the traceback;
+- its worker died: the scheduler runs it on another worker; when the
+  workers running it died ``allowed-failures + 1`` times: ``lost`` (if that
+  left the cluster without a worker, ``lost`` only once a worker is back
+  within ``worker_timeout``: a nanny restarted it);
+- the cluster had no worker for ``worker_timeout`` seconds: every unfinished
+  task ``unavailable``, then :meth:`~DaskEngine.map` returns;
+- the scheduler is gone (killed, unreachable): every unfinished task
+  ``unavailable`` at once.
 
 Nothing runs in the client's process: there is no local fallback.
 
@@ -33,6 +34,7 @@ so.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import socket
 import time
@@ -68,7 +70,7 @@ class EngineUnavailable(ConnectionError):
 
 
 def _positive_seconds(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number of seconds, got {value!r}")
     return float(value)
 
@@ -109,7 +111,7 @@ class DaskEngine(Engine):
     name = "dask"
 
     def __init__(self, *, n_workers=1, scheduler=None, connect_timeout=10.0, worker_timeout=60.0):
-        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
             raise ValueError(f"scheduler must be None (a local cluster) or an address such as "
@@ -130,7 +132,7 @@ class DaskEngine(Engine):
 
     def _start_local(self, n_workers):
         with dask.config.set(LOCAL_CLUSTER_CONFIG):
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+            cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
                                    dashboard_address=None, env=dict(THREAD_ENV),
                                    # no dashboard, and its HTTP routes on a free local port, not 8787
                                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
@@ -138,14 +140,14 @@ class DaskEngine(Engine):
             self._cluster = cluster
             self._client = Client(cluster, timeout=self.connect_timeout, set_as_default=False)
             self.address = cluster.scheduler_address
-            self._note_workers()
+            self._note_workers(cluster)
         except BaseException:
             self.shutdown(kill=True)
             raise
 
-    def _note_workers(self):
+    def _note_workers(self, cluster):
         """Remember the local cluster's worker processes (a nanny restarts a dead one as a new process)."""
-        for nanny in list(self._cluster.workers.values()):
+        for nanny in list(cluster.workers.values()):
             pid = getattr(nanny, "pid", None)
             if pid and pid not in self._pids:
                 try:
@@ -232,10 +234,22 @@ class DaskEngine(Engine):
                         yield from lost.values()
                         lost.clear()
                 while todo and len(running) < width:
-                    key, args = todo.pop(0)
+                    key, args = todo[0]
                     self._serial += 1
-                    future = self._client.submit(call_single_threaded, fn, *args, pure=False,
-                                                 key=f"spikedcl-cell-{self._token}-{self._serial}")
+                    try:
+                        future = self._client.submit(call_single_threaded, fn, *args, pure=False,
+                                                     key=f"spikedcl-cell-{self._token}-{self._serial}")
+                    except Exception as exc:  # noqa: BLE001 - reported as the task's outcome
+                        if self._client.status != "running":  # the next check gives up on the scheduler
+                            next_check = 0.0
+                            break
+                        todo.pop(0)
+                        while exc.__cause__ or exc.__context__:  # the reason, not the wrappers
+                            exc = exc.__cause__ or exc.__context__
+                        yield Outcome(key, "raised", error=f"could not send it to the Dask scheduler "
+                                                           f"({error_text(exc)})", traceback=traceback.format_exc())
+                        continue
+                    todo.pop(0)
                     running[future] = key
                     finished.add(future)
                 batch = finished.next_batch(block=False)
@@ -244,6 +258,8 @@ class DaskEngine(Engine):
                         finished.thread_condition.wait(timeout=_WAIT_S)
                     continue
                 for future in batch:
+                    if future not in running:  # cancelled by shutdown()
+                        continue
                     outcome = self._outcome(running[future], future)
                     if outcome is None:  # not finished after all (its result was lost): wait again
                         finished.add(future)
@@ -265,9 +281,15 @@ class DaskEngine(Engine):
         status = future.status
         if status == "finished":
             try:
-                return Outcome(key, value=future.result(timeout=self.connect_timeout))
-            except (OSError, TimeoutError):
+                value = future.result(timeout=self.connect_timeout)
+            except (OSError, TimeoutError):  # its result is out of reach for now (its worker died)
                 return None
+            except Exception as exc:  # noqa: BLE001 - reported as the task's outcome
+                if future.cancelled():
+                    return Outcome(key, "unavailable", error=f"lost the Dask scheduler at {self.address}")
+                return Outcome(key, "raised", error=f"its result could not be fetched ({error_text(exc)})",
+                               traceback=traceback.format_exc())
+            return Outcome(key, value=value)
         if status == "error":
             exc = future.exception()
             if isinstance(exc, KilledWorker):
@@ -304,7 +326,9 @@ class DaskEngine(Engine):
         ----------
         kill : bool, default=False
             Do not wait for running tasks: the local cluster's worker
-            processes are killed. Idempotent.
+            processes are killed (on a cluster of your own, the tasks are
+            cancelled, and a task already running ends on its worker, its
+            result discarded). Idempotent.
         """
         self._cancel(self._running)
         client, cluster = self._client, self._cluster
@@ -317,9 +341,7 @@ class DaskEngine(Engine):
                 except (OSError, TimeoutError, RuntimeError):
                     pass
             if cluster is not None:
-                self._cluster = cluster
-                self._note_workers()
-                self._cluster = None
+                self._note_workers(cluster)
                 try:
                     cluster.close(timeout=timeout)
                 except (OSError, TimeoutError, RuntimeError):
