@@ -24,9 +24,7 @@ failed (listed, and in ``failures.json``), 2 bad configuration or arguments.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -62,8 +60,21 @@ def parse_args(argv=None):
     e = p.add_argument_group("execution")
     e.add_argument("--out", help="output directory (default: results/NAME[-quick])")
     e.add_argument("--n-jobs", type=int, default=1, help="parallel workers (-1: all cores)")
-    e.add_argument("--backend", choices=("loky", "threading", "dask"), default="loky")
-    e.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    e.add_argument("--backend", choices=("loky", "threading", "sequential", "dask"), default="loky",
+                   help="where cells run (default loky; every cell uses one BLAS thread, so rows are identical)")
+    e.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster of --n-jobs workers)")
+    e.add_argument("--connect-timeout", type=float,
+                   help="seconds to reach the Dask scheduler before giving up (exit 2; default 10)")
+    e.add_argument("--worker-timeout", type=float,
+                   help="seconds without any Dask worker before the unfinished cells fail (default 60)")
+    e.add_argument("--memory-limit", type=memory_size, default="auto",
+                   help="memory budget of the sweep, shared by the cells running at once (e.g. 8GiB; default "
+                        "'auto': a quarter of the available memory; 'none': no guard). Larger cells stream "
+                        "or are refused before any work")
+    e.add_argument("--no-wait", action="store_true",
+                   help="exit 2 instead of waiting when another sweep is writing to --out")
+    e.add_argument("--rebuild-config", action="store_true",
+                   help="rewrite a damaged config.json of --out from this configuration (cells are verified)")
     e.add_argument("--device", choices=("cpu", "cuda"), help="array device of the fits")
     e.add_argument("--dtype", choices=("float64", "float32"), help="floating dtype of the fits")
     e.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
@@ -87,33 +98,26 @@ def overrides_from(args):
             "reps_per_cell": args.reps_per_cell}
 
 
-@contextlib.contextmanager
-def backend_context(backend, scheduler, n_jobs):
-    """Select the joblib backend; for Dask connect to (or start) a cluster."""
-    from joblib import parallel_config
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
 
-    from spikedcl.sweep import ConfigError
 
-    if backend != "dask":
-        with parallel_config(backend=backend):
-            yield
-        return
+def memory_size(text):
+    """``--memory-limit``: bytes such as ``8GiB``, ``500MB`` or ``1e9``; ``auto``; or ``none`` (no guard)."""
+    text = text.strip().lower()
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(number):]
     try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError("--backend dask needs the dask extra: pip install -e '.[dask]'") from None
-    cluster = None
-    if scheduler is None:
-        workers = os.cpu_count() if n_jobs < 0 else max(n_jobs, 1)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
-    client = Client(scheduler or cluster)
-    try:
-        with parallel_config(backend="dask"):
-            yield
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"invalid memory size {text!r}: a number with an optional unit (B, kB, MB, GB, KiB, MiB, GiB), "
+            "'auto' or 'none'") from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"--memory-limit must be at least 1 byte, got {text!r}")
+    return int(value)
 
 
 def _describe(config, n_cells, out):
@@ -132,6 +136,7 @@ def main(argv=None):
     import spikedcl
     from spikedcl.sweep import (
         ConfigError,
+        SweepInterrupted,
         describe_experiment,
         expand_cells,
         load_config,
@@ -144,8 +149,14 @@ def main(argv=None):
     try:
         if args.n_jobs == 0:
             raise ConfigError("--n-jobs must be a positive integer or negative (-1: all cores), got 0")
-        if args.scheduler and args.backend != "dask":
-            raise ConfigError("--scheduler needs --backend dask")
+        dask_flags = {"scheduler": args.scheduler, "connect_timeout": args.connect_timeout,
+                      "worker_timeout": args.worker_timeout}
+        given = [f"--{k.replace('_', '-')}" for k, v in dask_flags.items() if v is not None]
+        if args.backend != "dask" and given:
+            raise ConfigError(f"only --backend dask takes {', '.join(given)}")
+        for flag in ("connect_timeout", "worker_timeout"):
+            if dask_flags[flag] is not None and not dask_flags[flag] > 0:
+                raise ConfigError(f"--{flag.replace('_', '-')} must be a positive number of seconds")
         if args.device == "cuda":
             from spikedcl._array_api import namespace_for
 
@@ -160,29 +171,55 @@ def main(argv=None):
         config = resolve_config(raw, quick=args.quick, overrides=overrides_from(args))
         out = Path(args.out or Path("results") / (config["name"] + ("-quick" if args.quick else "")))
         cells = expand_cells(config)
-        print(f"spikedcl {spikedcl.__version__}\n" + _describe(config, len(cells), out))
+        print(f"spikedcl {spikedcl.__version__}\n" + _describe(config, len(cells), out), flush=True)
         if args.dry_run:
             print(json.dumps(config, indent=2, default=str))
             return 0
         meta = {"command": shlex.join(["python", "simulations/sweep.py", *(argv if argv is not None else sys.argv[1:])])}
-        with backend_context(args.backend, args.scheduler, args.n_jobs):
-            result = run_sweep(config, out, n_jobs=args.n_jobs, resume=args.resume, force=args.force,
-                               progress=not args.no_progress, context={"backend": args.backend}, meta=meta)
+        options = {k: v for k, v in dask_flags.items() if v is not None}
+        result = run_sweep(config, out, n_jobs=args.n_jobs, backend=args.backend, engine_options=options,
+                           resume=args.resume, force=args.force, progress=not args.no_progress, meta=meta,
+                           memory_limit=args.memory_limit, wait=not args.no_wait, rebuild_config=args.rebuild_config,
+                           on_wait=lambda message: print(message, file=sys.stderr, flush=True))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"\n{result.n_run} cells run, {result.n_skipped} reused, {len(result.failures)} failed "
-          f"in {result.elapsed:.1f} s; rows in {out / 'results.parquet'}")
+    except SweepInterrupted as exc:
+        print(f"\ninterrupted: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted before any cell ran", file=sys.stderr)
+        return 130
+    streamed = f" ({result.n_streamed} streamed to fit the memory budget)" if result.n_streamed else ""
+    failed = sum(f["cell_id"] is not None and f["kind"] != "not-run" for f in result.failures)
+    not_run = sum(f["kind"] == "not-run" for f in result.failures)
+    rows = "" if any(f["cell_id"] is None for f in result.failures) else f"; rows in {out / 'results.parquet'}"
+    print(f"\n{result.n_run} cells run, {result.n_skipped} reused, {failed} failed"
+          + (f", {not_run} not run" if not_run else "") + f" in {result.elapsed:.1f} s{streamed}{rows}")
     metric = args.metric or config["summary"].get("metric", "sin_theta")
     if not result.table.empty and metric in set(result.table["metric"]):
         print(f"\nmean {metric} ± 95% CI over replicates")
         print(summary_table(result.table, metric).to_string())
     if result.failures:
-        print(f"\n{len(result.failures)} cell(s) failed (details in {out / 'failures.json'}):", file=sys.stderr)
-        for f in result.failures:
-            print(f"  {f['cell_id']} {f['params']}: {f['error']}", file=sys.stderr)
+        _print_failures(result.failures, out / "failures.json" if result.failures_saved else None)
         return 1
     return 0
+
+
+def _print_failures(failures, saved, limit=20):
+    """The failure list on stderr: one line per failed cell (at most ``limit``), cells not run counted."""
+    listed = [f for f in failures if f["kind"] != "not-run"]
+    details = f"details in {saved}" if saved else "failures.json could not be written"
+    print(f"\n{len(listed)} failure(s) ({details}):", file=sys.stderr)
+    for f in listed[:limit]:
+        where = f"{f['cell_id']} {f['params']}" if f["cell_id"] else "the output directory"
+        print(f"  [{f['kind']}] {where}: {f['error']}", file=sys.stderr)
+    if len(listed) > limit:
+        print(f"  ... and {len(listed) - limit} more", file=sys.stderr)
+    not_run = [f for f in failures if f["kind"] == "not-run"]
+    if not_run:
+        print(f"  [not-run] {len(not_run)} cell(s): {not_run[0]['error']}; rerun the same command to resume",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -32,16 +32,22 @@ cell atomically, records failing cells and consolidates one long table
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import difflib
 import hashlib
 import importlib
 import itertools
 import json
 import math
 import numbers
+import os
 import shutil
+import signal
+import threading
 import time
 import tomllib
-import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +56,8 @@ import pandas as pd
 from . import __version__, io
 from ._validation import check_int
 from .analysis import mean_ci
+from .engine import EngineUnavailable, make_engine, single_threaded
+from .exceptions import CorruptCellWarning
 from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
 
@@ -106,8 +114,14 @@ _TOP_KEYS = {
     "summary",
 }
 _QUICK_KEYS = {"reps", "reps_per_cell", "grid", "params"}
+_OVERRIDE_KEYS = {"reps", "seed", "reps_per_cell", "grid", "params"}
 #: Coordinates that lead the columns when present (conventions 13).
 _LEADING = ("n", "d", "r", "noise", "C", "mask_prob")
+#: Fraction of the available memory a sweep may use by default (``memory_limit="auto"``).
+MEMORY_FRACTION = 0.25
+#: Replicates per cell file unless the configuration says otherwise (independent of ``reps``,
+#: so extending ``reps`` by whole blocks computes only the new cells).
+DEFAULT_REPS_PER_CELL = 5
 #: Parameters that change how a cell runs but not its rows.
 _EXECUTION_KEYS = ("device", "batch_replicates", "memory_limit")
 
@@ -168,6 +182,10 @@ class SweepResult:
         ``{"cell_id", "params", "error"}`` for every cell that raised.
     elapsed : float
         Wall-clock seconds.
+    n_streamed : int
+        Cells that run on their experiment's streamed path to fit the memory budget.
+    failures_saved : bool
+        Whether ``failures.json`` holds the failures (not on a full disk).
     """
 
     table: pd.DataFrame
@@ -176,6 +194,8 @@ class SweepResult:
     n_skipped: int = 0
     failures: list = field(default_factory=list)
     elapsed: float = 0.0
+    n_streamed: int = 0
+    failures_saved: bool = False
 
 
 # --------------------------------------------------------------------------- config
@@ -293,10 +313,37 @@ def load_config(name, *, config_dir=None):
     return raw
 
 
+def _closest(key, allowed):
+    match = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
 def _check_keys(mapping, allowed, where):
-    unknown = sorted(set(mapping) - set(allowed))
+    """Refuse keys outside ``allowed``, naming each with the closest valid name."""
+    unknown = sorted(set(mapping) - set(allowed), key=str)
     if unknown:
-        raise ConfigError(f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
+        named = ", ".join(f"{k!r}{_closest(k, allowed)}" for k in unknown)
+        raise ConfigError(f"unknown key(s) {named} in {where}; allowed: {sorted(allowed)}")
+
+
+def _declared_keys(fn, raw, quick, overrides, name):
+    """Refuse parameters and grid axes the experiment does not declare, wherever they are set."""
+    if not isinstance(fn, Experiment):
+        return  # a plain "module:function" declares nothing to check against
+    allowed = set(fn.params)
+    where = f"the {fn.name} experiment"
+    sources = [(raw.get("params", {}), f"[params] of config {name!r}"),
+               (raw.get("grid", {}), f"[grid] of config {name!r}")]
+    if quick:
+        sources += [(raw.get("quick", {}).get("params", {}), f"[quick.params] of config {name!r}"),
+                    (raw.get("quick", {}).get("grid", {}), f"[quick.grid] of config {name!r}")]
+    if overrides:
+        sources += [(overrides.get("params") or {}, "the parameter overrides (command line)"),
+                    (overrides.get("grid") or {}, "the grid overrides (command line)")]
+    for mapping, label in sources:
+        for table in mapping if isinstance(mapping, list) else [mapping]:
+            if isinstance(table, dict):
+                _check_keys(table, allowed, f"{label}: not a parameter of {where}")
 
 
 def _grid_list(grid, where):
@@ -372,6 +419,9 @@ def resolve_config(raw, *, quick=False, overrides=None):
         _check_keys(q, _QUICK_KEYS, f"[quick] of config {name!r}")
         layers.append(q)
     if overrides:
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"overrides must be a dict, got {type(overrides).__name__}")
+        _check_keys(overrides, _OVERRIDE_KEYS, "the overrides")
         layers.append(overrides)
     for layer in layers:
         scalars.update({k: layer[k] for k in scalars if layer.get(k) is not None})
@@ -388,10 +438,11 @@ def resolve_config(raw, *, quick=False, overrides=None):
         raise ConfigError(f"reps must be an integer >= 1, got {reps!r}")
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
-    block = scalars["reps_per_cell"] if scalars["reps_per_cell"] is not None else min(int(reps), 5)
+    block = scalars["reps_per_cell"] if scalars["reps_per_cell"] is not None else DEFAULT_REPS_PER_CELL
     if not isinstance(block, numbers.Integral) or isinstance(block, bool) or block < 1:
         raise ConfigError(f"reps_per_cell must be an integer >= 1, got {block!r}")
     target, fn = _resolve_experiment(raw["experiment"])
+    _declared_keys(fn, raw, quick, overrides, name)
     axes = {k for g in grids for k in g} | set(params)
     data_keys = list(raw.get("data_keys", sorted({k for g in grids for k in g})))
     missing = [k for k in data_keys if k not in axes]
@@ -542,7 +593,8 @@ def replicate(config, point, rep):
         raise ValueError(f"point lacks the grid axes {sorted(set(missing))}")
     data_key = _data_key(params, config["data_keys"])
     _, fn = _resolve_experiment(config["experiment"])
-    return fn(dict(params), cell_seed(config["seed"], data_key, rep))
+    with single_threaded():  # as every engine runs a cell, so the rows are the sweep's to the last bit
+        return fn(dict(params), cell_seed(config["seed"], data_key, rep))
 
 
 def run_cell(cell, *, context=None):
@@ -591,35 +643,134 @@ def run_cell(cell, *, context=None):
     return df[order + [c for c in df.columns if c not in order]]
 
 
-def _run_and_store(cell, out_dir, context):
-    """Worker: run a cell and write it; errors are returned, not raised."""
-    try:
-        df = run_cell(cell, context=context)
-        if out_dir is not None:
-            io.write_cell(out_dir, cell.cell_id, df)
-            df = None
-        return cell.cell_id, df, None
-    except Exception as exc:  # noqa: BLE001 - recorded and reported per cell
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return cell.cell_id, None, {"error": error, "traceback": traceback.format_exc()}
+def run_cell_task(cell, context):
+    """Worker task: the cell's rows (:func:`run_cell`); the sweep's own process writes them.
+
+    Parameters
+    ----------
+    cell : Cell
+        The cell.
+    context : dict
+        Provenance (:func:`run_cell`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows.
+    """
+    return run_cell(cell, context=context)
 
 
-def _prepare_dir(out_dir, config, force):
-    out = Path(out_dir)
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep ended by SIGINT or SIGTERM; every finished cell is saved.
+
+    Attributes
+    ----------
+    saved, total : int
+        Cells saved in the output directory, and cells of the configuration.
+    out_dir : pathlib.Path or None
+        The output directory.
+    signum : int
+        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+    """
+
+    def __init__(self, saved, total, out_dir, signum):
+        self.saved, self.total, self.out_dir, self.signum = saved, total, out_dir, signum
+        where = f"saved in {out_dir}; rerun the same command to resume" if out_dir is not None \
+            else "finished (nothing saved: no output directory)"
+        super().__init__(f"{saved} of {total} cells {where}")
+
+    @property
+    def exit_code(self):
+        """128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports it."""
+        return 128 + int(self.signum)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread by the sweep's handler."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exception():
+    """Turn SIGTERM into an exception for the block (main thread only), so the workers are ended."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"output directory {out} is not writable: {exc}") from None
-    saved = out / "config.json"
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def default_memory_limit():
+    """The default budget of a sweep: :data:`MEMORY_FRACTION` of the memory available now.
+
+    Returns
+    -------
+    int
+        Bytes (of ``MemAvailable`` in ``/proc/meminfo``, else of the physical memory).
+    """
+    available = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if available is None:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(available * MEMORY_FRACTION)
+
+
+def _cell_budget(memory_limit, workers):
+    if memory_limit is None:
+        return None
+    if memory_limit == "auto":
+        memory_limit = default_memory_limit()
+    memory_limit = check_int(memory_limit, "memory_limit", low=1)
+    return max(1, memory_limit // max(1, workers))
+
+
+def _plan_memory(cells, budget):
+    """Per-cell memory budgets, and the number of cells that will stream; refuse before any work."""
+    streamed = 0
+    for i, cell in enumerate(cells):
+        _, fn = _resolve_experiment(cell.experiment)
+        plan = getattr(fn, "memory_plan", None)
+        if plan is None or "memory_limit" not in fn.params:
+            continue
+        params = dict(cell.params)
+        if budget is not None and "memory_limit" not in params:
+            params["memory_limit"] = budget
+        try:
+            chosen = plan(fn.resolve(params))
+        except ValueError as exc:
+            raise ConfigError(f"cell {cell.cell_id} {cell.coords}: {exc}") from None
+        streamed += chosen.path != "in-memory"
+        cells[i] = dataclasses.replace(cell, params=params)
+    return streamed
+
+
+def _open_dir(out, config, *, force, rebuild_config):
+    """Check the output directory under its lock: config hash, damaged sidecars, ``force``."""
     digest = config_hash(config)
-    if saved.is_file() and not force:
+    saved = out / "config.json"
+    if saved.exists() and not force and not rebuild_config:
         try:
             old = io.read_json(saved).get("config_hash")
-        except (OSError, ValueError):
-            old = None
+        except (io.DamagedFileError, AttributeError) as exc:
+            raise ConfigError(
+                f"{saved} is damaged ({getattr(exc, 'reason', exc)}); its cells are kept: rerun with "
+                "--rebuild-config (rebuild_config=True) to rewrite it from this configuration "
+                "(every reused cell is verified by its checksum)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{saved} cannot be read: {exc}") from None
         if old != digest:
             raise ConfigError(
                 f"{out} holds results of another configuration (hash {old}, this one {digest}); "
@@ -627,14 +778,25 @@ def _prepare_dir(out_dir, config, force):
             )
     if force and (out / io.CELL_DIR).is_dir():
         shutil.rmtree(out / io.CELL_DIR)
-    for tmp in (out / io.CELL_DIR).glob(".*.tmp") if (out / io.CELL_DIR).is_dir() else ():
-        tmp.unlink(missing_ok=True)  # leftovers of an interrupted write
     return digest
 
 
-def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progress=False,
-              context=None, meta=None):
-    """Run the cells of a configuration in parallel, resumably.
+def _reusable(out, cells, resume):
+    """Verified finished cells ``{cell_id: rows}``; damaged ones are named in a warning (and recomputed)."""
+    if out is None or not resume:
+        return {}
+    tables, bad = io.load_cells(out, [c.cell_id for c in cells])
+    for cell_id, reason in bad.items():
+        if reason != "missing":
+            warnings.warn(f"cell file {io.cell_path(out, cell_id)} is {reason}: computing the cell again",
+                          CorruptCellWarning, stacklevel=3)
+    return tables
+
+
+def run_sweep(config, out_dir=None, *, n_jobs=1, backend="loky", engine_options=None, resume=True, force=False,
+              progress=False, context=None, meta=None, memory_limit="auto", wait=True, on_wait=None,
+              rebuild_config=False):
+    """Run the cells of a configuration in parallel, resumably, surviving faults.
 
     Parameters
     ----------
@@ -643,19 +805,39 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
     out_dir : str or pathlib.Path, optional
         Output directory; ``None`` keeps everything in memory.
     n_jobs : int, default=1
-        Passed to :class:`joblib.Parallel`; the backend is the caller's
-        :func:`joblib.parallel_config` (loky by default).
+        Workers (``-1``: all cores; see :func:`spikedcl.engine.resolve_workers`).
+    backend : {"loky", "threading", "sequential", "dask"}, default="loky"
+        Engine of :func:`spikedcl.engine.make_engine`. Every cell runs with one
+        BLAS thread, so rows are bit-identical for every backend and ``n_jobs``.
+    engine_options : dict, optional
+        Options of the Dask engine (``scheduler``, ``connect_timeout``, ``worker_timeout``).
     resume : bool, default=True
-        Reuse complete cell files already in ``out_dir``.
+        Reuse the finished cells in ``out_dir`` whose checksum verifies; a
+        damaged or altered cell file is named in a :class:`CorruptCellWarning`
+        and computed again.
     force : bool, default=False
         Discard existing results in ``out_dir`` (also those of another
         configuration) and recompute everything.
     progress : bool, default=False
         Show a tqdm progress bar over cells.
     context : dict, optional
-        Provenance recorded in every row (``backend``).
+        Provenance recorded in every row (``backend``; default: ``backend``).
     meta : dict, optional
         Extra entries for ``config.json`` (e.g. the command line).
+    memory_limit : int, "auto" or None, default="auto"
+        Memory budget of the sweep in bytes, shared by the cells running at
+        once (``"auto"``: :data:`MEMORY_FRACTION` of the available memory;
+        ``None``: no guard). A cell whose in-memory path would not fit its
+        share runs on its experiment's streamed path, or the sweep is refused
+        before any work (:meth:`spikedcl.experiments.base.Experiment.memory_plan`).
+        A cell's own ``memory_limit`` parameter takes precedence.
+    wait : bool, default=True
+        When another sweep holds ``out_dir``'s lock, wait for it (after
+        calling ``on_wait(message)``); else raise :class:`ConfigError`.
+    on_wait : callable, optional
+        Called once with a message when waiting for the lock.
+    rebuild_config : bool, default=False
+        Rewrite a damaged ``config.json`` from this configuration.
 
     Returns
     -------
@@ -665,48 +847,117 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, resume=True, force=False, progr
     Raises
     ------
     ConfigError
-        If ``out_dir`` is not writable or holds results of another
-        configuration (unless ``force``).
+        If ``out_dir`` is not writable, is locked (with ``wait=False``), holds
+        results of another configuration (unless ``force``) or a damaged
+        ``config.json``; if a cell cannot fit the memory budget; if the engine
+        cannot start (an unreachable Dask scheduler).
+    SweepInterrupted
+        On SIGINT or SIGTERM, once the workers are ended; every finished cell is saved.
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
-
     _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()
+    out = None if out_dir is None else Path(out_dir)
+    lock = contextlib.ExitStack()
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            lock.enter_context(io.results_lock(out, wait=wait, on_wait=on_wait))
+        except io.ResultsLocked as exc:
+            raise ConfigError(str(exc)) from None
+        except OSError as exc:
+            raise ConfigError(f"output directory {out} is not writable: {exc}") from None
+    with lock:
+        return _run_locked(config, out, t0, n_jobs=n_jobs, backend=backend, engine_options=engine_options,
+                           resume=resume, force=force, progress=progress, context=context, meta=meta,
+                           memory_limit=memory_limit, rebuild_config=rebuild_config)
+
+
+def _run_locked(config, out, t0, *, n_jobs, backend, engine_options, resume, force, progress, context, meta,
+                memory_limit, rebuild_config):
+    from tqdm.auto import tqdm
+
     cells = expand_cells(config)
-    if out_dir is not None:
-        digest = _prepare_dir(out_dir, config, force)
-        io.write_json(Path(out_dir) / "config.json",
-                      {"config": config, "config_hash": digest, "version": __version__,
-                       "n_cells": len(cells), **(meta or {})})
-    done = {c.cell_id for c in cells if out_dir is not None and resume and not force
-            and io.cell_is_complete(out_dir, c.cell_id)}
-    todo = [c for c in cells if c.cell_id not in done]
-    frames, failures = {}, []
-    by_id = {c.cell_id: c for c in cells}
-    if todo:
-        jobs = (delayed(_run_and_store)(c, None if out_dir is None else str(out_dir), context) for c in todo)
-        results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-        with tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
-            for cell_id, df, error in results:
-                if error is not None:
-                    failures.append({"cell_id": cell_id, "params": by_id[cell_id].params, **error})
-                elif df is not None:
-                    frames[cell_id] = df
-                bar.update()
-    failed = {f["cell_id"] for f in failures}
-    ok_ids = [c.cell_id for c in cells if c.cell_id not in failed]
-    if out_dir is not None:
-        table = io.consolidate(out_dir, ok_ids)
-        failures_file = Path(out_dir) / "failures.json"
+    try:
+        engine = make_engine(backend, n_jobs, **(engine_options or {}))
+    except EngineUnavailable as exc:
+        raise ConfigError(str(exc)) from None
+    except (ValueError, ImportError) as exc:
+        raise ConfigError(str(exc)) from None
+    failures, frames, n_streamed = [], {}, 0
+    with engine:
+        n_streamed = _plan_memory(cells, _cell_budget(memory_limit, engine.workers))
+        if out is not None:
+            digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
+            record = {"config": config, "config_hash": digest, "version": __version__, "n_cells": len(cells),
+                      **(meta or {})}
+            try:
+                io.write_json(out / "config.json", record)
+            except OSError as exc:
+                raise ConfigError(f"output directory {out} is not writable: {exc}") from None
+        frames = _reusable(out, cells, resume and not force)
+        n_skipped = len(frames)
+        todo = {c.cell_id: c for c in cells if c.cell_id not in frames}
+        context = {"backend": backend, **(context or {})}
+        tasks = {cell_id: (cell, context) for cell_id, cell in todo.items()}
+        stopped = None
+        try:
+            with _terminate_as_exception(), \
+                    tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
+                for outcome in engine.map(run_cell_task, tasks) if tasks else ():
+                    cell = todo[outcome.key]
+                    if not outcome.ok:
+                        failures.append(_failure(cell, outcome.kind, outcome.error, outcome.traceback))
+                    elif out is not None:
+                        try:
+                            io.write_cell(out, cell.cell_id, outcome.value, meta={"config_hash": digest})
+                        except OSError as exc:
+                            failures.append(_failure(cell, "io", f"the cell could not be saved: {exc}", None))
+                            stopped = exc
+                            break
+                        frames[cell.cell_id] = outcome.value
+                    else:
+                        frames[cell.cell_id] = outcome.value
+                    bar.update()
+        except (KeyboardInterrupt, _Terminated) as exc:
+            engine.shutdown(kill=True)
+            signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+            _write_failures(out, failures)
+            raise SweepInterrupted(len(frames), len(cells), out, signum) from None
+    if stopped is not None:
+        for cell_id, cell in todo.items():
+            if cell_id not in frames and cell_id not in {f["cell_id"] for f in failures}:
+                failures.append(_failure(cell, "not-run", f"the sweep stopped after an I/O error ({stopped})",
+                                         None))
+    ok_ids = [c.cell_id for c in cells if c.cell_id in frames]
+    table = pd.concat([frames[i] for i in ok_ids], ignore_index=True) if ok_ids else pd.DataFrame()
+    if out is not None:
+        try:
+            io.consolidate(out, ok_ids, tables=frames)
+        except OSError as exc:
+            failures.append({"cell_id": None, "params": None, "kind": "io",
+                             "error": f"results.parquet could not be written: {exc}", "traceback": None})
+    return SweepResult(table, cells, n_run=len(ok_ids) - n_skipped, n_skipped=n_skipped,
+                       failures=failures, elapsed=time.perf_counter() - t0, n_streamed=n_streamed,
+                       failures_saved=_write_failures(out, failures))
+
+
+def _failure(cell, kind, error, tb):
+    return {"cell_id": cell.cell_id, "params": cell.params, "kind": kind, "error": error, "traceback": tb}
+
+
+def _write_failures(out, failures):
+    """Write ``failures.json`` (removed when there is none); whether it now holds ``failures``."""
+    if out is None:
+        return False
+    path = out / "failures.json"
+    try:
         if failures:
-            io.write_json(failures_file, failures)
+            io.write_json(path, failures)
         else:
-            failures_file.unlink(missing_ok=True)
-    else:
-        table = pd.concat([frames[i] for i in ok_ids if i in frames], ignore_index=True) if frames else pd.DataFrame()
-    return SweepResult(table, cells, n_run=len(todo) - len(failures), n_skipped=len(done),
-                       failures=failures, elapsed=time.perf_counter() - t0)
+            path.unlink(missing_ok=True)
+    except OSError:  # a full or failing disk: the failures are still returned and printed
+        return False
+    return bool(failures)
 
 
 # --------------------------------------------------------------------------- summary

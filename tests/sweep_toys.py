@@ -18,3 +18,35 @@ def fails_at_three(params, seed):
     if params["mu"] == 3:
         raise RuntimeError("mu = 3 is not allowed here")
     return gaussian(params, seed)
+
+
+def slow(params, seed):
+    """Like :func:`gaussian`, after sleeping ``params["sleep"]`` seconds (a cell that takes time)."""
+    import time
+
+    time.sleep(params["sleep"])
+    return gaussian(params, seed)
+
+
+def kills_its_worker(params, seed):
+    """Like :func:`gaussian`, but the process running ``mu == 3`` dies by SIGKILL (as by the OOM killer)."""
+    import os
+    import signal
+
+    if params["mu"] == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return gaussian(params, seed)
+
+
+def gated(params, seed):
+    """Like :func:`gaussian`, but a ``mu == 3`` cell first waits (up to 2 min) for the file ``params["gate"]``."""
+    import pathlib
+    import time
+
+    if params["mu"] == 3:
+        deadline = time.monotonic() + 120
+        while not pathlib.Path(params["gate"]).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the gate {params['gate']} never opened")
+            time.sleep(0.01)
+    return gaussian(params, seed)
