@@ -52,7 +52,6 @@ from .eigensolvers import SymmetricOperator
 from .forms import get_form
 
 __all__ = [
-    "limit_threads",
     "ViewStatistics",
     "StatisticsAccumulator",
     "data_statistics",

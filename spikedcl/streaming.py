@@ -37,7 +37,6 @@ __all__ = [
     "fit_pca_streamed",
     "chunk_size_for",
     "DEFAULT_MEMORY_LIMIT",
-    "CHUNK_ARRAYS",
     "StatisticsRequest",
     "streamed_statistics",
 ]
@@ -48,9 +47,6 @@ DEFAULT_MEMORY_LIMIT = 256 * 2**20
 # float64 arrays of shape (chunk, d) alive at once while a chunk is reduced:
 # noise, X, mask uniforms (and the bool mask), X1, X2.
 _CHUNK_ARRAYS = 6
-#: Float arrays of shape (chunk, d) alive at once while one chunk is drawn and reduced
-#: (the previous chunk, the new one and its noise, the mask's uniforms, the two views).
-CHUNK_ARRAYS = _CHUNK_ARRAYS
 # d x d accumulators (G, C12) and the matrices built from them.
 _SQUARE_ARRAYS = 4
 
@@ -396,8 +392,9 @@ def streamed_statistics(model, n, requests, *, rng, chunk_size, xp=None, device=
     (:meth:`SpikedModel.sample_chunks`: the same random numbers for every
     chunk size, ``rng`` left where ``sample`` leaves it) and adds each chunk to
     one :class:`~spikedcl.stats.StatisticsAccumulator` per request, each with
-    its own mask generator. Memory: ``chunk_size`` rows of
-    :data:`CHUNK_ARRAYS` arrays and the requests' ``d x d`` sums, whatever ``n``.
+    its own mask generator. Memory: a few arrays of ``chunk_size`` rows (the
+    chunk, its noise or its masks and two views) and the requests' ``d x d``
+    sums, whatever ``n``; each chunk is released before the next is drawn.
 
     Parameters
     ----------

@@ -7,7 +7,8 @@ cell, rep)`` (see :func:`spikedcl.cell_seed`), and each returned row names a
 ``method``, a ``metric`` and a float ``value`` (optionally ``solver``,
 ``n_iter``, ``converged``, ``time_s`` and extra columns). The sweep engine
 adds the cell's coordinates and provenance. The contract (declared
-parameters, one data draw per replicate, devices) is in
+parameters, one data draw per replicate, devices, the memory plan of a cell
+under its ``memory_limit``: :class:`MemoryPlan`, :class:`MemoryLimitError`) is in
 :mod:`spikedcl.experiments.base`; the metrics of a representation are in the
 registry of :mod:`spikedcl.metrics`.
 
@@ -23,7 +24,7 @@ module             experiments (registered short names)
 """
 
 from . import base, gd, subspace, supervised, systems
-from .base import EXPERIMENTS, Experiment, Param, register_experiment, seed_children
+from .base import EXPERIMENTS, Experiment, MemoryLimitError, MemoryPlan, Param, register_experiment, seed_children
 
-__all__ = ["EXPERIMENTS", "Experiment", "Param", "register_experiment", "seed_children", "base", "gd",
-           "subspace", "supervised", "systems"]
+__all__ = ["EXPERIMENTS", "Experiment", "MemoryLimitError", "MemoryPlan", "Param", "register_experiment",
+           "seed_children", "base", "gd", "subspace", "supervised", "systems"]

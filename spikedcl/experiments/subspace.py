@@ -58,7 +58,7 @@ from ..options import contrastive_options
 from ..population import population_fit
 from ..results import FitResult
 from ..stats import SIGNED_VIEWS_BUDGET, VIEW_BLOCK_ENTRIES, default_threads
-from ..streaming import CHUNK_ARRAYS, DEFAULT_MEMORY_LIMIT
+from ..streaming import DEFAULT_MEMORY_LIMIT
 from .base import REQUIRED, Param, format_bytes, register_experiment
 from .spiked import ReplicateContext, draw_spiked, draw_spiked_streamed, spiked_params
 
@@ -313,7 +313,10 @@ SAMPLE_ARRAYS = 3
 #: Float64 ``(d, d)`` arrays alive at once in memory (moment, contrastive matrices, eigendecomposition, population).
 SQUARE_ARRAYS = 8
 #: Float64 ``(d, d)`` arrays of a streamed replicate besides two per statistics request (its sums and their update).
-STREAMED_SQUARE_ARRAYS = 6
+STREAMED_SQUARE_ARRAYS = 4
+#: Float64 ``(chunk, d)`` arrays alive at once while a chunk is drawn (chunk, noise, scaled noise) or
+#: reduced (chunk, float mask or uniforms, two views), with slack for the mask laws' index arrays.
+CHUNK_ARRAYS = 5
 #: Bytes outside the arrays counted above (small temporaries, allocator slack).
 MEMORY_MARGIN = 16 * 2**20
 
@@ -343,7 +346,7 @@ def streamed_layout(P, needs=None):
 
     The ``d x d`` sums (two float64 arrays per statistics request and
     :data:`STREAMED_SQUARE_ARRAYS` more for the fits) and :data:`MEMORY_MARGIN`
-    are set aside first; the chunks (:data:`~spikedcl.streaming.CHUNK_ARRAYS`
+    are set aside first; the chunks (:data:`CHUNK_ARRAYS`
     float64 rows of ``d`` entries, one more in the cell's dtype when it is not
     float64) take the rest of ``P["memory_limit"]``, at most 256 MiB
     (:data:`~spikedcl.streaming.DEFAULT_MEMORY_LIMIT`).
@@ -385,7 +388,8 @@ def _draws_views(P):
 def _in_memory_bytes(P):
     n, d = int(P["n"]), int(P["d"])
     nd = n * d
-    peak = 8 * SAMPLE_ARRAYS * nd  # X = Z U^T, plus randn(n, d) and its scaled copy while they are added
+    # X = Z U^T, plus randn(n, d) and its scaled copy while they are added; Z and nu * randn(n, r)
+    peak = 8 * SAMPLE_ARRAYS * nd + 16 * n * int(P["r"])
     extra = 0
     if _draws_views(P):
         if d >= MATRIX_FREE_MIN_D and P["solver"] == "closed_form":
