@@ -181,19 +181,19 @@ print(json.dumps({"path": plan.path, "estimate": plan.bytes, "measured": peak - 
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-@pytest.mark.parametrize("limit, path", [(None, "in-memory"), (48 * 2**20, "streamed")])
-def test_estimate_is_an_upper_bound_of_the_measured_peak_within_2x(limit, path):
+@pytest.mark.parametrize("n, limit, path", [(60000, None, "in-memory"), (200000, 64 * 2**20, "streamed")])
+def test_estimate_is_an_upper_bound_of_the_measured_peak_within_2x(n, limit, path):
     # the peak of the replicate itself: the child's peak RSS (ru_maxrss of the child, which the parent's
     # RUSAGE_CHILDREN would also report, but mixed with every other child of the test session) less its
     # RSS after the imports and a warm-up replicate
-    cell = {"n": 60000, "d": 200, "r": 5, "C": 8.0, "noise": "uniform", "methods": ["cl", "pca", "cl-expected"],
+    cell = {"n": n, "d": 200, "r": 5, "C": 8.0, "noise": "uniform", "methods": ["cl", "pca", "cl-expected"],
             "memory_limit": limit}
     out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(cell)], capture_output=True, text=True,
                          timeout=120, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["path"] == path
-    # measured 1.08 (in memory) and 1.6 (streamed) on the 2-core Linux machine; the estimate is meant
-    # to bound the peak and stay within 2x of it
+    # estimate / measured: 1.25 (in memory, 278 MiB) and 1.58 (streamed, 40 MiB of a 64 MiB limit) on a
+    # 2-core Linux machine; the estimate is meant to bound the peak and stay within 2x of it
     assert got["measured"] <= got["estimate"] <= 2 * got["measured"], got
 
 
