@@ -317,7 +317,8 @@ def test_a_killed_scheduler_makes_every_unfinished_task_unavailable_at_once(clus
         cluster.kill("scheduler")
         killed_at["t"] = time.monotonic()
 
-    engine = DaskEngine(scheduler=cluster.address, connect_timeout=5.0, worker_timeout=60.0)
+    # both timeouts far above the slack: an engine that waited for either would fail
+    engine = DaskEngine(scheduler=cluster.address, connect_timeout=30.0, worker_timeout=60.0)
     with engine:
         check = _in_background(kill_the_scheduler)
         outcomes = list(engine.map(dask_tasks.call, tasks))
@@ -327,9 +328,9 @@ def test_a_killed_scheduler_makes_every_unfinished_task_unavailable_at_once(clus
     assert sorted(o.key for o in outcomes) == sorted(tasks)
     assert {o.kind for o in outcomes} == {"unavailable"}
     assert all(o.error.startswith(f"lost the Dask scheduler at {cluster.address}") for o in outcomes)
-    # far sooner than the worker timeout (60 s): the engine does not wait for workers it can no longer reach
+    # the engine sees the connection close: it waits neither for the workers nor for the scheduler's answer
     assert ended - killed_at["t"] <= SLACK_S, f"ended {ended - killed_at['t']:.1f} s after the scheduler was killed"
-    assert closed - ended <= 5.0 + SLACK_S, f"shutdown took {closed - ended:.1f} s"
+    assert closed - ended <= SLACK_S, f"shutdown took {closed - ended:.1f} s"
 
 
 def test_an_unreachable_scheduler_raises_engine_unavailable_within_the_connect_timeout():
@@ -353,8 +354,13 @@ def test_the_local_cluster_runs_tasks_in_its_workers_and_leaves_no_process():
         pids = [o.value for o in engine.map(dask_tasks.worker_pid, {i: () for i in range(6)})]
         got = _comparable(engine.map(dask_tasks.linalg, _linalg_tasks([4])))
         procs = [psutil.Process(pid) for pid in set(pids)]
+        # the local cluster retries a task that kills its worker once; its nannies restart the workers
+        killer = _comparable(engine.map(dask_tasks.call, {"killer": (dask_tasks.kill_own_worker,),
+                                                          "square5": (dask_tasks.square, 5)}))
     assert os.getpid() not in pids, "a task ran in the client's process"
     assert got == _sequential(dask_tasks.linalg, _linalg_tasks([4]))  # bit for bit (tolerance 0)
+    assert killer["square5"] == ("ok", 25, None)
+    assert killer["killer"][0] == "lost" and "died 2 times" in killer["killer"][2]
     _wait_for(lambda: not any(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE for proc in procs),
               "the local cluster's workers ended", limit=SLACK_S)
     engine.shutdown()  # idempotent

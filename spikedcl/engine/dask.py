@@ -33,6 +33,10 @@ so.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
 import math
 import numbers
 import os
@@ -63,6 +67,17 @@ LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1,
 #: Seconds between two waits for finished tasks, and between two checks of the cluster.
 _WAIT_S = 0.1
 _CHECK_S = 0.5
+
+
+@contextlib.contextmanager
+def _quiet(logger):
+    """``logger`` silent inside the block."""
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class EngineUnavailable(ConnectionError):
@@ -173,16 +188,29 @@ class DaskEngine(Engine):
         return max(1, threads)
 
     def _check(self):
-        """``(worker threads, None)``, or ``(0, reason)`` when the scheduler is lost."""
+        """``(worker threads, None)``, or ``(0, reason)`` when the scheduler is lost.
+
+        The question runs in the client's event loop while this thread
+        watches the client: when the client sees its connection to the
+        scheduler close, the answer is not waited for (a dead scheduler's
+        port refuses connections, which Dask retries until its timeout).
+        """
         client = self._client
         if client is None:
             return 0, "the Dask engine is shut down"
         lost = f"lost the Dask scheduler at {self.address}"
         if client.status != "running":
             return 0, lost
+        answer = asyncio.run_coroutine_threadsafe(client.scheduler.identity(n_workers=0), client.loop.asyncio_loop)
+        deadline = time.monotonic() + self.connect_timeout
+        while not concurrent.futures.wait([answer], timeout=_WAIT_S).done:
+            if client.status != "running" or time.monotonic() > deadline:
+                answer.cancel()
+                return 0, (lost if client.status != "running" else
+                           f"{lost} (no answer within {self.connect_timeout:g} s)")
         try:
-            info = client.sync(client.scheduler.identity, n_workers=0, callback_timeout=self.connect_timeout)
-        except (OSError, TimeoutError) as exc:  # CommClosedError is an OSError
+            info = answer.result()
+        except Exception as exc:  # noqa: BLE001 - CommClosedError, OSError, cancelled: the scheduler is out of reach
             return 0, f"{lost} ({error_text(exc)})"
         return int(info.get("total_threads", 0)), None
 
@@ -306,6 +334,9 @@ class DaskEngine(Engine):
         self._cancel(running)
         todo.clear()
         lost.clear()
+        if self._client is not None and self._client.status != "running":
+            # the client would try to reconnect for connect_timeout seconds, then log that it failed
+            self._close_client(self._client, self.connect_timeout)
         for key in keys:
             yield Outcome(key, "unavailable", error=reason)
 
@@ -336,10 +367,7 @@ class DaskEngine(Engine):
         timeout = 2.0 if kill else self.connect_timeout
         try:
             if client is not None:
-                try:
-                    client.close(timeout=timeout)
-                except (OSError, TimeoutError, RuntimeError):
-                    pass
+                self._close_client(client, timeout)
             if cluster is not None:
                 self._note_workers(cluster)
                 try:
@@ -348,6 +376,16 @@ class DaskEngine(Engine):
                     pass
         finally:
             self._reap()
+
+    @staticmethod
+    def _close_client(client, timeout):
+        """Close ``client``; if it lost its scheduler (reported in the outcomes), without Dask's own error logs."""
+        lost = client.status != "running"
+        with _quiet(logging.getLogger("distributed.client")) if lost else contextlib.nullcontext():
+            try:
+                client.close(timeout=timeout)
+            except (OSError, TimeoutError, RuntimeError):
+                pass
 
     def _reap(self):
         """Kill the local cluster's worker processes that are still alive."""
