@@ -80,13 +80,19 @@ def group_alive(pgid):
 # --------------------------------------------------------------------------- signals
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, code):
+@pytest.mark.parametrize("signum, target, code", [
+    (signal.SIGINT, "group", 130),  # Ctrl-C at a terminal: the whole foreground process group
+    (signal.SIGTERM, "sweep", 143),  # `kill PID`, or a batch scheduler's preemption
+])
+def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target, code):
     config = write_config(tmp_path / "slow.toml", "sweep_toys:slow", reps=6, sleep=0.3)
     out = tmp_path / "out"
     proc = start(cli(config, out, "--n-jobs", "2"))
     wait_for(lambda: saved(out) >= 2, "two saved cells", proc)
-    os.kill(proc.pid, signum)  # the sweep's process only, as `kill` or a scheduler's preemption does
+    if target == "group":
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     _, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == code, err
     assert "Traceback" not in err

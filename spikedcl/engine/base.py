@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import traceback
 from dataclasses import dataclass
 
 __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
-           "THREAD_ENV", "EngineUnavailable"]
+           "THREAD_ENV", "EngineUnavailable", "ignore_interrupts"]
 
 #: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
 #: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
@@ -146,6 +147,16 @@ def single_threaded():
 
     with threadpool_limits(limits=1), limit_threads(1):
         yield
+
+
+def ignore_interrupts():
+    """Worker-process initializer: leave SIGINT to the sweep's process, which ends the workers itself.
+
+    A Ctrl-C at a terminal reaches the whole process group; a worker that
+    ignores it neither prints a traceback nor dies half-way through a task
+    the sweep is about to discard anyway.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def call_single_threaded(fn, *args):

@@ -19,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from threadpoolctl import threadpool_limits
 
 from ..stats import limit_threads
-from .base import THREAD_ENV, Engine, Outcome, call_single_threaded, error_text, single_threaded
+from .base import THREAD_ENV, Engine, Outcome, call_single_threaded, error_text, ignore_interrupts, single_threaded
 
 __all__ = ["SequentialEngine", "ThreadEngine", "LokyEngine"]
 
@@ -107,7 +107,8 @@ class LokyEngine(Engine):
         from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, env=dict(THREAD_ENV))
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, env=dict(THREAD_ENV),
+                                                 initializer=ignore_interrupts)
         return self._executor
 
     def _discard_pool(self, kill):
