@@ -736,7 +736,7 @@ def _cell_budget(memory_limit, workers):
     return max(1, memory_limit // max(1, workers))
 
 
-def _plan_memory(cells, budget):
+def _plan_memory(cells, budget, workers):
     """Per-cell memory budgets, and the number of cells that will stream; refuse before any work."""
     streamed = 0
     for i, cell in enumerate(cells):
@@ -750,7 +750,9 @@ def _plan_memory(cells, budget):
         try:
             chosen = plan(fn.resolve(params))
         except ValueError as exc:
-            raise ConfigError(f"cell {cell.cell_id} {cell.coords}: {exc}") from None
+            share = "" if budget is None or "memory_limit" in cell.params else \
+                f" (this cell's share of the sweep's memory limit, split over {workers} cells running at once)"
+            raise ConfigError(f"cell {cell.cell_id} {cell.coords}: {exc}{share}") from None
         streamed += chosen.path != "in-memory"
         cells[i] = dataclasses.replace(cell, params=params)
     return streamed
@@ -885,7 +887,7 @@ def _run_locked(config, out, t0, *, n_jobs, backend, engine_options, resume, for
         raise ConfigError(str(exc)) from None
     failures, frames, n_streamed = [], {}, 0
     with engine:
-        n_streamed = _plan_memory(cells, _cell_budget(memory_limit, engine.workers))
+        n_streamed = _plan_memory(cells, _cell_budget(memory_limit, engine.workers), engine.workers)
         if out is not None:
             digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
             record = {"config": config, "config_hash": digest, "version": __version__, "n_cells": len(cells),

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spikedcl import io
+from spikedcl.experiments import EXPERIMENTS
 from spikedcl.sweep import expand_cells, load_config, resolve_config, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,3 +234,36 @@ def test_a_full_disk_ends_with_the_failure_list_and_a_finished_sweep_reruns_on_i
     assert res.returncode == 0, res.stderr
     assert "0 cells run, 8 reused" in res.stdout
 
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_cells_over_the_memory_limit_stream_with_the_same_rows_or_are_refused(tmp_path):
+    raw = {"name": "mem", "experiment": "subspace", "reps": 2, "seed": 2, "grid": {"n": [3000]},
+           "params": {"d": 40, "r": 3, "C": 4.0, "noise": "uniform", "methods": ["pca", "ae", "cl", "cl-expected"]}}
+    config = resolve_config(raw)
+    experiment = EXPERIMENTS["subspace"]
+    in_memory, on_stream, _ = experiment.memory_estimate(experiment.resolve({**config["params"], "n": 3000}))
+    assert on_stream < in_memory
+    whole = run_sweep(config, memory_limit=None)
+    streamed = run_sweep(config, memory_limit=(in_memory + on_stream) // 2)  # only the streamed path fits
+    assert (whole.n_streamed, streamed.n_streamed) == (0, 1)
+    # the streamed statistics sum the same products in other orders: equal to rounding
+    pd.testing.assert_frame_equal(whole.table.drop(columns=["time_s", "value"]),
+                                  streamed.table.drop(columns=["time_s", "value"]))
+    assert (whole.table["value"] - streamed.table["value"]).abs().max() < 1e-10
+    # a method without a streamed path (gradient descent reads the samples): refused before any work
+    res = run([sys.executable, str(SWEEP), "--config", str(write_toml(tmp_path / "gd.toml", raw, solver="gd")),
+               "--memory-limit", str((in_memory + on_stream) // 2), "--out", str(tmp_path / "out"), "--no-progress"])
+    assert res.returncode == 2 and "MiB in memory" in res.stderr and "memory_limit" in res.stderr, res.stderr
+    assert saved(tmp_path / "out") == 0 and not (tmp_path / "out" / "config.json").exists()
+
+
+def write_toml(path, raw, **params):
+    p = {**raw["params"], **params}
+    lines = [f'name = "{raw["name"]}"', f'experiment = "{raw["experiment"]}"', f'reps = {raw["reps"]}',
+             f'seed = {raw["seed"]}', "[grid]", f'n = {raw["grid"]["n"]}', "[params]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in p.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
