@@ -24,10 +24,18 @@ Replicate ``rep`` of a grid point draws from
 holds only the ``data_keys`` coordinates: every method, mask probability,
 block size, ``n_jobs`` and backend sees the same samples (conventions 4, 12).
 
-:func:`run_sweep` runs the missing cells with ``joblib.Parallel`` (the caller
-picks the backend with :func:`joblib.parallel_config`), writes each finished
-cell atomically, records failing cells and consolidates one long table
-(conventions 11–13).
+:func:`run_sweep` runs the missing cells on an engine of :mod:`spikedcl.engine`
+(sequential, threads, loky processes or a Dask cluster), each with one BLAS
+thread so that rows are bit-identical whatever the backend and ``n_jobs``, and
+the sweep's own process writes each finished cell atomically, with a checksum
+of its rows, under an advisory lock on the output directory. It records
+failing cells (a cell that raised, a cell whose worker died twice, cells an
+engine could not run, I/O errors) and consolidates one long table
+(conventions 11–13). Configurations are strict: a key that is not a declared
+parameter of the experiment is refused with the closest valid name. Cells whose
+in-memory path would exceed their share of ``memory_limit`` run on their
+experiment's streamed path or are refused before any work. SIGINT and SIGTERM
+end the workers and raise :class:`SweepInterrupted`; every finished cell is kept.
 """
 
 from __future__ import annotations
