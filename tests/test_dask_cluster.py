@@ -35,7 +35,9 @@ TEST_S = 120
 #: may be loaded; far below the timeouts the other paths would wait for (60 s).
 SLACK_S = 10.0
 
-CLUSTER_ENV = {**THREAD_ENV,
+CLUSTER_ENV = {# two BLAS threads per worker process (a nanny sets one): the engine's limit, not the workers'
+               # environment, must make the rows bit-identical to the sequential engine's
+               **dict.fromkeys(THREAD_ENV, "2"),
                # one retry of a task that killed its worker, and one task at a time per worker thread
                "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1",
                "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
