@@ -412,12 +412,25 @@ def subspace_memory(P):
     :data:`MEMORY_MARGIN`. Streamed: :func:`streamed_layout`. Bytes beyond the
     interpreter and the imported libraries (about 100 MiB of RSS).
 
-    Calibration (peak RSS less the RSS after imports and a warm-up replicate,
-    2-core Linux machine, float64, methods cl, pca, cl-expected)::
+    Calibration: peak RSS of one replicate in a fresh interpreter less its RSS
+    after the imports and a warm-up replicate at ``d = 20`` (2-core Linux
+    machine, OpenBLAS, float64, r = 5, p = 0.5 per-sample masks unless said;
+    "3 methods" = cl, pca, cl-expected; "8 methods" = those of fig1)::
 
-        cell                       estimate   measured   estimate / measured
-        n=200000, d=200, in memory   ...        ...         ...
-        streamed (limit 64 MiB)      ...        ...         ...
+        cell                                   path        estimate   measured   ratio
+        n=200000, d=200, 3 methods             in memory   1000 MiB    924 MiB   1.08
+        n=400000, d=100, pca                   in memory    963 MiB    932 MiB   1.03
+        n=40000,  d=1000, 3 methods            in memory   1061 MiB    919 MiB   1.15
+        n=60000,  d=200, 3 methods             in memory    348 MiB    278 MiB   1.25
+        n=200000, d=200, 3 methods, 64 MiB     streamed      64 MiB     41 MiB   1.58
+        n=200000, d=200, 8 methods, 128 MiB    streamed     128 MiB     91 MiB   1.41
+        n=200000, d=200, cl exact-count p=0.3  streamed      64 MiB     39 MiB   1.62
+        n=40000,  d=1000, 3 methods, 128 MiB   streamed     128 MiB     71 MiB   1.80
+        n=20000,  d=2000, 3 methods, 384 MiB   streamed     384 MiB    233 MiB   1.65
+        n=5000000, d=200, 3 methods, 1 GiB     streamed     274 MiB    163 MiB   1.68
+
+    The estimate bounds the measured peak within 2x from a few hundred MiB
+    on; below that :data:`MEMORY_MARGIN` dominates it.
 
     Parameters
     ----------
