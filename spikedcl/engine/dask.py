@@ -44,7 +44,7 @@ import socket
 import time
 import traceback
 
-from .base import THREAD_ENV, Engine, Outcome, call_single_threaded, error_text
+from .base import THREAD_ENV, Engine, EngineUnavailable, Outcome, call_single_threaded, error_text
 
 try:
     import dask
@@ -80,8 +80,6 @@ def _quiet(logger):
         logger.setLevel(level)
 
 
-class EngineUnavailable(ConnectionError):
-    """The Dask scheduler could not be reached (the sweep exits with status 2)."""
 
 
 def _positive_seconds(value, name):
