@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -387,3 +388,56 @@ def test_without_distributed_the_engine_says_how_to_install_it():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=START_S)
     assert done.returncode == 0, done.stderr
     assert "pip install -e '.[dask]'" in done.stdout
+
+
+# --------------------------------------------------------------------------- the sweep's command line on a cluster
+
+
+def _sweep_cli(config, out, address, *extra):
+    return [sys.executable, str(TESTS.parent / "simulations" / "sweep.py"), "--config", str(config), "--out",
+            str(out), "--no-progress", "--backend", "dask", "--scheduler", address, *extra]
+
+
+def _gated_config(directory, gate):
+    path = directory / "gated.toml"
+    path.write_text('name = "gated"\nexperiment = "sweep_toys:gated"\nreps = 3\nseed = 5\nreps_per_cell = 1\n'
+                    f'[grid]\nmu = [0.0, 1.0, 2.0, 3.0]\n[params]\ngate = "{gate}"\n')
+    return path
+
+
+def _saved(out):
+    return len(list((out / "cells").glob("*.parquet"))) if (out / "cells").is_dir() else 0
+
+
+def test_the_sweep_survives_a_killed_worker_and_fails_clearly_when_all_are_gone(cluster, tmp_path):
+    from spikedcl.sweep import load_config, resolve_config, run_sweep
+
+    gate = tmp_path / "gate"
+    config, out = _gated_config(tmp_path, gate), tmp_path / "out"
+    proc = subprocess.Popen(_sweep_cli(config, out, cluster.address), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cluster.env)
+    # the nine mu < 3 cells are saved; the mu = 3 cells now hold both workers, waiting for the gate
+    _wait_for(lambda: _saved(out) >= 9 or proc.poll() is not None, "nine saved cells")
+    cluster.kill("worker0")
+    gate.touch()
+    stdout, stderr = proc.communicate(timeout=START_S)
+    assert proc.returncode == 0, stderr
+    assert "12 cells run, 0 reused, 0 failed" in stdout
+    table = pd.read_parquet(out / "results.parquet")
+    reference = run_sweep(resolve_config(load_config(config)), backend="sequential").table
+    pd.testing.assert_frame_equal(reference.drop(columns=["time_s", "backend"]),
+                                  table.drop(columns=["time_s", "backend"]), check_exact=True)
+    # then every worker is gone: the unfinished cells fail after --worker-timeout, with the list, exit 1
+    gate.unlink()
+    out2 = tmp_path / "out2"
+    proc = subprocess.Popen(_sweep_cli(config, out2, cluster.address, "--worker-timeout", "3"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cluster.env)
+    _wait_for(lambda: _saved(out2) >= 9 or proc.poll() is not None, "nine saved cells")
+    cluster.kill("worker1")
+    t0 = time.monotonic()
+    stdout, stderr = proc.communicate(timeout=START_S)
+    assert proc.returncode == 1 and time.monotonic() - t0 < 3 + SLACK_S, stderr
+    assert "[unavailable]" in stderr and "no Dask worker" in stderr and "Traceback" not in stderr
+    failures = json.loads((out2 / "failures.json").read_text())
+    assert len(failures) == 3 and {f["kind"] for f in failures} == {"unavailable"}
+    assert _saved(out2) == 9  # the finished cells are kept: a rerun on a live cluster resumes
