@@ -59,7 +59,7 @@ def _first_cell(name, overrides, where):
 def cases():
     """``{name: (description, run_a, run_b)}``; each run returns the rows it computed."""
     fig1 = _first_cell("fig1", {"reps": 1}, {"n": 50000})
-    fig2 = _first_cell("fig2", {"reps": 1}, {"d": 800})
+    fig2 = _first_cell("fig2", {"reps": 1}, {"d": 400})
     wide = _first_cell("fig2", {"reps": 1, "grid": {"d": [1000]}, "params": {"methods": ["pca", "cl", "cl-expected"]}},
                        {"d": 1000})
     quick = resolve_config(load_config("fig1", config_dir=CONFIG_DIR), quick=True)
@@ -81,7 +81,7 @@ def cases():
     methods = len(fig1.params["methods"])
     return {
         "fig1": (f"fig1 cell n = 50,000, d = 200, 1 replicate, {methods} methods", *one_cell(fig1)),
-        "fig2": (f"fig2 cell n = 20,000, d = 800, 1 replicate, {methods} methods", *one_cell(fig2)),
+        "fig2": (f"fig2 cell n = 20,000, d = 400, 1 replicate, {methods} methods", *one_cell(fig2)),
         "d1000": ("n = 20,000, d = 1000, 1 replicate, pca, cl, cl-expected", *one_cell(wide)),
         "quick": (f"fig1 --quick sweep: {len(quick_cells)} cells, {quick['reps']} replicates each", sweep_a, sweep_b),
     }
@@ -119,7 +119,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeat", type=int, default=5, help="timed repeats of each mode per case (default 5)")
     p.add_argument("--cases", nargs="+", choices=("fig1", "fig2", "d1000", "quick"),
-                   default=["fig1", "d1000", "quick"], help="cases to time (default: fig1 d1000 quick)")
+                   default=["fig1", "fig2", "d1000", "quick"], help="cases to time (default: all)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error(f"--repeat must be >= 1, got {args.repeat}")
