@@ -317,8 +317,11 @@ STREAMED_SQUARE_ARRAYS = 4
 #: Float64 ``(chunk, d)`` arrays alive at once while a chunk is drawn (chunk, noise, scaled noise) or
 #: reduced (chunk, float mask or uniforms, two views), with slack for the mask laws' index arrays.
 CHUNK_ARRAYS = 5
-#: Bytes outside the arrays counted above (small temporaries, allocator slack).
-MEMORY_MARGIN = 16 * 2**20
+#: Bytes outside the arrays counted above (small temporaries, allocator slack); the in-memory
+#: estimate adds :data:`MEMORY_SLACK` of its arrays on top.
+MEMORY_MARGIN = 2**18
+#: Fraction of the in-memory arrays added to their estimate.
+MEMORY_SLACK = 0.02
 
 
 def _streamed_needs(P):
@@ -397,9 +400,12 @@ def _in_memory_bytes(P):
             peak = max(peak, 8 * nd + 9 * nd + (8 * nd if 8 * nd <= SIGNED_VIEWS_BUDGET else 0))
         else:
             # view blocks in flight on the thread pool: [X1 | 1], [X2 | 1], mask and uniforms, two per thread
+            # (at most as many as there are blocks) and the (d + 1) x (d + 1) product and sum
             rows = min(n, max(1, VIEW_BLOCK_ENTRIES // d))
-            extra = 2 * default_threads() * rows * (16 * (d + 1) + 9 * d) + 16 * (d + 1) ** 2
-    return peak + extra + 8 * SQUARE_ARRAYS * d * d + MEMORY_MARGIN
+            in_flight = min(2 * default_threads(), -(-n // rows))
+            extra = in_flight * rows * (16 * (d + 1) + 9 * d) + 16 * (d + 1) ** 2
+    arrays = peak + extra + 8 * SQUARE_ARRAYS * d * d
+    return arrays + int(MEMORY_SLACK * arrays) + MEMORY_MARGIN
 
 
 def subspace_memory(P):
@@ -408,8 +414,8 @@ def subspace_memory(P):
     In memory: :data:`SAMPLE_ARRAYS` float64 ``(n, d)`` arrays (the draw of the
     samples), or for realized-mask CL at ``d >= 4096`` (matrix-free) the samples,
     the masks and the signed views; the view blocks of the thread pool for
-    realized CL below it; :data:`SQUARE_ARRAYS` ``(d, d)`` arrays and
-    :data:`MEMORY_MARGIN`. Streamed: :func:`streamed_layout`. Bytes beyond the
+    realized CL below it; :data:`SQUARE_ARRAYS` ``(d, d)`` arrays, plus
+    :data:`MEMORY_SLACK` of these arrays and :data:`MEMORY_MARGIN`. Streamed: :func:`streamed_layout`. Bytes beyond the
     interpreter and the imported libraries (about 100 MiB of RSS).
 
     Calibration: peak RSS of one replicate in a fresh interpreter less its RSS
@@ -418,19 +424,22 @@ def subspace_memory(P):
     "3 methods" = cl, pca, cl-expected; "8 methods" = those of fig1)::
 
         cell                                   path        estimate   measured   ratio
-        n=200000, d=200, 3 methods             in memory   1000 MiB    924 MiB   1.08
-        n=400000, d=100, pca                   in memory    963 MiB    932 MiB   1.03
-        n=40000,  d=1000, 3 methods            in memory   1061 MiB    919 MiB   1.15
-        n=60000,  d=200, 3 methods             in memory    348 MiB    278 MiB   1.25
-        n=200000, d=200, 3 methods, 64 MiB     streamed      64 MiB     41 MiB   1.58
-        n=200000, d=200, 8 methods, 128 MiB    streamed     128 MiB     91 MiB   1.41
-        n=200000, d=200, cl exact-count p=0.3  streamed      64 MiB     39 MiB   1.62
-        n=40000,  d=1000, 3 methods, 128 MiB   streamed     128 MiB     71 MiB   1.80
-        n=20000,  d=2000, 3 methods, 384 MiB   streamed     384 MiB    233 MiB   1.65
-        n=5000000, d=200, 3 methods, 1 GiB     streamed     274 MiB    163 MiB   1.68
+        n=200000, d=200, 3 methods             in memory   1004 MiB    924 MiB   1.09
+        n=400000, d=100, pca                   in memory    966 MiB    932 MiB   1.04
+        n=40000,  d=1000, 3 methods            in memory   1066 MiB    919 MiB   1.16
+        n=20000,  d=2000, 3 methods            in memory   1298 MiB    918 MiB   1.41
+        n=60000,  d=200, 3 methods             in memory    339 MiB    278 MiB   1.22
+        n=20000,  d=200, 3 methods             in memory    150 MiB     93 MiB   1.60
+        n=200000, d=200, 3 methods, 64 MiB     streamed      64 MiB     53 MiB   1.22
+        n=200000, d=200, 8 methods, 128 MiB    streamed     128 MiB    104 MiB   1.23
+        n=200000, d=200, cl exact-count p=0.3  streamed      64 MiB     52 MiB   1.23
+        n=40000,  d=1000, 3 methods, 128 MiB   streamed     128 MiB     81 MiB   1.57
+        n=20000,  d=2000, 3 methods, 384 MiB   streamed     384 MiB    248 MiB   1.55
+        n=20000,  d=200, 3 methods, 16 MiB     streamed      16 MiB     13 MiB   1.24
+        n=5000000, d=200, 3 methods, 1 GiB     streamed     259 MiB    163 MiB   1.59
 
-    The estimate bounds the measured peak within 2x from a few hundred MiB
-    on; below that :data:`MEMORY_MARGIN` dominates it.
+    The estimate bounds the measured peak within 2x (the thread pool's view
+    blocks are counted for :func:`~spikedcl.stats.default_threads` threads).
 
     Parameters
     ----------
