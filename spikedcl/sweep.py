@@ -1013,7 +1013,7 @@ def summary_table(df, metric, *, by=None, level=0.95):
     Returns
     -------
     pandas.DataFrame
-        Index: the ``by`` columns; columns: methods; cells ``"mean ± half"`` (``"mean (1 replicate, no interval)"`` for a single replicate).
+        Index: the ``by`` columns; columns: methods; cells ``"mean ± half"`` (``"mean (1 rep)"``: one replicate gives no interval).
 
     Raises
     ------
@@ -1041,6 +1041,6 @@ def summary_table(df, metric, *, by=None, level=0.95):
     stats = mean_ci(sub, by + ["method"], level=level)
     stats["text"] = stats["mean"].map("{:.3f}".format) + " ± " + stats["half"].map("{:.3f}".format)
     single = stats["count"] < 2  # no interval from one replicate: say so rather than print ± 0
-    stats.loc[single, "text"] = stats.loc[single, "mean"].map("{:.3f} (1 replicate, no interval)".format)
+    stats.loc[single, "text"] = stats.loc[single, "mean"].map("{:.3f} (1 rep)".format)
     methods = list(dict.fromkeys(sub["method"]))
     return stats.pivot(index=by, columns="method", values="text")[methods]
