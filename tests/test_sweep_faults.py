@@ -81,14 +81,17 @@ def group_alive(pgid):
 # --------------------------------------------------------------------------- signals
 
 
-@pytest.mark.parametrize("signum, target, code", [
-    (signal.SIGINT, "group", 130),  # Ctrl-C at a terminal: the whole foreground process group
-    (signal.SIGTERM, "sweep", 143),  # `kill PID`, or a batch scheduler's preemption
+@pytest.mark.parametrize("signum, target, code, backend", [
+    (signal.SIGINT, "group", 130, "loky"),  # Ctrl-C at a terminal: the whole foreground process group
+    (signal.SIGTERM, "sweep", 143, "loky"),  # `kill PID`, or a batch scheduler's preemption
+    (signal.SIGINT, "group", 130, "dask"),  # a local Dask cluster's worker processes too
 ])
-def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target, code):
+def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target, code, backend):
+    if backend == "dask":
+        pytest.importorskip("distributed")
     config = write_config(tmp_path / "slow.toml", "sweep_toys:slow", reps=6, sleep=0.3)
     out = tmp_path / "out"
-    proc = start(cli(config, out, "--n-jobs", "2"))
+    proc = start(cli(config, out, "--n-jobs", "2", "--backend", backend))
     wait_for(lambda: saved(out) >= 2, "two saved cells", proc)
     if target == "group":
         os.killpg(proc.pid, signum)

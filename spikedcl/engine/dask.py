@@ -40,7 +40,9 @@ import logging
 import math
 import numbers
 import os
+import signal
 import socket
+import threading
 import time
 import traceback
 
@@ -80,6 +82,19 @@ def _quiet(logger):
         logger.setLevel(level)
 
 
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored inside the block (main thread only), so processes spawned there inherit it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _positive_seconds(value, name):
@@ -144,9 +159,11 @@ class DaskEngine(Engine):
             self._connect(scheduler.strip())
 
     def _start_local(self, n_workers):
-        with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        # the worker processes inherit an ignored SIGINT: a Ctrl-C reaches the whole process group, and the
+        # sweep's process, not the workers, ends the run; their warnings of cancelled tasks are not shown
+        with dask.config.set(LOCAL_CLUSTER_CONFIG), _sigint_ignored():
             cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, env=dict(THREAD_ENV),
+                                   dashboard_address=None, env=dict(THREAD_ENV), silence_logs=logging.CRITICAL,
                                    # no dashboard, and its HTTP routes on a free local port, not 8787
                                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
         try:
