@@ -21,9 +21,10 @@ method's own generator as in memory. Population methods and the oracle need
 no samples. The rows equal the in-memory rows to rounding (the same products
 summed in another order: ~1e-13 relative in float64, ~1e-6 in float32); at
 ``d >= 4096`` the in-memory CL fits are matrix-free while the streamed ones
-solve the formed matrix, so they agree to the Krylov solver's tolerance. Methods without a streamed path (``solver="gd"``,
-a method registered without one) and metrics that read the samples make the
-cell refuse (:class:`~spikedcl.experiments.base.MemoryLimitError`).
+solve the formed matrix, so they agree to the Krylov solver's tolerance.
+Methods without a streamed path (``solver="gd"``, a method registered without
+one) and metrics that read the samples make the cell refuse
+(:class:`~spikedcl.experiments.base.MemoryLimitError`).
 """
 
 from __future__ import annotations
