@@ -7,6 +7,7 @@ parameter and the range.
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import warnings
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_positive",
     "check_choice",
     "check_int",
+    "closest_name",
 ]
 
 
@@ -137,3 +139,23 @@ def check_choice(value, name, options):
         allowed = ", ".join(repr(o) for o in options)
         raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
     return value
+
+
+def closest_name(name, allowed):
+    """`` (did you mean 'x'?)`` for the allowed name closest to a misspelt ``name``, else ``""``.
+
+    Parameters
+    ----------
+    name : object
+        The name given.
+    allowed : iterable
+        The valid names.
+
+    Returns
+    -------
+    str
+        The hint, with a leading space, or the empty string when no name is close
+        (:func:`difflib.get_close_matches`, cutoff 0.6).
+    """
+    match = difflib.get_close_matches(str(name), [str(a) for a in allowed], n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""

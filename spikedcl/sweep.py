@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import hashlib
 import importlib
 import itertools
@@ -62,7 +61,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, io
-from ._validation import check_int
+from ._validation import check_int, closest_name
 from .analysis import mean_ci
 from .engine import EngineUnavailable, make_engine, single_threaded
 from .exceptions import CorruptCellWarning
@@ -321,16 +320,11 @@ def load_config(name, *, config_dir=None):
     return raw
 
 
-def _closest(key, allowed):
-    match = difflib.get_close_matches(str(key), [str(a) for a in allowed], n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _check_keys(mapping, allowed, where):
     """Refuse keys outside ``allowed``, naming each with the closest valid name."""
     unknown = sorted(set(mapping) - set(allowed), key=str)
     if unknown:
-        named = ", ".join(f"{k!r}{_closest(k, allowed)}" for k in unknown)
+        named = ", ".join(f"{k!r}{closest_name(k, allowed)}" for k in unknown)
         raise ConfigError(f"unknown key(s) {named} in {where}; allowed: {sorted(allowed)}")
 
 

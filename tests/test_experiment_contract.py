@@ -97,7 +97,7 @@ def test_a_toy_experiment_registered_outside_runs_through_the_sweep():
     # its declared range is checked at every grid point before anything runs
     with pytest.raises(ConfigError, match=r"p must lie in the closed interval \[0, 1\]"):
         _toy_config(grid={"p": [0.5, 1.5]})
-    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['flip'\].*allowed: \['device', 'dtype', 'flips'"):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) 'flip' \(did you mean 'flips'\?\).*allowed: \['device', 'dtype', 'flips'"):
         _toy_config(params={"flip": 3})
 
 
@@ -317,7 +317,7 @@ def test_declared_parameters_drive_defaults_and_docs():
         assert f"\n  {name} : " in text
     assert "mask_prob : float, (0, 1), default 0.5" in text
     assert describe_experiment("sweep_toys:gaussian").startswith("sweep_toys:gaussian: One N(mu, 1) draw")
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['mask_porb'\] of the losses experiment"):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) 'mask_porb' \(did you mean 'mask_prob'\?\) of the losses experiment"):
         losses.validate({"n": 100, "d": 10, "r": 2, "mask_porb": 0.3})
 
 

@@ -50,7 +50,7 @@ import numpy as np
 
 from .._array_api import namespace_for
 from .._registry import Registry
-from .._validation import check_int
+from .._validation import check_int, closest_name
 
 __all__ = [
     "REQUIRED",
@@ -473,7 +473,8 @@ class Experiment:
         specs = self.params
         unknown = sorted(set(params) - set(specs))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} of the {self.name} experiment; "
+            named = ", ".join(f"{k!r}{closest_name(k, specs)}" for k in unknown)
+            raise ValueError(f"unknown parameter(s) {named} of the {self.name} experiment; "
                              f"allowed: {sorted(specs)}")
         P = {}
         for name, spec in specs.items():
