@@ -270,3 +270,22 @@ def write_toml(path, raw, **params):
     lines += [f"{k} = {json.dumps(v)}" for k, v in p.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# --------------------------------------------------------------------------- Dask scheduler
+
+
+def test_an_unreachable_scheduler_exits_2_within_the_connect_timeout(tmp_path):
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write_config(tmp_path / "toy.toml", reps=1)
+    t0 = time.monotonic()
+    res = run(cli(config, tmp_path / "out", "--backend", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                  "--connect-timeout", "2"))
+    assert res.returncode == 2 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in res.stderr
+    assert "Traceback" not in res.stderr and time.monotonic() - t0 < 2 + 20  # start-up included
+    assert saved(tmp_path / "out") == 0
