@@ -108,7 +108,7 @@ def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target
     rerun = run(cli(config, out, "--n-jobs", "2"))
     assert rerun.returncode == 0, rerun.stderr
     assert f"{24 - done} cells run, {done} reused" in rerun.stdout
-    fresh = run_sweep(resolve_config(load_config(config)), n_jobs=1).table
+    fresh = run_sweep(resolve_config(load_config(config)), n_jobs=8, backend="threading").table  # cells sleep
     pd.testing.assert_frame_equal(fresh.drop(columns=["time_s", "backend"]),
                                   pd.read_parquet(out / "results.parquet").drop(columns=["time_s", "backend"]),
                                   check_exact=True)
