@@ -567,12 +567,18 @@ def _results_digest(pairs):
     return hashlib.sha256(json.dumps([_RESULTS_TAG, pairs]).encode()).hexdigest()
 
 
-def _results_current(target, digest, n_rows):
-    """Whether ``target`` is an intact results file built from exactly these cells."""
+def _results_current(target, digest, df):
+    """Whether ``target`` is an intact results file built from exactly these cells, holding exactly ``df``.
+
+    The digest of the cells it was built from is not enough: a value altered in
+    the file itself must not survive a rerun, so the rows read back are compared
+    with ``df`` through their checksum.
+    """
     try:
         if (pq.read_schema(target).metadata or {}).get(_RESULTS_KEY) != digest.encode():
             return False
-        return pq.read_table(target, page_checksum_verification=True).num_rows == n_rows
+        table = pq.read_table(target, page_checksum_verification=True)
+        return table.num_rows == len(df) and cell_checksum(table.to_pandas()) == cell_checksum(df)
     except Exception:  # noqa: BLE001 - missing or damaged: rebuild it
         return False
 
@@ -628,7 +634,7 @@ def consolidate_cells(out_dir, cell_ids, *, path=None, tables=None):
     if path is not False:
         target = Path(out_dir) / RESULTS_FILE if path is None else Path(path)
         digest = _results_digest(pairs)
-        if not _results_current(target, digest, len(df)):
+        if not _results_current(target, digest, df):
             atomic_write_bytes(target, _table_bytes(df, {_RESULTS_KEY: digest.encode()}))
     return df, bad
 

@@ -380,3 +380,18 @@ def test_enospc_propagates_leaves_nothing_behind_and_a_finished_state_needs_no_s
         "results unchanged": True, "json": {"a": 1},
         "files": [".lock", "cells", "config.json", "results.parquet", "c0.parquet", "c1.parquet"],
     }
+
+
+def test_a_value_altered_in_results_parquet_does_not_survive_consolidation(tmp_path):
+    frames = {f"c{i}": pd.DataFrame({"method": ["a", "b"], "value": [float(i), i + 0.5]}) for i in range(3)}
+    for cell_id, df in frames.items():
+        io.write_cell(tmp_path, cell_id, df)
+    first = io.consolidate(tmp_path, list(frames))
+    target = tmp_path / io.RESULTS_FILE
+    table = pq.read_table(target)
+    values = table.column("value").to_pylist()
+    values[3] += 1e-12  # the digest of the cells still matches; the rows do not
+    altered = table.set_column(table.schema.get_field_index("value"), "value", pa.array(values))
+    pq.write_table(altered.replace_schema_metadata(table.schema.metadata), target)
+    io.consolidate(tmp_path, list(frames))
+    pd.testing.assert_frame_equal(pd.read_parquet(target), first, check_exact=True)
