@@ -441,3 +441,16 @@ def test_the_sweep_survives_a_killed_worker_and_fails_clearly_when_all_are_gone(
     failures = json.loads((out2 / "failures.json").read_text())
     assert len(failures) == 3 and {f["kind"] for f in failures} == {"unavailable"}
     assert _saved(out2) == 9  # the finished cells are kept: a rerun on a live cluster resumes
+
+
+def test_a_port_that_is_not_a_scheduler_raises_engine_unavailable_within_the_bound():
+    with socket.socket() as server:  # accepts connections and never answers Dask's handshake
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        t0 = time.monotonic()
+        with pytest.raises(EngineUnavailable, match=f"no Dask scheduler answered at {address}"):
+            DaskEngine(scheduler=address, connect_timeout=1.0)
+        assert time.monotonic() - t0 < 1.0 + 2.0 + SLACK_S
+    with pytest.raises(ValueError, match="scheduler must be an address such as 'tcp://host:8786'"):
+        DaskEngine(scheduler="not an address")

@@ -53,6 +53,8 @@ try:
     import psutil
     from dask.base import tokenize
     from distributed import Client, KilledWorker, LocalCluster, as_completed
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
 except ImportError as exc:  # the optional dependency; DaskEngine() says how to install it
     dask = None
     _MISSING = exc
@@ -69,6 +71,8 @@ LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 1,
 #: Seconds between two waits for finished tasks, and between two checks of the cluster.
 _WAIT_S = 0.1
 _CHECK_S = 0.5
+#: Seconds granted beyond ``connect_timeout`` for the scheduler's handshake.
+_HANDSHAKE_SLACK_S = 2.0
 
 
 @contextlib.contextmanager
@@ -187,13 +191,36 @@ class DaskEngine(Engine):
 
     def _connect(self, address):
         try:
-            self._client = Client(address, timeout=self.connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise EngineUnavailable(f"cannot reach the Dask scheduler at {address} within "
-                                    f"{self.connect_timeout:g} s ({error_text(exc)})") from exc
+            scheme, location = parse_address(address)
+            if scheme in ("tcp", "tls", "ws", "wss"):
+                parse_host_port(location)
         except ValueError as exc:
             raise ValueError(f"scheduler must be an address such as 'tcp://host:8786', got {address!r} "
-                             f"({error_text(exc)})") from exc
+                             f"({error_text(exc)})") from None
+        # Dask's own timeout covers connecting, not a peer that accepts and never answers the handshake
+        # (any other server on that port): the client is built in a thread given a bounded wait
+        box = {}
+
+        def connect():
+            try:
+                box["client"] = Client(address, timeout=self.connect_timeout, set_as_default=False)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=connect, daemon=True, name="spikedcl-dask-connect")
+        thread.start()
+        thread.join(self.connect_timeout + _HANDSHAKE_SLACK_S)
+        if thread.is_alive():
+            raise EngineUnavailable(f"no Dask scheduler answered at {address} within "
+                                    f"{self.connect_timeout + _HANDSHAKE_SLACK_S:g} s")
+        exc = box.get("error")
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise EngineUnavailable(f"cannot reach the Dask scheduler at {address} within "
+                                    f"{self.connect_timeout:g} s ({error_text(exc)})") from None
+        if exc is not None:
+            raise EngineUnavailable(f"cannot connect to the Dask scheduler at {address} "
+                                    f"({error_text(exc)})") from None
+        self._client = box["client"]
         self.address = self._client.scheduler.address
 
     @property
