@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -111,6 +112,8 @@ def memory_size(text):
     unit = text[len(number):]
     try:
         value = float(number) * _UNITS[unit]
+        if not math.isfinite(value):
+            raise ValueError(number)
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(
             f"invalid memory size {text!r}: a number with an optional unit (B, kB, MB, GB, KiB, MiB, GiB), "
@@ -188,7 +191,7 @@ def main(argv=None):
         print(f"\ninterrupted: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\ninterrupted before any cell ran", file=sys.stderr)
+        print("\ninterrupted before this run started its cells; rerun the same command", file=sys.stderr)
         return 130
     streamed = f" ({result.n_streamed} streamed to fit the memory budget)" if result.n_streamed else ""
     failed = sum(f["cell_id"] is not None and f["kind"] != "not-run" for f in result.failures)
@@ -200,6 +203,9 @@ def main(argv=None):
     if not result.table.empty and metric in set(result.table["metric"]):
         print(f"\nmean {metric} ± 95% CI over replicates")
         print(summary_table(result.table, metric).to_string())
+    elif args.metric and not result.table.empty:
+        print(f"\nno summary: metric {metric!r} is not in the results; they have "
+              f"{sorted(set(result.table['metric']))}", file=sys.stderr)
     if result.failures:
         _print_failures(result.failures, out / "failures.json" if result.failures_saved else None)
         return 1
@@ -222,5 +228,17 @@ def _print_failures(failures, saved, limit=20):
               file=sys.stderr)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings of the run as one line each (``warning: ...``), without the source line that raised them."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    import warnings
+
+    warnings.showwarning = _show_warning
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before main() handles it (imports) or after (printing)
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -64,6 +64,7 @@ from . import __version__, io
 from ._validation import check_int, closest_name
 from .analysis import mean_ci
 from .engine import EngineUnavailable, make_engine, single_threaded
+from .engine.base import error_text
 from .exceptions import CorruptCellWarning
 from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
@@ -328,7 +329,7 @@ def _check_keys(mapping, allowed, where):
         raise ConfigError(f"unknown key(s) {named} in {where}; allowed: {sorted(allowed)}")
 
 
-def _declared_keys(fn, raw, quick, overrides, name):
+def _declared_keys(fn, raw, overrides, name):
     """Refuse parameters and grid axes the experiment does not declare, wherever they are set."""
     if not isinstance(fn, Experiment):
         return  # a plain "module:function" declares nothing to check against
@@ -336,9 +337,8 @@ def _declared_keys(fn, raw, quick, overrides, name):
     where = f"the {fn.name} experiment"
     sources = [(raw.get("params", {}), f"[params] of config {name!r}"),
                (raw.get("grid", {}), f"[grid] of config {name!r}")]
-    if quick:
-        sources += [(raw.get("quick", {}).get("params", {}), f"[quick.params] of config {name!r}"),
-                    (raw.get("quick", {}).get("grid", {}), f"[quick.grid] of config {name!r}")]
+    sources += [(raw.get("quick", {}).get("params", {}), f"[quick.params] of config {name!r}"),
+                (raw.get("quick", {}).get("grid", {}), f"[quick.grid] of config {name!r}")]
     if overrides:
         sources += [(overrides.get("params") or {}, "the parameter overrides (command line)"),
                     (overrides.get("grid") or {}, "the grid overrides (command line)")]
@@ -414,11 +414,11 @@ def resolve_config(raw, *, quick=False, overrides=None):
     grids = _grid_list(raw.get("grid", {}), f"[grid] of config {name!r}")
     scalars = {k: raw.get(k) for k in ("reps", "seed", "reps_per_cell")}
     layers = []
+    q = raw.get("quick", {})
+    if not isinstance(q, dict):
+        raise ConfigError(f"[quick] of config {name!r} must be a table")
+    _check_keys(q, _QUICK_KEYS, f"[quick] of config {name!r}")  # a typo there is refused even without --quick
     if quick:
-        q = raw.get("quick", {})
-        if not isinstance(q, dict):
-            raise ConfigError(f"[quick] of config {name!r} must be a table")
-        _check_keys(q, _QUICK_KEYS, f"[quick] of config {name!r}")
         layers.append(q)
     if overrides:
         if not isinstance(overrides, dict):
@@ -444,7 +444,7 @@ def resolve_config(raw, *, quick=False, overrides=None):
     if not isinstance(block, numbers.Integral) or isinstance(block, bool) or block < 1:
         raise ConfigError(f"reps_per_cell must be an integer >= 1, got {block!r}")
     target, fn = _resolve_experiment(raw["experiment"])
-    _declared_keys(fn, raw, quick, overrides, name)
+    _declared_keys(fn, raw, overrides, name)
     axes = {k for g in grids for k in g} | set(params)
     data_keys = list(raw.get("data_keys", sorted({k for g in grids for k in g})))
     missing = [k for k in data_keys if k not in axes]
@@ -664,7 +664,7 @@ def run_cell_task(cell, context):
 
 
 class SweepInterrupted(KeyboardInterrupt):
-    """A sweep ended by SIGINT or SIGTERM; every finished cell is saved.
+    """A sweep ended by SIGINT, SIGTERM or SIGHUP; every finished cell is saved.
 
     Attributes
     ----------
@@ -673,7 +673,7 @@ class SweepInterrupted(KeyboardInterrupt):
     out_dir : pathlib.Path or None
         The output directory.
     signum : int
-        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+        The signal (``signal.SIGINT``, ``signal.SIGTERM`` or ``signal.SIGHUP``).
     """
 
     def __init__(self, saved, total, out_dir, signum):
@@ -684,29 +684,53 @@ class SweepInterrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self):
-        """128 + the signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports it."""
+        """128 + the signal number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), as a shell reports it."""
         return 128 + int(self.signum)
 
 
 class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread by the sweep's handler."""
+    """SIGTERM or SIGHUP, raised in the main thread by the sweep's handler."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: Signals that end a sweep cleanly besides SIGINT (a batch scheduler's preemption, a closed terminal).
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
-def _terminate_as_exception():
-    """Turn SIGTERM into an exception for the block (main thread only), so the workers are ended."""
+def _signals_as_exceptions():
+    """SIGTERM and SIGHUP raise :class:`_Terminated` in the block (main thread only), so the workers are ended."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
-        raise _Terminated()
+        raise _Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {s: signal.signal(s, handler) for s in _ENDING_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_ignored():
+    """SIGINT, SIGTERM and SIGHUP ignored in the block (main thread only): a second Ctrl-C while the
+    workers are being ended does not interrupt their ending."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, *_ENDING_SIGNALS)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def default_memory_limit():
@@ -792,8 +816,8 @@ def _reusable(out, cells, resume):
     tables, bad = io.load_cells(out, [c.cell_id for c in cells])
     for cell_id, reason in bad.items():
         if reason != "missing":
-            warnings.warn(f"cell file {io.cell_path(out, cell_id)} is {reason}: computing the cell again",
-                          CorruptCellWarning, stacklevel=3)
+            warnings.warn(f"cell file {io.cell_path(out, cell_id)} failed its check ({reason}): "
+                          "computing the cell again", CorruptCellWarning, stacklevel=4)
     return tables
 
 
@@ -856,93 +880,100 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, backend="loky", engine_options=
         ``config.json``; if a cell cannot fit the memory budget; if the engine
         cannot start (an unreachable Dask scheduler).
     SweepInterrupted
-        On SIGINT or SIGTERM, once the workers are ended; every finished cell is saved.
+        On SIGINT, SIGTERM or SIGHUP, once the workers are ended; every
+        finished cell is saved.
     """
     _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()
     out = None if out_dir is None else Path(out_dir)
-    lock = contextlib.ExitStack()
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            lock.enter_context(io.results_lock(out, wait=wait, on_wait=on_wait))
-        except io.ResultsLocked as exc:
-            raise ConfigError(str(exc)) from None
-        except OSError as exc:
-            raise ConfigError(f"output directory {out} is not writable: {exc}") from None
-    with lock:
-        return _run_locked(config, out, t0, n_jobs=n_jobs, backend=backend, engine_options=engine_options,
-                           resume=resume, force=force, progress=progress, context=context, meta=meta,
-                           memory_limit=memory_limit, rebuild_config=rebuild_config)
-
-
-def _run_locked(config, out, t0, *, n_jobs, backend, engine_options, resume, force, progress, context, meta,
-                memory_limit, rebuild_config):
-    from tqdm.auto import tqdm
-
     cells = expand_cells(config)
     try:
         engine = make_engine(backend, n_jobs, **(engine_options or {}))
-    except EngineUnavailable as exc:
+    except (EngineUnavailable, ValueError, ImportError) as exc:
         raise ConfigError(str(exc)) from None
-    except (ValueError, ImportError) as exc:
-        raise ConfigError(str(exc)) from None
-    failures, frames, n_streamed = [], {}, 0
     with engine:
+        # every cell is checked against its memory budget before the output directory is touched
         n_streamed = _plan_memory(cells, _cell_budget(memory_limit, engine.workers), engine.workers)
+        lock = contextlib.ExitStack()
         if out is not None:
-            digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
-            record = {"config": config, "config_hash": digest, "version": __version__, "n_cells": len(cells),
-                      **(meta or {})}
             try:
-                io.write_json(out / "config.json", record)
+                out.mkdir(parents=True, exist_ok=True)
+                lock.enter_context(io.results_lock(out, wait=wait, on_wait=on_wait))
+            except io.ResultsLocked as exc:
+                raise ConfigError(str(exc)) from None
             except OSError as exc:
                 raise ConfigError(f"output directory {out} is not writable: {exc}") from None
-        frames = _reusable(out, cells, resume and not force)
-        n_skipped = len(frames)
-        todo = {c.cell_id: c for c in cells if c.cell_id not in frames}
-        context = {"backend": backend, **(context or {})}
-        tasks = {cell_id: (cell, context) for cell_id, cell in todo.items()}
-        stopped = None
-        try:
-            with _terminate_as_exception(), \
-                    tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
-                for outcome in engine.map(run_cell_task, tasks) if tasks else ():
-                    cell = todo[outcome.key]
-                    if not outcome.ok:
-                        failures.append(_failure(cell, outcome.kind, outcome.error, outcome.traceback))
-                    elif out is not None:
-                        try:
-                            io.write_cell(out, cell.cell_id, outcome.value, meta={"config_hash": digest})
-                        except OSError as exc:
-                            failures.append(_failure(cell, "io", f"the cell could not be saved: {exc}", None))
-                            stopped = exc
-                            break
-                        frames[cell.cell_id] = outcome.value
-                    else:
-                        frames[cell.cell_id] = outcome.value
-                    bar.update()
-        except (KeyboardInterrupt, _Terminated) as exc:
-            engine.shutdown(kill=True)
-            signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
-            _write_failures(out, failures)
-            raise SweepInterrupted(len(frames), len(cells), out, signum) from None
-    if stopped is not None:
-        for cell_id, cell in todo.items():
-            if cell_id not in frames and cell_id not in {f["cell_id"] for f in failures}:
-                failures.append(_failure(cell, "not-run", f"the sweep stopped after an I/O error ({stopped})",
-                                         None))
-    ok_ids = [c.cell_id for c in cells if c.cell_id in frames]
-    table = pd.concat([frames[i] for i in ok_ids], ignore_index=True) if ok_ids else pd.DataFrame()
+        with lock:
+            result = _run_locked(config, cells, out, engine, backend=backend, resume=resume, force=force,
+                                 progress=progress, context=context, meta=meta, rebuild_config=rebuild_config)
+    result.n_streamed, result.elapsed = n_streamed, time.perf_counter() - t0
+    return result
+
+
+def _run_locked(config, cells, out, engine, *, backend, resume, force, progress, context, meta, rebuild_config):
+    """The cells not on disk, on ``engine``, under the output directory's lock; then the consolidation."""
+    from tqdm.auto import tqdm
+
+    digest = None
     if out is not None:
+        digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
+        record = {"config": config, "config_hash": digest, "version": __version__, "n_cells": len(cells),
+                  **(meta or {})}
         try:
-            io.consolidate(out, ok_ids, tables=frames)
+            io.write_json(out / "config.json", record)
         except OSError as exc:
-            failures.append({"cell_id": None, "params": None, "kind": "io",
-                             "error": f"results.parquet could not be written: {exc}", "traceback": None})
-    return SweepResult(table, cells, n_run=len(ok_ids) - n_skipped, n_skipped=n_skipped,
-                       failures=failures, elapsed=time.perf_counter() - t0, n_streamed=n_streamed,
-                       failures_saved=_write_failures(out, failures))
+            raise ConfigError(f"output directory {out} is not writable: {exc}") from None
+    frames = _reusable(out, cells, resume and not force)
+    n_skipped = len(frames)
+    todo = {c.cell_id: c for c in cells if c.cell_id not in frames}
+    context = {"backend": backend, **(context or {})}
+    tasks = {cell_id: (cell, context) for cell_id, cell in todo.items()}
+    failures = []
+    try:
+        with _signals_as_exceptions():
+            with tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
+                stopped = _collect(engine, tasks, todo, out, digest, frames, failures, bar)
+            if stopped is not None:
+                failures += [_failure(cell, "not-run", f"the sweep stopped after an I/O error ({stopped})", None)
+                             for cell_id, cell in todo.items()
+                             if cell_id not in frames and cell_id not in {f["cell_id"] for f in failures}]
+            ok_ids = [c.cell_id for c in cells if c.cell_id in frames]
+            table = pd.concat([frames[i] for i in ok_ids], ignore_index=True) if ok_ids else pd.DataFrame()
+            if out is not None:
+                try:
+                    io.consolidate(out, ok_ids, tables=frames)
+                except OSError as exc:
+                    failures.append({"cell_id": None, "params": None, "kind": "io",
+                                     "error": f"results.parquet could not be written: {exc}", "traceback": None})
+            saved = _write_failures(out, failures)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        with _signals_ignored():
+            engine.shutdown(kill=True)
+            _write_failures(out, failures)
+        signum = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT
+        raise SweepInterrupted(len(frames), len(cells), out, signum) from None
+    return SweepResult(table, cells, n_run=len(ok_ids) - n_skipped, n_skipped=n_skipped, failures=failures,
+                       failures_saved=saved)
+
+
+def _collect(engine, tasks, todo, out, digest, frames, failures, bar):
+    """Save each outcome as it arrives (into ``frames`` / ``failures``); the I/O error that stopped it, if any."""
+    for outcome in engine.map(run_cell_task, tasks) if tasks else ():
+        cell = todo[outcome.key]
+        if not outcome.ok:
+            failures.append(_failure(cell, outcome.kind, outcome.error, outcome.traceback))
+        else:
+            if out is not None:
+                try:
+                    io.write_cell(out, cell.cell_id, outcome.value, meta={"config_hash": digest})
+                except OSError as exc:
+                    reason = exc.strerror or error_text(exc)
+                    failures.append(_failure(cell, "io", f"{io.cell_path(out, cell.cell_id)} could not be "
+                                                         f"saved: {reason}", None))
+                    return exc
+            frames[cell.cell_id] = outcome.value
+        bar.update()
+    return None
 
 
 def _failure(cell, kind, error, tb):

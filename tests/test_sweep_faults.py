@@ -85,6 +85,7 @@ def group_alive(pgid):
     (signal.SIGINT, "group", 130, "loky"),  # Ctrl-C at a terminal: the whole foreground process group
     (signal.SIGTERM, "sweep", 143, "loky"),  # `kill PID`, or a batch scheduler's preemption
     (signal.SIGINT, "group", 130, "dask"),  # a local Dask cluster's worker processes too
+    (signal.SIGHUP, "sweep", 129, "threading"),  # the terminal closed
 ])
 def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target, code, backend):
     if backend == "dask":
@@ -112,6 +113,19 @@ def test_a_signal_ends_the_sweep_cleanly_and_it_resumes(tmp_path, signum, target
     pd.testing.assert_frame_equal(fresh.drop(columns=["time_s", "backend"]),
                                   pd.read_parquet(out / "results.parquet").drop(columns=["time_s", "backend"]),
                                   check_exact=True)
+
+
+def test_a_sweep_killed_by_sigkill_leaves_no_worker_behind(tmp_path):
+    config = write_config(tmp_path / "slow.toml", "sweep_toys:slow", reps=6, sleep=0.3)
+    out = tmp_path / "out"
+    proc = start(cli(config, out, "--n-jobs", "2"))
+    wait_for(lambda: saved(out) >= 2, "two saved cells", proc)
+    os.kill(proc.pid, signal.SIGKILL)  # no handler runs: the kernel tells the workers (parent-death signal)
+    proc.wait(timeout=WAIT)
+    wait_for(lambda: not group_alive(proc.pid), "the orphaned workers to exit")
+    done = saved(out)
+    time.sleep(1.0)  # were any worker still computing, it could not save: only the sweep's process writes
+    assert saved(out) == done
 
 
 def test_a_cell_that_kills_its_worker_fails_alone_and_the_sweep_goes_on(tmp_path):

@@ -15,8 +15,10 @@ by side, on the backend, or on the machine's core count.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+import sys
 import traceback
 from dataclasses import dataclass
 
@@ -26,6 +28,8 @@ __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single
 #: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
 #: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
 OUTCOME_KINDS = ("ok", "raised", "lost", "unavailable")
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 #: Environment of worker processes: one thread in every BLAS and OpenMP runtime.
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -150,13 +154,21 @@ def single_threaded():
 
 
 def ignore_interrupts():
-    """Worker-process initializer: leave SIGINT to the sweep's process, which ends the workers itself.
+    """Worker-process initializer: leave SIGINT to the sweep's process, and end with it.
 
     A Ctrl-C at a terminal reaches the whole process group; a worker that
     ignores it neither prints a traceback nor dies half-way through a task
-    the sweep is about to discard anyway.
+    the sweep is about to discard anyway. On Linux the worker also asks the
+    kernel for SIGTERM when the sweep's process dies (``PR_SET_PDEATHSIG``),
+    so a sweep killed by SIGKILL leaves no idle worker behind.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the worker outlives a killed sweep until its pipe closes
+            pass
 
 
 def call_single_threaded(fn, *args):
