@@ -236,9 +236,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 if __name__ == "__main__":
     import warnings
 
+    import signal
+
     warnings.showwarning = _show_warning
     try:
-        sys.exit(main())
+        code = main()
     except KeyboardInterrupt:  # before main() handles it (imports) or after (printing)
         print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run is over: a late Ctrl-C must not change its exit code
+    sys.exit(code)
