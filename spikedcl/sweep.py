@@ -554,16 +554,49 @@ def expand_cells(config):
         data_key = _data_key(params, config["data_keys"])
         order = [k for k in _LEADING if k in params] + [k for k in params if k not in _LEADING]
         coords = {k: params[k] for k in order if _is_scalar(params[k]) and k not in _EXECUTION_KEYS}
-        hashed = {k: v for k, v in params.items() if k not in _EXECUTION_KEYS}
         for start in range(0, config["reps"], block):
             reps = tuple(range(start, min(start + block, config["reps"])))
-            cell_id = _digest(
-                {"experiment": config["experiment"], "params": hashed, "seed": config["seed"],
-                 "data_key": data_key, "reps": [reps[0], reps[-1]]}
-            )
+            cell_id = _cell_id(config["experiment"], params, config["seed"], data_key, reps)
             cells.append(Cell(cell_id, config["name"], config["experiment"], params, coords,
                               data_key, config["seed"], reps))
     return cells
+
+
+def _cell_id(experiment, params, seed, data_key, reps):
+    """The hash of everything that determines a cell's rows (the execution parameters left out)."""
+    hashed = {k: v for k, v in params.items() if k not in _EXECUTION_KEYS}
+    return _digest({"experiment": experiment, "params": hashed, "seed": seed, "data_key": data_key,
+                    "reps": [reps[0], reps[-1]]})
+
+
+def _with_reps(cell, reps):
+    """``cell`` restricted to the replicates ``reps`` (a new cell id)."""
+    reps = tuple(reps)
+    return dataclasses.replace(cell, reps=reps,
+                               cell_id=_cell_id(cell.experiment, cell.params, cell.seed, cell.data_key, reps))
+
+
+def _reuse_prefixes(out, cells):
+    """Split each missing cell whose first replicates a saved cell already holds (``reps`` extended).
+
+    A sweep of ``reps = 2`` saves the cell of replicates 0-1; extended to
+    ``reps = 6`` (blocks 0-4 and 5), the block 0-4 is found missing, the saved
+    0-1 is reused and only 2-4 is computed. Rows are per replicate, so they do
+    not depend on how replicates are grouped into cells.
+    """
+    split = []
+    for cell in cells:
+        if len(cell.reps) > 1 and not io.cell_path(out, cell.cell_id).exists():
+            for cut in range(len(cell.reps) - 1, 0, -1):
+                head = _with_reps(cell, cell.reps[:cut])
+                if io.cell_path(out, head.cell_id).exists():
+                    split += [head, *_reuse_prefixes(out, [_with_reps(cell, cell.reps[cut:])])]
+                    break
+            else:
+                split.append(cell)
+        else:
+            split.append(cell)
+    return split
 
 
 def replicate(config, point, rep):
@@ -917,6 +950,8 @@ def _run_locked(config, cells, out, engine, *, backend, resume, force, progress,
     digest = None
     if out is not None:
         digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
+        if resume and not force:
+            cells = _reuse_prefixes(out, cells)
         record = {"config": config, "config_hash": digest, "version": __version__, "n_cells": len(cells),
                   **(meta or {})}
         try:

@@ -210,13 +210,20 @@ def test_misspelled_keys_exit_2_naming_the_closest_parameter(tmp_path):
     assert res.returncode == 2 and "'mask_prob'" in res.stderr and "command line" in res.stderr
 
 
-def test_extending_reps_computes_only_the_new_cells(tmp_path):
-    raw = {"name": "toy", "experiment": "sweep_toys:gaussian", "reps": 5, "seed": 3, "grid": {"mu": [0.0, 1.0]}}
-    first = run_sweep(resolve_config(raw), tmp_path)
-    more = run_sweep(resolve_config({**raw, "reps": 10}), tmp_path)
-    assert (first.n_run, more.n_run, more.n_skipped) == (2, 2, 2)
+def test_extending_reps_computes_only_the_new_replicates(tmp_path):
+    raw = {"name": "toy", "experiment": "sweep_toys:gaussian", "reps": 2, "seed": 3, "grid": {"mu": [0.0, 1.0]}}
+    first = run_sweep(resolve_config(raw), tmp_path)  # cells of replicates 0-1 (the default block is 5)
+    more = run_sweep(resolve_config({**raw, "reps": 6}), tmp_path)  # blocks 0-4 and 5: 0-1 reused, 2-4 and 5 new
+    assert (first.n_run, more.n_run, more.n_skipped) == (2, 4, 2)
+    assert sorted(len(c.reps) for c in more.cells) == [1, 1, 2, 2, 3, 3]
+    again = run_sweep(resolve_config({**raw, "reps": 6}), tmp_path)
+    assert (again.n_run, again.n_skipped) == (0, 6)
+    fresh = run_sweep(resolve_config({**raw, "reps": 6})).table  # in memory: blocks 0-4 and 5
+    for table in (more.table, again.table):
+        pd.testing.assert_frame_equal(fresh.drop(columns=["time_s", "cell_id"]),
+                                      table.drop(columns=["time_s", "cell_id"]), check_exact=True)
     pd.testing.assert_frame_equal(first.table.drop(columns="time_s"),
-                                  more.table[more.table["rep"] < 5].drop(columns="time_s").reset_index(drop=True),
+                                  more.table[more.table["rep"] < 2].drop(columns="time_s").reset_index(drop=True),
                                   check_exact=True)
 
 
