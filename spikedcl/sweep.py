@@ -64,7 +64,7 @@ from . import __version__, io
 from ._validation import check_int, closest_name
 from .analysis import mean_ci
 from .engine import EngineUnavailable, make_engine, single_threaded
-from .engine.base import error_text
+from .engine.base import error_text, signals_ignored
 from .exceptions import CorruptCellWarning
 from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
@@ -751,21 +751,6 @@ def _signals_as_exceptions():
             signal.signal(s, h)
 
 
-@contextlib.contextmanager
-def _signals_ignored():
-    """SIGINT, SIGTERM and SIGHUP ignored in the block (main thread only): a second Ctrl-C while the
-    workers are being ended does not interrupt their ending."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, *_ENDING_SIGNALS)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
 def default_memory_limit():
     """The default budget of a sweep: :data:`MEMORY_FRACTION` of the memory available now.
 
@@ -982,7 +967,7 @@ def _run_locked(config, cells, out, engine, *, backend, resume, force, progress,
                                      "error": f"results.parquet could not be written: {exc}", "traceback": None})
             saved = _write_failures(out, failures)
     except (KeyboardInterrupt, _Terminated) as exc:
-        with _signals_ignored():
+        with signals_ignored(signal.SIGINT, *_ENDING_SIGNALS):  # a second Ctrl-C does not cut this short
             engine.shutdown(kill=True)
             _write_failures(out, failures)
         signum = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT

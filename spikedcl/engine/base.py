@@ -19,11 +19,12 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 
 __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
-           "THREAD_ENV", "EngineUnavailable", "ignore_interrupts"]
+           "THREAD_ENV", "EngineUnavailable", "ignore_interrupts", "signals_ignored"]
 
 #: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
 #: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
@@ -151,6 +152,28 @@ def single_threaded():
 
     with threadpool_limits(limits=1), limit_threads(1):
         yield
+
+
+@contextlib.contextmanager
+def signals_ignored(*signums):
+    """The signals ``signums`` ignored inside the block (main thread only; elsewhere a no-op).
+
+    Processes spawned inside the block inherit the ignored dispositions.
+
+    Parameters
+    ----------
+    *signums : int
+        Signal numbers, e.g. ``signal.SIGINT``.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def ignore_interrupts():

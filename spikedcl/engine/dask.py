@@ -46,7 +46,7 @@ import threading
 import time
 import traceback
 
-from .base import THREAD_ENV, Engine, EngineUnavailable, Outcome, call_single_threaded, error_text
+from .base import THREAD_ENV, Engine, EngineUnavailable, Outcome, call_single_threaded, error_text, signals_ignored
 
 try:
     import dask
@@ -86,19 +86,6 @@ def _quiet(logger):
         logger.setLevel(level)
 
 
-
-
-@contextlib.contextmanager
-def _sigint_ignored():
-    """SIGINT ignored inside the block (main thread only), so processes spawned there inherit it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _positive_seconds(value, name):
@@ -165,7 +152,7 @@ class DaskEngine(Engine):
     def _start_local(self, n_workers):
         # the worker processes inherit an ignored SIGINT: a Ctrl-C reaches the whole process group, and the
         # sweep's process, not the workers, ends the run; their warnings of cancelled tasks are not shown
-        with dask.config.set(LOCAL_CLUSTER_CONFIG), _sigint_ignored():
+        with dask.config.set(LOCAL_CLUSTER_CONFIG), signals_ignored(signal.SIGINT):
             cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
                                    dashboard_address=None, env=dict(THREAD_ENV), silence_logs=logging.CRITICAL,
                                    # no dashboard, and its HTTP routes on a free local port, not 8787
