@@ -5,7 +5,7 @@ Usage::
     pip install -e ".[gpu]"                     # on a machine with an NVIDIA GPU
     python benchmarks/bench_gpu.py [--reps 20] [--device both|cpu|cuda]
 
-1. The F1 grid (spec §9): n in {500, 1k, 2k, 5k, 10k, 20k, 50k}, d = 200, r = 5,
+1. The F1 grid (docs/model.md §9): n in {500, 1k, 2k, 5k, 10k, 20k, 50k}, d = 200, r = 5,
    C = 8, R replicates; per cell PCA, CL with realized masks, mask-averaged CL
    and fixed-mask CL. Data are drawn on the host once and copied to the device
    (bit-identical inputs); the time is that of all fits of the grid, replicates

@@ -1,4 +1,4 @@
-"""Figure F6: training reaches the closed forms (spec §3, §9).
+"""Figure F6: training reaches the closed forms (docs/model.md §3, §9).
 
 A thin wrapper over the ``fig6`` sweep configuration
 (``simulations/configs/fig6.toml``, experiment :func:`spikedcl.experiments.gd.gd`,

@@ -3,7 +3,7 @@
 Without arguments this runs the ``quick`` configuration (about a minute or less
 on two cores): ‖sinΘ(U*, Û)‖_F for PCA and linear contrastive learning
 (realized per-sample masks, the mask-averaged matrix and a fixed mask) as n
-grows, at d = 200, r = 5, condition number 8, 20 replicates (spec §9, F1).
+grows, at d = 200, r = 5, condition number 8, 20 replicates (docs/model.md §9, F1).
 
 Usage::
 

@@ -179,7 +179,7 @@ def theory_checks(results):
     The criteria, stated in the ``criterion`` column:
 
     * CL :math:`\\|\\sin\\Theta\\|_F \\propto n^{-1/2}` in the variance regime
-      (spec §7): fitted exponent within 0.1 of −1/2 (the bias term
+      (docs/model.md §7): fitted exponent within 0.1 of −1/2 (the bias term
       :math:`r^{3/2}\\log d/d` flattens the finite grid slightly).
     * PCA plateau: exponent over the three largest ``n`` above −0.15, and the
       level :math:`c = \\text{error}/\\sqrt r` at the largest ``n`` with its

@@ -1,4 +1,4 @@
-"""Random-masking augmentation: mask laws and two complementary views of each sample (spec §2).
+"""Random-masking augmentation: mask laws and two complementary views of each sample (docs/model.md §2).
 
 A diagonal 0/1 mask :math:`A` splits a sample into :math:`Ax` and
 :math:`(I - A)x`. Positive pairs never see the noise diagonal because
@@ -47,7 +47,7 @@ __all__ = [
 
 
 class MaskLaw:
-    """A law of the random 0/1 masks that split a sample into two views (spec §2).
+    """A law of the random 0/1 masks that split a sample into two views (docs/model.md §2).
 
     Subclass it, set :attr:`name` (the ``mask_mode`` string) and :attr:`shared`,
     implement :meth:`draw`, and register an instance with :func:`register_mask_law`.
@@ -262,7 +262,7 @@ class Fixed(MaskLaw):
 
 
 class FixedBernoulli(MaskLaw):
-    """One iid Bernoulli(p) mask shared by all samples (the spec's fixed-mask reference values)."""
+    """One iid Bernoulli(p) mask shared by all samples (the model document's fixed-mask reference values)."""
 
     name = "fixed-bernoulli"
     shared = True
@@ -349,7 +349,7 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
         ``"fixed"``: one random set of ``floor(p d)`` coordinates shared by all
         samples (the reproduction report's implementation);
         ``"fixed-bernoulli"``: one iid Bernoulli(p) mask shared by all samples
-        (its count varies, which adds bias: the spec's fixed-mask reference
+        (its count varies, which adds bias: the model document's fixed-mask reference
         values are reproduced by this law); ``"exact-count"``: a fresh set of
         ``floor(p d)`` coordinates per sample. Any name of :data:`MASK_LAWS`.
 
@@ -360,7 +360,7 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
 
     Notes
     -----
-    The spec phrases the fixed mask as "``floor(p d)`` zeros". The contrastive
+    The model document phrases the fixed mask as "``floor(p d)`` zeros". The contrastive
     objectives are symmetric in the two views, so sending ``floor(p d)``
     coordinates to view 1 or to view 2 gives the same fit.
 
@@ -399,7 +399,7 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
 
     Notes
     -----
-    Spec §2. The mask is drawn on the host and copied to the device of ``X``.
+    docs/model.md §2. The mask is drawn on the host and copied to the device of ``X``.
     """
     _, X = check_data(X, "X", min_rows=1)
     p = check_unit_interval(p, "p")

@@ -4,10 +4,10 @@ Every fit is an eigendecomposition of a ``d x d`` sufficient statistic
 (:mod:`spikedcl.stats`) built from ``X`` without forming ``n x n`` or
 ``n x d x d`` objects:
 
-* contrastive learning (spec §3): top eigenvectors of the batch form's
+* contrastive learning (docs/model.md §3): top eigenvectors of the batch form's
   :math:`M = S_{pos} - S_{neg}` (:mod:`spikedcl.forms`), realized from masked
   views (:mod:`spikedcl.augment`) or mask-averaged;
-* PCA / linear autoencoder / linear GAN (spec §4): top eigenvectors of the
+* PCA / linear autoencoder / linear GAN (docs/model.md §4): top eigenvectors of the
   second moment :math:`\\hat\\Sigma_0 = X^\\top X / n`;
 * HeteroPCA (not in the paper): iterative diagonal imputation.
 
@@ -108,7 +108,7 @@ def _moment_of(X, center):
 
 
 def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
-    """Realized contrastive matrix :math:`M = S_{pos} - S_{neg}` from two views (spec §3).
+    """Realized contrastive matrix :math:`M = S_{pos} - S_{neg}` from two views (docs/model.md §3).
 
     With :math:`f(x) = Wx`, the batch losses equal
     :math:`-\\operatorname{tr}(W M W^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2`.
@@ -148,7 +148,7 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
 
 
 def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
-    """Mask-averaged contrastive matrix :math:`\\bar M = \\mathbb{E}_A[M]` (spec §3).
+    """Mask-averaged contrastive matrix :math:`\\bar M = \\mathbb{E}_A[M]` (docs/model.md §3).
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ def fit_contrastive(
     eigensolver="auto",
     batched=False,
 ):
-    """Linear contrastive learning with random-masking views (spec §3), in closed form or by GD.
+    """Linear contrastive learning with random-masking views (docs/model.md §3), in closed form or by GD.
 
     Minimises
 
@@ -371,7 +371,7 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
     p : float, default=0.5
         Masking probability in ``(0, 1)`` (used by ``masks="expected"``).
     loss : {"cross-view", "simclr"}, default="cross-view"
-        Batch form (spec §3).
+        Batch form (docs/model.md §3).
     masks : {"expected", "realized"}, default="expected"
         Mask-averaged :math:`\\bar M` or the realized ``M`` of the views ``Y`` describes.
     Y : array of the shape of ``X``, optional
@@ -528,7 +528,7 @@ def _principal_fit(X, r, method, center, eigensolver, batched, lam=0.0):
 def fit_pca(
     X, r, *, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto", batched=False
 ):
-    """Principal component analysis: top-``r`` eigenvectors of the second moment (spec §4).
+    """Principal component analysis: top-``r`` eigenvectors of the second moment (docs/model.md §4).
 
     .. math::
 
@@ -580,7 +580,7 @@ def fit_autoencoder(
     X, r, *, lam=0.0, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto",
     batched=False,
 ):
-    """Two-factor linear autoencoder in closed form (spec §4).
+    """Two-factor linear autoencoder in closed form (docs/model.md §4).
 
     .. math::
 
@@ -636,7 +636,7 @@ def fit_autoencoder(
 
 
 def fit_gan(X, r, *, center=False, eigensolver="auto", batched=False):
-    """Linear GAN in the LQG setting: the optimal generator spans the PCA subspace (spec §4).
+    """Linear GAN in the LQG setting: the optimal generator spans the PCA subspace (docs/model.md §4).
 
     With a linear generator :math:`G z`, :math:`z \\sim N(0, I_r)`, and a quadratic
     discriminator, the GAN minimises the 2-Wasserstein distance

@@ -1,4 +1,4 @@
-"""The spiked covariance model with heteroskedastic noise (spec §1).
+"""The spiked covariance model with heteroskedastic noise (docs/model.md §1).
 
 .. math::
 
@@ -57,7 +57,7 @@ def _linear_std(d, min_var, max_var, rng):
     return np.linspace(math.sqrt(max_var), math.sqrt(min_var), d) ** 2
 
 
-#: The noise profiles (spec §1), name -> ``profile(d, min_var, max_var, rng)`` returning the
+#: The noise profiles (docs/model.md §1), name -> ``profile(d, min_var, max_var, rng)`` returning the
 #: ``d`` variances in ``[min_var, max_var]``; :func:`register_noise_profile` adds one.
 NOISE_PROFILES = {
     "uniform": _uniform,
@@ -141,12 +141,12 @@ class _null:
     def __exit__(self, *exc):
         return False
 
-#: Incoherence ratio I(U*) / (r log d / d) above which a warning is raised (spec §1).
+#: Incoherence ratio I(U*) / (r log d / d) above which a warning is raised (docs/model.md §1).
 INCOHERENCE_WARN_RATIO = 2.0
 
 
 def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=None):
-    """Noise variances of a heteroskedastic profile (spec §1, "Noise profiles").
+    """Noise variances of a heteroskedastic profile (docs/model.md §1, "Noise profiles").
 
     Parameters
     ----------
@@ -232,7 +232,7 @@ class SpikedModel:
 
     Notes
     -----
-    Spec §1. The condition number is the variance ratio
+    docs/model.md §1. The condition number is the variance ratio
     :math:`\\max_i \\sigma_i^2 / \\min_i \\sigma_i^2`; the SNR is
     :math:`\\rho = \\nu / \\sigma_{\\max}`.
     """

@@ -1,4 +1,4 @@
-"""Downstream tasks on a learned representation (spec §6).
+"""Downstream tasks on a learned representation (docs/model.md §6).
 
 Labels depend on the latent factor through a task vector :math:`w^\\star` on
 the unit sphere of :math:`\\mathbb R^r`:
@@ -248,7 +248,7 @@ def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
 
 
 def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
-    """Excess population risk :math:`R(B) - R_{ref}` (spec §6).
+    """Excess population risk :math:`R(B) - R_{ref}` (docs/model.md §6).
 
     Parameters
     ----------
@@ -363,7 +363,7 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
         \\qquad a = [1, F]\\beta.
 
     The problem is strictly convex, so Newton's minimiser is the one L-BFGS
-    reaches (the spec's solver); Newton needs only ``solve`` and stays in the
+    reaches (the model document's solver); Newton needs only ``solve`` and stays in the
     array API.
 
     Parameters
@@ -588,7 +588,7 @@ def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None,
 def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6, n_classes=None):
     """Test accuracy and log-loss of ridge logistic regression, binary or multinomial.
 
-    Two classes use :func:`fit_logistic` (the spec's classifier); more classes
+    Two classes use :func:`fit_logistic` (the model document's classifier); more classes
     are passed to :func:`multiclass_test_metrics`.
 
     Parameters
@@ -710,7 +710,7 @@ def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=No
     model : SpikedModel
         The data model.
     w : array of shape (r,) or (r, K - 1)
-        Task vector (binary labels, the spec's model), or the class directions
+        Task vector (binary labels, the model document's model), or the class directions
         :math:`w_1, \\dots, w_{K-1}` of the multinomial-logistic model of
         :func:`spikedcl.supervised.multiclass_labels` (``K`` classes, fitted by
         :func:`multiclass_test_metrics`; one column is the binary case).

@@ -1,6 +1,6 @@
 """Top-``k`` symmetric eigensolvers: dense ``eigh`` and a matrix-free block Krylov method.
 
-The closed forms of spec §3–§4 need only the ``k = r`` largest eigenpairs of a
+The closed forms of docs/model.md §3–§4 need only the ``k = r`` largest eigenpairs of a
 symmetric ``d x d`` statistic. For small ``d`` a full ``eigh`` is cheapest. For
 large ``d`` the statistic is never formed: it is applied to a block of vectors
 through products with the data (``M V = q[X^T (X V)/n - ...]``), and a

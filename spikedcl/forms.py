@@ -1,4 +1,4 @@
-"""Batch forms of the linear contrastive loss (spec §3), one class each.
+"""Batch forms of the linear contrastive loss (docs/model.md §3), one class each.
 
 A batch form says how the positive and negative pairs of a batch of ``n`` view
 pairs :math:`(x^{(1)}_i, x^{(2)}_i)` enter the loss. With :math:`f(x) = Wx` every
@@ -28,7 +28,7 @@ __all__ = ["BatchForm", "CrossView", "SimCLR", "FORMS", "CL_LOSSES", "register_f
 
 
 class BatchForm:
-    """A batch form of the linear contrastive loss (spec §3).
+    """A batch form of the linear contrastive loss (docs/model.md §3).
 
     Subclass it, set :attr:`name` and :attr:`needs`, implement the five methods
     and register an instance with :func:`register_form`.

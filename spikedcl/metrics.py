@@ -1,4 +1,4 @@
-"""Subspace distances (spec §5) and the metric registry of the sweep experiments.
+"""Subspace distances (docs/model.md §5) and the metric registry of the sweep experiments.
 
 :func:`sin_theta` and :func:`principal_angles` compare column spaces only: they
 orthonormalise their inputs and never look at individual eigenvector entries,
@@ -97,7 +97,7 @@ def sin_theta(U, V, *, norm="fro"):
 
     Notes
     -----
-    Spec §5. The sines are the singular values of :math:`(I - Q_U Q_U^\\top) Q_V`,
+    docs/model.md §5. The sines are the singular values of :math:`(I - Q_U Q_U^\\top) Q_V`,
     which keeps full relative accuracy for nearly equal subspaces.
     """
     check_choice(norm, "norm", SIN_THETA_NORMS)
@@ -333,11 +333,11 @@ def _sin_theta_metric(rep):
 
 @register_metric("excess_risk", needs=("basis", "model", "w"))
 def _excess_risk_metric(rep):
-    """Downstream excess risk :math:`\\Delta R_{U^\\star}` (spec §6)."""
+    """Downstream excess risk :math:`\\Delta R_{U^\\star}` (docs/model.md §6)."""
     return excess_risk(rep.basis, rep.model, rep.w)
 
 
 @register_metric("excess_risk_linear", needs=("basis", "model", "w"))
 def _excess_risk_linear_metric(rep):
-    """Downstream excess risk over the linear oracle, :math:`\\Delta R_{lin}` (spec §6)."""
+    """Downstream excess risk over the linear oracle, :math:`\\Delta R_{lin}` (docs/model.md §6)."""
     return excess_risk(rep.basis, rep.model, rep.w, reference="linear")

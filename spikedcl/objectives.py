@@ -23,7 +23,7 @@ __all__ = [
 
 
 def contrastive_loss(W, M, lam=1.0):
-    """Linear contrastive loss on its sufficient statistic ``M`` (spec §3).
+    """Linear contrastive loss on its sufficient statistic ``M`` (docs/model.md §3).
 
     .. math::
 
@@ -70,7 +70,7 @@ def contrastive_grad(W, M, lam=1.0):
 
 
 def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
-    """Two-factor linear autoencoder loss in Gram form (spec §4).
+    """Two-factor linear autoencoder loss in Gram form (docs/model.md §4).
 
     .. math::
 
@@ -109,7 +109,7 @@ def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
 
 
 def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
-    """Linear contrastive loss of a batch of view pairs, from the features alone (spec §3).
+    """Linear contrastive loss of a batch of view pairs, from the features alone (docs/model.md §3).
 
     .. math::
 
@@ -168,7 +168,7 @@ def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
 
 
 def autoencoder_grad(W_enc, W_dec, S, lam=0.0):
-    """Gradients of :func:`autoencoder_loss` with respect to both factors (spec §4).
+    """Gradients of :func:`autoencoder_loss` with respect to both factors (docs/model.md §4).
 
     Parameters
     ----------

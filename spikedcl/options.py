@@ -38,7 +38,7 @@ MINIBATCH_OPTIONS = ("batch_size", "epochs", "lr", "schedule", "tol_rel", "init_
 
 @dataclass(frozen=True)
 class ContrastiveOptions:
-    """The validated options of a contrastive fit (spec §3).
+    """The validated options of a contrastive fit (docs/model.md §3).
 
     Parameters
     ----------

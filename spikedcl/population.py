@@ -5,12 +5,12 @@ values: :math:`\\hat\\Sigma_0 \\to \\Sigma_x = \\nu^2 U^\\star U^{\\star\\top} +
 zero-mean data, the negative-pair term :math:`N \\to 0`, so
 
 * PCA / autoencoder / GAN fit :math:`\\Sigma_x`;
-* contrastive learning with per-sample masks fits :math:`p(1-p)\\Delta(\\Sigma_x)` (spec §3);
+* contrastive learning with per-sample masks fits :math:`p(1-p)\\Delta(\\Sigma_x)` (docs/model.md §3);
 * contrastive learning with a fixed mask ``a`` fits
-  :math:`\\operatorname{sym}(\\operatorname{diag}(a)\\Sigma_x\\operatorname{diag}(1-a))` (spec §2);
+  :math:`\\operatorname{sym}(\\operatorname{diag}(a)\\Sigma_x\\operatorname{diag}(1-a))` (docs/model.md §2);
 * HeteroPCA imputes the diagonal of :math:`\\Delta(\\Sigma_x)`.
 
-These give the ``n = ∞`` rows of the spec's reference tables.
+These give the ``n = ∞`` rows of the model document's reference tables.
 """
 
 from __future__ import annotations

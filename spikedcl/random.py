@@ -4,7 +4,7 @@ Every random draw in spikedcl comes from a :class:`numpy.random.Generator`
 passed as ``rng``. Sweeps address seeds instead of chaining them: the data of
 replicate ``rep`` of data cell ``cell_id`` come from
 ``SeedSequence(root, spawn_key=(cell_id, rep))``, independent of the method,
-the number of workers and the backend (spec §10, choice 17).
+the number of workers and the backend (docs/model.md §10, choice 17).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Gradient-based solvers that take pure loss/gradient callables (spec §3, §10 choice 20).
+"""Gradient-based solvers that take pure loss/gradient callables (docs/model.md §3, §10 choice 20).
 
 A solver sees parameters as a tuple of arrays and two callables,
 ``fun(params) -> loss`` (0-d array) and ``grad(params) -> tuple of arrays``.

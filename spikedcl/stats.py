@@ -1,4 +1,4 @@
-"""Sufficient statistics of data and of its two masked views (spec §3–§4).
+"""Sufficient statistics of data and of its two masked views (docs/model.md §3–§4).
 
 Every closed form depends on the data only through a few sums over samples:
 
@@ -151,7 +151,7 @@ class ViewStatistics:
         return S
 
     def contrastive_matrix(self, loss="cross-view", masks="realized", p=None):
-        """The contrastive matrix ``M`` (realized) or :math:`\\bar M` (mask-averaged), spec §3.
+        """The contrastive matrix ``M`` (realized) or :math:`\\bar M` (mask-averaged), docs/model.md §3.
 
         Parameters
         ----------

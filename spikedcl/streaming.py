@@ -1,6 +1,6 @@
 """Streaming sufficient statistics: fits for huge ``n`` in memory independent of ``n``.
 
-Every closed form of spec §3–§4 depends on the data only through a few
+Every closed form of docs/model.md §3–§4 depends on the data only through a few
 ``d x d`` and ``d``-vector sums over samples:
 
 .. math::
@@ -123,7 +123,7 @@ def streamed_moments(
     Parameters
     ----------
     model : SpikedModel
-        The data model (spec §1).
+        The data model (docs/model.md §1).
     n : int
         Number of samples, ``n >= 2``.
     rng : None, int or numpy.random.Generator, optional
@@ -235,7 +235,7 @@ def fit_contrastive_streamed(
     generator="host",
     eigensolver="auto",
 ):
-    """Linear contrastive learning on ``n`` streamed samples (spec §3), memory independent of ``n``.
+    """Linear contrastive learning on ``n`` streamed samples (docs/model.md §3), memory independent of ``n``.
 
     Minimises :math:`-\\operatorname{tr}(WMW^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2`
     with ``M`` built from :func:`streamed_moments`; equals
@@ -312,7 +312,7 @@ def fit_pca_streamed(
     generator="host",
     eigensolver="auto",
 ):
-    """PCA on ``n`` streamed samples (spec §4): top-``r`` eigenvectors of :math:`\\hat\\Sigma_0 = G/n`.
+    """PCA on ``n`` streamed samples (docs/model.md §4): top-``r`` eigenvectors of :math:`\\hat\\Sigma_0 = G/n`.
 
     .. math::
 

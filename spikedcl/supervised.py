@@ -1,4 +1,4 @@
-"""Supervised contrastive learning: labels help in-domain and can hurt transfer (spec §8).
+"""Supervised contrastive learning: labels help in-domain and can hurt transfer (docs/model.md §8).
 
 The paper states the claim; the model below is the specification's
 **reconstruction** of it, not the paper's section. A labeled sample
@@ -17,12 +17,12 @@ the one-hot code minus the class frequencies for three or more. Distinct pairs
 only, so :math:`M_{sup}` carries no noise-diagonal bias; its mean has range in
 :math:`\\operatorname{span}(U^\\star)` and rank at most ``K - 1`` (regression:
 :math:`cc^\\top`, :math:`c = \\mathbb E[xy]`, rank 1). The representation minimises
-the contrastive objective of spec §3 on :math:`M(\\alpha)`.
+the contrastive objective of docs/model.md §3 on :math:`M(\\alpha)`.
 
-Label models (spec §6, §8): regression labels on a latent direction
+Label models (docs/model.md §6, §8): regression labels on a latent direction
 (:func:`task_pair` gives the source task :math:`e_1` and the transfer task
 :math:`e_2`), multinomial-logistic class labels (:func:`multiclass_labels`, the
-spec's Bernoulli-sigmoid model for two classes, with a logit scale ``T``) and a
+model document's Bernoulli-sigmoid model for two classes, with a logit scale ``T``) and a
 class-mean (Gaussian-mixture) model (:func:`sample_class_means`).
 """
 
@@ -64,7 +64,7 @@ SUPERVISED_SOLVERS = ("closed_form", "gd")
 
 
 def task_pair(r, *, source=0, transfer=1):
-    """Source and transfer task vectors on two different latent directions (spec §8).
+    """Source and transfer task vectors on two different latent directions (docs/model.md §8).
 
     Parameters
     ----------
@@ -78,9 +78,9 @@ def task_pair(r, *, source=0, transfer=1):
     Returns
     -------
     w_source : numpy.ndarray of shape (r,)
-        The unit vector :math:`e_{source}` (spec default :math:`e_1`).
+        The unit vector :math:`e_{source}` (default of the model document :math:`e_1`).
     w_transfer : numpy.ndarray of shape (r,)
-        The unit vector :math:`e_{transfer}` (spec default :math:`e_2`).
+        The unit vector :math:`e_{transfer}` (default of the model document :math:`e_2`).
     """
     r = check_int(r, "r", low=2)
     source = check_int(source, "source", low=0, high=r - 1)
@@ -113,7 +113,7 @@ def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
         \\Pr(y = k \\mid z) = \\frac{\\exp(T\\langle z, w_k\\rangle/\\nu)}
         {1 + \\sum_{j \\ge 1} \\exp(T\\langle z, w_j\\rangle/\\nu)},\\qquad w_0 = 0.
 
-    With one column this is the spec's model
+    With one column this is the model document's model
     :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T\\langle z, w\\rangle/\\nu))` (§6)
     and the draws equal those of :func:`spikedcl.class_labels` for the same ``rng``;
     the Bayes accuracy with ``z`` known is :math:`\\mathbb E[\\mathrm{sigmoid}(T|u|)]`,
@@ -146,7 +146,7 @@ def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
     u = to_namespace(check_rng(rng).random(Z.shape[0]), xp, device=device_of(Z), dtype=Z.dtype)
     W = to_namespace(W, xp, device=device_of(Z), dtype=Z.dtype)
     logits = scale * (Z @ W) / nu  # (n, K - 1)
-    if W.shape[1] == 1:  # the spec's sigmoid, written as spikedcl.class_labels writes it
+    if W.shape[1] == 1:  # the model document's sigmoid, written as spikedcl.class_labels writes it
         prob = 1 / (1 + xp.exp(-logits[:, 0]))
         return xp.astype(u < prob, Z.dtype)
     zero = xp.zeros((Z.shape[0], 1), dtype=Z.dtype, device=device_of(Z))
@@ -165,7 +165,7 @@ def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
 def sample_class_means(model, n, means, *, priors=None, rng=None, xp=None, device=None, dtype=None):
     """Draw from the spiked model with a class-mean (Gaussian-mixture) latent factor.
 
-    A reconstruction (spec §8: "the paper's own model may differ, e.g. class-mean
+    A reconstruction (docs/model.md §8: "the paper's own model may differ, e.g. class-mean
     geometry"). Classes are drawn with probabilities :math:`\\pi`, then
 
     .. math::
@@ -255,7 +255,7 @@ def _check_labels(y, m, label_type, like):
 
 
 def label_embedding(y, *, label_type="regression", dtype=None):
-    """The label vectors :math:`\\tilde y_i` of the kernel :math:`K_{ij} = \\langle\\tilde y_i, \\tilde y_j\\rangle` (spec §8).
+    """The label vectors :math:`\\tilde y_i` of the kernel :math:`K_{ij} = \\langle\\tilde y_i, \\tilde y_j\\rangle` (docs/model.md §8).
 
     Parameters
     ----------
@@ -302,7 +302,7 @@ def _supervised_matrix(X, E):
 
 
 def supervised_matrix(X, y, *, label_type="regression"):
-    """Supervised contrastive matrix :math:`M_{sup}` over distinct labeled pairs (spec §8).
+    """Supervised contrastive matrix :math:`M_{sup}` over distinct labeled pairs (docs/model.md §8).
 
     .. math::
 
@@ -343,7 +343,7 @@ def _pair_terms(W, X, y, label_type):
 
 
 def supervised_pair_loss(W, X, y, *, label_type="regression"):
-    """Supervised pair term of the loss, from the features alone (spec §8).
+    """Supervised pair term of the loss, from the features alone (docs/model.md §8).
 
     .. math::
 
@@ -480,9 +480,9 @@ def fit_supervised_contrastive(
     solver="closed_form",
     solver_options=None,
 ):
-    """Supervised contrastive learning: a convex mix of self-supervised and label pairs (spec §8).
+    """Supervised contrastive learning: a convex mix of self-supervised and label pairs (docs/model.md §8).
 
-    Minimises the contrastive objective of spec §3 on the mixed matrix
+    Minimises the contrastive objective of docs/model.md §3 on the mixed matrix
 
     .. math::
 
@@ -510,7 +510,7 @@ def fit_supervised_contrastive(
     y : array of shape (m,)
         Their labels, finite; at least two classes for ``label_type="class"``.
     r : int
-        Representation dimension, ``1 <= r < n_features`` (the spec's ``k``).
+        Representation dimension, ``1 <= r < n_features`` (the model document's ``k``).
     alpha : float
         Weight of the supervised term in ``[0, 1]``: 0 is self-supervised
         contrastive learning (exactly :func:`spikedcl.fit_contrastive` on the

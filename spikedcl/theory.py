@@ -1,4 +1,4 @@
-"""Theoretical rates and bounds as vectorised pure functions (spec §7).
+"""Theoretical rates and bounds as vectorised pure functions (docs/model.md §7).
 
 * CL upper bound: :math:`\\mathbb E\\|\\sin\\Theta(U^\\star, U_{CL})\\|_F \\lesssim r^{3/2}\\log d/d + \\sqrt{dr/n}`;
 * AE / GAN / PCA lower bound: :math:`\\mathbb E\\|\\sin\\Theta(U^\\star, U_{AE})\\|_F \\ge c\\sqrt r`;
@@ -82,7 +82,7 @@ def cl_upper_bound(n, d, r, *, a=1.0, b=1.0):
     n, d, r : int or array
         Sample size, ambient dimension and signal rank, as in :func:`cl_bound_terms`.
     a : float, default=1.0
-        Constant of the bias term (fitted ≈ 0.11, spec §7).
+        Constant of the bias term (fitted ≈ 0.11, docs/model.md §7).
     b : float, default=1.0
         Constant of the variance term (fitted ≈ 0.86 for the mask-averaged
         matrix, ≈ 1.01 realized).
@@ -97,7 +97,7 @@ def cl_upper_bound(n, d, r, *, a=1.0, b=1.0):
 
 
 def ae_lower_bound(r, c=0.35):
-    """Autoencoder / GAN / PCA lower bound :math:`c\\sqrt r` (spec §7).
+    """Autoencoder / GAN / PCA lower bound :math:`c\\sqrt r` (docs/model.md §7).
 
     Parameters
     ----------
@@ -201,7 +201,7 @@ def fit_bound_coefficients(n, d, r, observed):
     Returns
     -------
     BoundFit
-        ``coef = [a, b]`` (spec §7 reports a ≈ 0.11, b ≈ 0.86–1.01 on F1 + F2).
+        ``coef = [a, b]`` (docs/model.md §7 reports a ≈ 0.11, b ≈ 0.86–1.01 on F1 + F2).
     """
     bias, var = (np.asarray(to_numpy(t), dtype=float).ravel() for t in cl_bound_terms(n, d, r))
     y = _positive_host("observed", observed)

@@ -1,4 +1,4 @@
-"""Fits by gradient descent that land on the closed forms (spec §3, §4, F6).
+"""Fits by gradient descent that land on the closed forms (docs/model.md §3, §4, F6).
 
 The theory is about minimisers; these routines show that training reaches
 them. Each runs :func:`spikedcl.solvers.gradient_descent` on an objective of
@@ -81,7 +81,7 @@ def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
         W_{t+1} = W_t - \\eta\\,(-2 W_t M + 2\\lambda W_t W_t^\\top W_t),\\qquad
         W_0 = 10^{-3}\\,\\mathrm{randn}(r, d),
 
-    with the spec's step :math:`\\eta = 1/(2\\|M\\| + 6\\lambda\\max(\\|W_0\\|^2, \\|M\\|/\\lambda))`
+    with the model document's step :math:`\\eta = 1/(2\\|M\\| + 6\\lambda\\max(\\|W_0\\|^2, \\|M\\|/\\lambda))`
     and Armijo backtracking. The objective has no spurious local minima in
     :math:`P = W^\\top W` (Burer–Monteiro), so GD reaches the closed form's
     :math:`P^\\star` when :math:`\\mu_r > \\mu_{r+1}` and :math:`\\mu_r > 0`.
@@ -129,7 +129,7 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     """Minimise :func:`~spikedcl.objectives.autoencoder_loss` over both factors by gradient descent.
 
     Starts from independent :math:`\\mathrm{randn}/\\sqrt d` factors, with step
-    :math:`\\eta = 1/(8\\lambda_{\\max}(S) + 4\\lambda)` (spec §4) and Armijo backtracking.
+    :math:`\\eta = 1/(8\\lambda_{\\max}(S) + 4\\lambda)` (docs/model.md §4) and Armijo backtracking.
 
     Parameters
     ----------
@@ -239,7 +239,7 @@ def train_contrastive_minibatch(
         Draws the initialisation, the shuffles and the masks.
     solver_options : dict or SolverOptions, optional
         Keys of :data:`MINIBATCH_OPTIONS`: ``batch_size`` (256), ``epochs`` (50),
-        ``lr`` (Adam 0.01; SGD the spec's GD step on :math:`\\bar M`), ``schedule``
+        ``lr`` (Adam 0.01; SGD the model document's GD step on :math:`\\bar M`), ``schedule``
         ("cosine"), ``tol_rel`` (0), ``init_scale`` (1e-3) and ``monitor``
         (a callable of ``W`` recorded every epoch).
 

@@ -112,9 +112,9 @@ def _mask_error(X, p, seed):
 
 @pytest.mark.parametrize("p, ref", [(0.5, 0.045), (0.3, 0.051)])
 def test_views_concentrate_on_the_deleted_second_moment(p, ref, seed):
-    """Spec §2 [ref]: at n = 20000, d = 100 the mask noise is ~5% of p(1-p)‖Σ̂0‖.
+    """docs/model.md §2 [ref]: at n = 20000, d = 100 the mask noise is ~5% of p(1-p)‖Σ̂0‖.
 
-    The spec does not pin r, C or ν for this reference; at r = 5, C = 4 the
+    The model document does not pin r, C or ν for this reference; at r = 5, C = 4 the
     error is 5.5-7%, so the check is loose (x1.6) and the sharp checks are the
     n^{-1/2} decay and the p-dependence below.
     """
@@ -130,7 +130,7 @@ def test_mask_noise_grows_away_from_one_half(seed):
     model = spikedcl.SpikedModel.random(100, 5, condition=4.0, rng=seed)
     X = model.sample(20_000, rng=seed + 1)
     ratio = _mask_error(X, 0.3, seed + 2) / _mask_error(X, 0.5, seed + 2)
-    assert 1.0 < ratio < 1.35  # spec: 5.1% / 4.5% = 1.13
+    assert 1.0 < ratio < 1.35  # docs/model.md: 5.1% / 4.5% = 1.13
 
 
 @pytest.mark.parametrize(

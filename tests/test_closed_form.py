@@ -190,7 +190,7 @@ def test_batch_forms_coincide_on_average_at_one_half(small_model, seed):
 
 
 def test_realized_batch_forms_agree_in_sin_theta(seed):
-    """Spec §3 [ref]: realized (L-a) and (L-b) agree in sinΘ to about 3 decimals."""
+    """docs/model.md §3 [ref]: realized (L-a) and (L-b) agree in sinΘ to about 3 decimals."""
     model = spikedcl.SpikedModel.random(100, 5, condition=8.0, rng=seed)
     X = model.sample(20_000, rng=seed)
     a = fit_contrastive(X, 5, loss="cross-view", rng=seed + 1)
@@ -282,7 +282,7 @@ def test_population_limits(seed):
         hard = spikedcl.SpikedModel.random(60, 3, noise="two-block", condition=8.0, rng=seed)
         assert sin_theta(flat.U, fit_pca(_population_data(flat), 3).basis) < 1e-10
         pca_bias = sin_theta(hard.U, fit_pca(_population_data(hard), 3).basis)
-        assert pca_bias > 0.35 * np.sqrt(3) * 0.8  # spec §7: ≈ 0.35√r on the two-block instance
+        assert pca_bias > 0.35 * np.sqrt(3) * 0.8  # docs/model.md §7: ≈ 0.35√r on the two-block instance
         hetero = fit_heteropca(_population_data(hard), 3, max_iter=500, tol=1e-13)
     assert hetero.converged
     assert sin_theta(hard.U, hetero.basis) < 1e-5

@@ -42,7 +42,7 @@ def test_task_vector_is_uniform_on_the_sphere(seed):
 
 
 def test_population_risk_matches_monte_carlo_ols(setting, seed):
-    """Spec §6 [ref]: the formula matches OLS on 2·10⁵ points within 0.002; we allow 0.005."""
+    """docs/model.md §6 [ref]: the formula matches OLS on 2·10⁵ points within 0.002; we allow 0.005."""
     model, w = setting
     n = 200_000
     X, Z = model.sample(n, rng=seed + 2, return_latent=True)
@@ -102,7 +102,7 @@ def test_labels(setting, seed):
 
 @pytest.mark.parametrize("scale", [1.0, 2.0, 4.0])
 def test_bayes_accuracy_of_class_labels(scale, seed):
-    """Spec §6 [ref]: E[sigmoid(T|u|)], u ~ N(0,1) is 0.675 / 0.778 / 0.871 at T = 1 / 2 / 4."""
+    """docs/model.md §6 [ref]: E[sigmoid(T|u|)], u ~ N(0,1) is 0.675 / 0.778 / 0.871 at T = 1 / 2 / 4."""
     exact = scipy.integrate.quad(
         lambda u: scipy.special.expit(scale * abs(u)) * np.exp(-u * u / 2) / np.sqrt(2 * np.pi), -np.inf, np.inf
     )[0]
@@ -317,7 +317,7 @@ def test_two_classes_reproduce_the_binary_fit(rng):
 
 
 def test_multinomial_fit_reaches_the_bayes_accuracy(seed):
-    """Latent features, the spec's logistic model with K = 4 classes and known coefficients T·W.
+    """Latent features, the model document's logistic model with K = 4 classes and known coefficients T·W.
 
     n_test = 20000: the test accuracy has sd <= 0.5/sqrt(n_test) = 0.0035 around the
     Bayes rule's (evaluated on the same points, so only the disagreement of the two

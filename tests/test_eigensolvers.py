@@ -1,4 +1,4 @@
-"""Matrix-free block Krylov eigensolver against dense ``eigh`` (spec §3–§4 closed forms).
+"""Matrix-free block Krylov eigensolver against dense ``eigh`` (docs/model.md §3–§4 closed forms).
 
 Tolerances: the solver stops at a relative residual of 1e-10, and by Davis–Kahan
 the angle to the dense eigenvectors is at most residual / relative gap. The

@@ -59,7 +59,7 @@ def test_principal_angles_match_scipy(pair):
 
 @pytest.mark.parametrize("d, r", [(200, 5), (40, 10)])
 def test_random_subspace_mean(d, r, seed):
-    """E‖sinΘ‖_F² = r(d − r)/d exactly for a uniformly random subspace (spec §5)."""
+    """E‖sinΘ‖_F² = r(d − r)/d exactly for a uniformly random subspace (docs/model.md §5)."""
     rng = np.random.default_rng(seed)
     U = haar_basis(d, r, rng)
     reps = 400

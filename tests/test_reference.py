@@ -1,4 +1,4 @@
-"""The spec's reference values (§6, §9), reproduced within Monte Carlo error.
+"""The model document's reference values (§6, §9), reproduced within Monte Carlo error.
 
 Each reference is a mean over a few replicates with its own random U*, so a
 check compares two means: the tolerance is the Student-t quantile (our R − 1
@@ -52,7 +52,7 @@ def assert_matches(values, ref, ref_reps, label):
     assert abs(values.mean() - ref) <= tol, f"{label}: {values.mean():.3f} vs reference {ref} (tol {tol:.3f})"
 
 
-# spec §9, F1/F2 reference: mean ‖sinΘ‖_F over 10 replicates, r = 5, C = 8, uniform
+# docs/model.md §9, F1/F2 reference: mean ‖sinΘ‖_F over 10 replicates, r = 5, C = 8, uniform
 F1 = [  # n, d, PCA, CL realized, CL M̄, CL fixed
     (500, 200, 1.44, 1.42, 1.23, 1.40),
     (1000, 200, 1.13, 1.02, 0.90, 1.05),
@@ -75,12 +75,12 @@ def test_f1_f2_reference_table(n, d, pca, cl, cl_bar, cl_fixed, seed):
     res = simulate(seed, n, d, reps, list(FITS))
     for method, ref in zip(FITS, (pca, cl, cl_bar, cl_fixed)):
         assert_matches(res[method], ref, 10, f"{method} n={n} d={d}")
-    # the claims behind the table (spec §9, F1)
+    # the claims behind the table (docs/model.md §9, F1)
     if n >= 1000:
         assert res["cl"].mean() < res["pca"].mean()
 
 
-# spec §9, F4 reference: n = 20000, d = 200, 5 replicates
+# docs/model.md §9, F4 reference: n = 20000, d = 200, 5 replicates
 F4 = [  # C, PCA uniform, PCA two-block, CL realized, CL M̄
     (1, 0.31, 0.31, 0.38, 0.31),
     (4, 0.53, 0.76, 0.27, 0.23),
@@ -98,7 +98,7 @@ def test_f4_condition_sweep(C, pca_uni, pca_two, cl, cl_bar, seed):
     assert_matches(uni["cl_bar"], cl_bar, 5, f"CL M̄ C={C}")
 
 
-# spec §9, F4 population panel (20 replicates) and the n = ∞ row of F1
+# docs/model.md §9, F4 population panel (20 replicates) and the n = ∞ row of F1
 POPULATION = [  # C, PCA uniform, PCA two-block, CL
     (1, 0.0, 0.0, 0.039),
     (2, 0.32, 0.51, 0.039),
@@ -122,7 +122,7 @@ def test_population_panel(C, pca_uni, pca_two, cl, seed):
     assert np.ptp(vals["cl"]) < 0.1
 
 
-# spec §6 reference: ΔR_U* at d = 100, r = 5, C = 8, 10 replicates
+# docs/model.md §6 reference: ΔR_U* at d = 100, r = 5, C = 8, 10 replicates
 F3 = [(2000, 0.077, 0.019, -0.063), (5000, 0.070, 0.009, -0.061), (20000, 0.066, 0.003, -0.065), (50000, 0.062, 0.001, -0.064)]
 
 
@@ -135,10 +135,10 @@ def test_downstream_reference(n, pca, cl, oracle, seed):
 
 
 def test_fixed_mask_laws_differ_in_bias(seed):
-    """Spec §2/§9: the fixed-mask bias at d = 200 is 0.21 (≈ 3.0/√d).
+    """docs/model.md §2/§9: the fixed-mask bias at d = 200 is 0.21 (≈ 3.0/√d).
 
     That value is the bias of a shared Bernoulli(1/2) mask, whose count varies;
-    a shared mask of exactly d/2 coordinates (the spec's wording) is less biased,
+    a shared mask of exactly d/2 coordinates (the model document's wording) is less biased,
     about 0.19. 200 replicates give standard errors of 0.003.
     """
     bern, exact = [], []

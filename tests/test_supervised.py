@@ -1,4 +1,4 @@
-"""Supervised contrastive learning (spec §8): label models, the supervised matrix, the fit, F5."""
+"""Supervised contrastive learning (docs/model.md §8): label models, the supervised matrix, the fit, F5."""
 
 import math
 import sys
@@ -77,7 +77,7 @@ def test_binary_labels_equal_the_spec_generator(seed):
 
 @pytest.mark.parametrize("scale, reference", [(1.0, 0.675), (2.0, 0.778), (4.0, 0.871)])
 def test_class_labels_reproduce_the_bayes_accuracy(scale, reference, seed):
-    """With z known, the Bayes rule 1{<z, w> > 0} is right with probability E[sigmoid(T|u|)] (spec §6)."""
+    """With z known, the Bayes rule 1{<z, w> > 0} is right with probability E[sigmoid(T|u|)] (docs/model.md §6)."""
     n = 200_000
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n, 3))
@@ -85,7 +85,7 @@ def test_class_labels_reproduce_the_bayes_accuracy(scale, reference, seed):
     y = multiclass_labels(Z, w, scale=scale, rng=rng)
     accuracy = np.mean((Z @ w > 0) == (y == 1))
     exact = 2 * scipy.integrate.quad(lambda u: scipy.special.expit(scale * u) * scipy.stats.norm.pdf(u), 0, np.inf)[0]
-    assert abs(exact - reference) < 5e-4  # the spec's reference, to its 3 decimals
+    assert abs(exact - reference) < 5e-4  # the model document's reference, to its 3 decimals
     se = math.sqrt(exact * (1 - exact) / n)
     assert abs(accuracy - exact) < 4 * se
 
@@ -239,7 +239,7 @@ def test_alpha_one_uses_the_labels_only(labeled, seed):
 
 
 def test_convex_mix_and_additive_form_share_the_subspace(labeled, seed):
-    """L_self + beta L_sup has the subspace of the convex mix at alpha = beta / (1 + beta) (spec §8)."""
+    """L_self + beta L_sup has the subspace of the convex mix at alpha = beta / (1 + beta) (docs/model.md §8)."""
     _, X_u, X_l, _, y = labeled
     beta = 0.5
     fit = fit_supervised_contrastive(X_l, y, 3, alpha=beta / (1 + beta), X_unlabeled=X_u, masks="expected")
@@ -394,9 +394,9 @@ def _rows(rows):
 
 
 def test_transfer_is_lost_at_alpha_one(seed):
-    """Spec §8 reference setting (d = 100, r = 5, n = 20000, C = 8, k = 5, M_self = M̄).
+    """docs/model.md §8 reference setting (d = 100, r = 5, n = 20000, C = 8, k = 5, M_self = M̄).
 
-    Transfer risk: about 0.37 at alpha = 0 and 1.01 at alpha = 1 (spec: .372 / 1.004 at m = 20000).
+    Transfer risk: about 0.37 at alpha = 0 and 1.01 at alpha = 1 (docs/model.md: .372 / 1.004 at m = 20000).
     The per-replicate sd of either is about 0.01-0.02, so a margin of 0.4 over
     three replicates is more than 10 standard errors.
     """
@@ -416,7 +416,7 @@ def test_transfer_is_lost_at_alpha_one(seed):
     diffs = np.array(diffs)
     se = diffs.std(ddof=1) / math.sqrt(len(diffs))
     assert diffs.mean() > 0.4 and diffs.mean() > 10 * se
-    # k = r: labels barely change the in-domain risk (spec: within about 0.01 at m = 2000)
+    # k = r: labels barely change the in-domain risk (docs/model.md: within about 0.01 at m = 2000)
     assert abs(np.mean(gains)) < 0.05
 
 

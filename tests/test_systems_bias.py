@@ -1,4 +1,4 @@
-"""N-2 (seed_systems.md §7): the minibatch NT-Xent of a fixed encoder against its population limit.
+"""N-2 (docs/systems.md §7): the minibatch NT-Xent of a fixed encoder against its population limit.
 
 The view embeddings are exactly N(0, I_k) (k = 5; per-coordinate view correlation
 mu = 0.4), so the population log-partition is the closed form log 0F1(; k/2; 1/(4 tau^2))

@@ -14,7 +14,7 @@ from spikedcl.systems import spectral as sp
 from spikedcl.systems.encoder import encode, encoder_objective, init_encoder
 
 STEP = 1e-6
-#: seed_systems.md "Shared rules": central differences at step 1e-6 agree to 1e-9
+#: docs/systems.md "Shared rules": central differences at step 1e-6 agree to 1e-9
 #: (truncation O(h^2 f''') ~ 1e-12, rounding O(eps f / h) ~ 1e-10 for O(1) losses).
 FD_TOL = 1e-9
 

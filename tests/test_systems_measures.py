@@ -41,7 +41,7 @@ def test_uniformity_range_and_collapse(rng):
     t = 2.0
     Z = np.tile(rng.standard_normal((1, 5)), (10, 1))
     assert float(au.uniformity(Z, t=t)) == 0.0
-    # the reference closed forms of seed_systems.md §2
+    # the reference closed forms of docs/systems.md §2
     for m, ref in ((2, -1.5750), (3, -2.0798), (8, -3.0825), (32, -3.7518), (128, -3.9375)):
         assert au.uniformity_lower_bound(t, m) == pytest.approx(ref, abs=1e-4)
     Z1 = rng.standard_normal((20, 4))

@@ -93,7 +93,7 @@ def test_minibatch_estimator_is_unbiased(rng):
 
 @pytest.mark.parametrize("masks", ["complementary", "bernoulli"])
 def test_mask_moments_by_monte_carlo(masks, rng):
-    """The plug-in moments of seed_systems.md §3 against masked samples (tolerance 6 sd / sqrt(n))."""
+    """The plug-in moments of docs/systems.md §3 against masked samples (tolerance 6 sd / sqrt(n))."""
     d, n, p = 6, 40_000, 0.5
     U = np.linalg.qr(rng.standard_normal((d, 2)))[0]
     cov = U @ U.T + np.diag(np.linspace(0.5, 1.5, d))

@@ -1,4 +1,4 @@
-"""S-3 (seed_systems.md §1, optional): a projection head absorbs a per-view nuisance.
+"""S-3 (docs/systems.md §1, optional): a projection head absorbs a per-view nuisance.
 
 Views [signal | style c | noise] with c redrawn per view: after NT-Xent training with a
 ReLU head, a ridge probe still recovers c from the representation h before the head, but

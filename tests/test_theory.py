@@ -5,7 +5,7 @@ from spikedcl import theory
 
 
 def test_bound_shape_at_the_reference_points():
-    """Spec §9 'shape' column and §7's remark on the report's defaults."""
+    """docs/model.md §9 'shape' column and §7's remark on the report's defaults."""
     n = np.array([500, 1000, 2000, 5000, 10_000, 20_000, 50_000])
     shape = theory.cl_upper_bound(n, 200, 5)
     np.testing.assert_allclose(shape, [1.71, 1.30, 1.00, 0.74, 0.61, 0.52, 0.44], atol=0.005)

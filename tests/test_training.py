@@ -73,7 +73,7 @@ def test_rayleigh_gradient_and_invariance(rng):
 
 @pytest.fixture
 def f6(seed):
-    """The F6 setting: n = 5000, d = 60, r = 4, λ = 0.5 (spec §3, §9)."""
+    """The F6 setting: n = 5000, d = 60, r = 4, λ = 0.5 (docs/model.md §3, §9)."""
     model = sc.SpikedModel.random(60, 4, condition=8.0, rng=seed)
     return model.sample(5000, rng=seed + 1)
 
@@ -85,7 +85,7 @@ def test_contrastive_gd_lands_on_the_closed_form(f6, loss, masks, seed):
     closed = sc.fit_contrastive(f6, 4, rng=seed, **kw)
     gd = sc.fit_contrastive(f6, 4, rng=seed, solver="gd", **kw)  # the same masks
     assert gd.solver == "gd" and gd.converged and gd.info["stop_reason"] == "gradient norm"
-    # spec §3 [ref]: the step rule gives η ≈ 0.53 here
+    # docs/model.md §3 [ref]: the step rule gives η ≈ 0.53 here
     assert 0.3 < gd.info["step"] < 0.8
     P_star = closed.W.T @ closed.W
     assert np.linalg.norm(gd.W.T @ gd.W - P_star) < 1e-8
@@ -102,7 +102,7 @@ def test_autoencoder_gd_lands_on_the_pca_subspace(f6, lam, seed):
     gd = sc.fit_autoencoder(f6, 4, lam=lam, solver="gd", rng=seed)
     closed = sc.fit_autoencoder(f6, 4, lam=lam)
     assert gd.converged
-    assert sc.sin_theta(gd.basis, sc.fit_pca(f6, 4).basis) < 1e-6  # spec §4 [ref]
+    assert sc.sin_theta(gd.basis, sc.fit_pca(f6, 4).basis) < 1e-6  # docs/model.md §4 [ref]
     assert gd.loss == pytest.approx(closed.loss, rel=1e-10)
     # the product W_D W_E is unique even though the factors are not
     np.testing.assert_allclose(gd.info["decoder"] @ gd.W, closed.info["decoder"] @ closed.W, atol=1e-7)

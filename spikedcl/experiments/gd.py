@@ -1,4 +1,4 @@
-"""F6: training reaches the closed forms (spec §3, §9).
+"""F6: training reaches the closed forms (docs/model.md §3, §9).
 
 One replicate draws a spiked model (condition number ``C``) and ``n`` samples,
 then records per-iteration curves:

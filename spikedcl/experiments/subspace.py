@@ -1,11 +1,11 @@
-"""Subspace recovery and downstream risk on the spiked model (spec §9, F1–F4).
+"""Subspace recovery and downstream risk on the spiked model (docs/model.md §9, F1–F4).
 
 One replicate draws a model (Haar :math:`U^\\star`, a noise profile with
 condition number ``C``), ``n`` samples and a regression task :math:`w^\\star`
 from the data seed, fits every requested method to the same samples (common
 random numbers) and reports :math:`\\|\\sin\\Theta(U^\\star, \\hat U)\\|_F` and the
 exact downstream excess risks :math:`\\Delta R_{U^\\star}` and
-:math:`\\Delta R_{lin}` of spec §6. Theory rows (``method="theory"``) hold the
+:math:`\\Delta R_{lin}` of docs/model.md §6. Theory rows (``method="theory"``) hold the
 bound shape :math:`r^{3/2}\\log d/d + \\sqrt{dr/n}`, the random-subspace anchor
 :math:`\\sqrt{r(d-r)/d}` and the autoencoder lower bound :math:`c\\sqrt r`.
 
@@ -511,7 +511,7 @@ def _replicate_rows(P, draw, prefit=None):
 @register_experiment("subspace", params=PARAMS, draw=_draw, check=_check, devices=("cpu", "cuda"),
                      dtypes=("float64", "float32"), memory=subspace_memory)
 def subspace_recovery(P, draw):
-    """One replicate of the subspace-recovery experiment (spec §9, F1–F4).
+    """One replicate of the subspace-recovery experiment (docs/model.md §9, F1–F4).
 
     Called as ``subspace_recovery(params, seed)`` (the experiment contract of
     :mod:`spikedcl.experiments.base`).

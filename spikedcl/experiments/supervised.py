@@ -1,4 +1,4 @@
-"""Supervised contrastive learning: in-domain gain and transfer loss (spec §8, §9 F5).
+"""Supervised contrastive learning: in-domain gain and transfer loss (docs/model.md §8, §9 F5).
 
 One replicate draws a model (Haar :math:`U^\\star`, noise profile with condition
 number ``C``), ``n`` unlabeled samples and ``m`` labeled samples whose labels
@@ -8,7 +8,7 @@ representation dimension ``k``, and evaluates the representation on the source
 task and on the transfer task :math:`w_t = e_{transfer}`:
 
 * :func:`supervised_transfer` (regression labels): the exact population risk
-  :math:`R(W^\\top)` of spec §6 on both tasks, its excess over :math:`U^\\star`,
+  :math:`R(W^\\top)` of docs/model.md §6 on both tasks, its excess over :math:`U^\\star`,
   and the sine between the label direction :math:`U^\\star w_s` and the learned
   subspace; ``method="theory"`` rows hold the population (``n, m → ∞``) fit.
 * :func:`supervised_transfer_classification` (``n_classes`` ordered class
@@ -201,7 +201,7 @@ def _risk_rows(method, W, model, w_s, w_t, noise_std, R_oracle, extra):
 @register_experiment("supervised_transfer", params=PARAMS + CLASSIFICATION_PARAMS, draw=_draw_regression,
                      check=_check)
 def supervised_transfer(P, data):
-    """One replicate of the F5 regression experiment (spec §8, §9 F5).
+    """One replicate of the F5 regression experiment (docs/model.md §8, §9 F5).
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ def supervised_transfer(P, data):
         ``loss`` = ``"cross-view"``, ``source`` = 0 and ``transfer`` = 1 (latent
         directions of the two tasks), ``noise_std`` = 0.1, ``solver`` =
         ``"closed_form"``, ``methods`` (``"supervised-cl"``: realized masks;
-        ``"supervised-cl-expected"``: mask-averaged :math:`M_{self}`, the spec's
+        ``"supervised-cl-expected"``: mask-averaged :math:`M_{self}`, the model document's
         reference setting), ``theory`` = True and ``features`` = ``"W"`` (the
         minimiser's rows; ``"basis"``: the top-k eigenvectors of :math:`M(\alpha)`,
         also those with eigenvalue <= 0, see :data:`FEATURES`).
@@ -227,7 +227,7 @@ def supervised_transfer(P, data):
     list of dict
         Rows ``method``, ``metric``, ``value`` (+ ``solver``, ``n_iter``,
         ``converged``, ``time_s``). Metrics: ``risk_source``, ``risk_transfer``
-        (population risk :math:`R(W^\\top)`, spec §6; 1.01 without features),
+        (population risk :math:`R(W^\\top)`, docs/model.md §6; 1.01 without features),
         ``excess_source``, ``excess_transfer`` (minus :math:`R(U^\\star)`) and
         ``label_sine`` (:math:`\\sin\\angle(U^\\star w_s, \\operatorname{row}W)`).
         ``method="oracle"``: the risks of :math:`U^\\star`; ``method="theory"``: the
@@ -266,7 +266,7 @@ def _class_means(w, separation, nu, n_classes):
 
 
 def _logistic_labels(Z, w, nu, scale, n_classes, rng):
-    """Spec §6 labels for two classes; for K classes the logits :math:`T c\\langle z, w\\rangle/\\nu`, c = 0..K-1."""
+    """docs/model.md §6 labels for two classes; for K classes the logits :math:`T c\\langle z, w\\rangle/\\nu`, c = 0..K-1."""
     if n_classes == 2:
         return class_labels(Z, w, nu=nu, scale=scale, rng=rng)
     return multiclass_labels(Z, w[:, None] * np.arange(1, n_classes)[None, :], nu=nu, scale=scale, rng=rng)
@@ -329,9 +329,9 @@ def _draw_classification(P, seed):
 @register_experiment("supervised_transfer_classification", params=PARAMS + CLASSIFICATION_PARAMS,
                      draw=_draw_classification, check=_check)
 def supervised_transfer_classification(P, data):
-    """One replicate of the F5 classification experiment (spec §6, §8).
+    """One replicate of the F5 classification experiment (docs/model.md §6, §8).
 
-    The labeled sample carries two-class labels of the source task: the spec's
+    The labeled sample carries two-class labels of the source task: the model document's
     logistic model :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T z_{source}/\\nu))`
     (``label_model="logistic"``, logit scale ``scale`` = T, 1 in the paper) or the
     class-mean model with means :math:`\\pm a\\nu e_{source}` (``"class-mean"``,

@@ -1,4 +1,4 @@
-"""Figures of the supervised contrastive-learning sweeps (spec §8, §9 F5).
+"""Figures of the supervised contrastive-learning sweeps (docs/model.md §8, §9 F5).
 
 Both functions take the long results table written by the sweep engine and the
 resolved configuration, and return a :class:`matplotlib.figure.Figure`

@@ -1,4 +1,4 @@
-"""Linear versions of the other contrastive systems (spec: seed_systems.md).
+"""Linear versions of the other contrastive systems (docs/systems.md).
 
 One small module per system, each with pure loss and gradient functions on
 embeddings that compose with :mod:`spikedcl.systems.encoder` and the solvers

@@ -1,4 +1,4 @@
-"""Alignment and uniformity (Wang & Isola 2020; seed_systems.md §2).
+"""Alignment and uniformity (Wang & Isola 2020; docs/systems.md §2).
 
 The metrics apply to any representation: pass the embeddings of the two
 views (or of one set of samples for uniformity); they are ℓ₂-normalised
@@ -152,7 +152,7 @@ def uniformity(Z, *, t=DEFAULT_T, normalize=True):
 
     Notes
     -----
-    seed_systems.md §2: the reference code's stable form
+    docs/systems.md §2: the reference code's stable form
     ``logsumexp(-t * pdist**2) - log(N(N-1)/2)``, within one view.
     """
     _, Z = check_data(Z, "Z", min_rows=2)
@@ -225,7 +225,7 @@ def align_uniform_value_and_grad(
 
     Notes
     -----
-    seed_systems.md §2; reference defaults :math:`\\alpha = t = 2`, weights 1/1.
+    docs/systems.md §2; reference defaults :math:`\\alpha = t = 2`, weights 1/1.
     """
     xp, Z1, Z2 = check_pair(Z1, Z2)
     lam_align = check_positive(lam_align, "lam_align", allow_zero=True)
@@ -283,7 +283,7 @@ def negatives_loss(anchors, positives, negatives, *, temperature=0.5):
     array of shape ()
         :math:`\\mathcal L_M`. Theorem 1: :math:`\\mathcal L_M - \\log M` tends to
         :math:`-\\frac1\\tau\\mathbb E[u^\\top v] + \\mathbb E_u\\log\\mathbb E_w e^{u^\\top w/\\tau}`
-        as :math:`M \\to \\infty` (seed_systems.md §2, U-2).
+        as :math:`M \\to \\infty` (docs/systems.md §2, U-2).
     """
     xp, anchors, positives = check_pair(anchors, positives, names=("anchors", "positives"), min_rows=1)
     tau = check_positive(temperature, "temperature")

@@ -1,4 +1,4 @@
-"""BYOL / SimSiam / DirectPred linear dynamics (Tian, Chen & Ganguli 2021; seed_systems.md §5).
+"""BYOL / SimSiam / DirectPred linear dynamics (Tian, Chen & Ganguli 2021; docs/systems.md §5).
 
 A linear online network :math:`f = Wx`, a linear predictor :math:`W_p` and a
 target :math:`W_a` evolve under the gradient flow of the non-contrastive loss
@@ -95,7 +95,7 @@ def mode_fixed_points(tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
 
     Notes
     -----
-    seed_systems.md §5: :math:`\\dot p = \\alpha_p s[\\tau - (1+\\sigma^2)p] - \\eta p`,
+    docs/systems.md §5: :math:`\\dot p = \\alpha_p s[\\tau - (1+\\sigma^2)p] - \\eta p`,
     :math:`\\dot s = 2ps[\\tau - (1+\\sigma^2)p] - 2\\eta s`; the fixed points solve
     :math:`p(\\tau - (1+\\sigma^2)p) = \\eta`.
     """
@@ -266,7 +266,7 @@ def directpred_predictor(F_hat, *, eps=0.1):
 
     Notes
     -----
-    seed_systems.md §5: the official code first divides the eigenvalues by the
+    docs/systems.md §5: the official code first divides the eigenvalues by the
     largest one, harmless under a cosine loss but collapsing in the
     unnormalised ODE; this is the paper's form.
     """

@@ -1,4 +1,4 @@
-"""Dimensional collapse: embedding spectra, RankMe, and the DirectCLR linear toys (seed_systems.md §6).
+"""Dimensional collapse: embedding spectra, RankMe, and the DirectCLR linear toys (docs/systems.md §6).
 
 The measures apply to any fitted representation ``Z`` (n samples × k
 features). The toys train a one- or two-layer linear encoder with InfoNCE on
@@ -189,7 +189,7 @@ def collapse_toy(
         SGD steps (rounded up to whole epochs).
     lr : float, optional
         Learning rate (default :math:`5\\cdot10^{-3}/(1+\\mathrm{noise}^2/8)` for case 1 and
-        :math:`3\\cdot10^{-2}/(1+\\mathrm{noise}^2)` for case 2: the spec's rates at weak
+        :math:`3\\cdot10^{-2}/(1+\\mathrm{noise}^2)` for case 2: the model document's rates at weak
         noise, lowered where strong noise makes plain SGD diverge).
     batch_size : int, default=128
         Batch size ``>= 2``.
@@ -217,7 +217,7 @@ def collapse_toy(
     batch_size = check_int(batch_size, "batch_size", low=2)
     temperature = check_positive(temperature, "temperature")
     if lr is None:
-        # the spec's rates at weak noise, scaled down as the noisy inputs' variance grows:
+        # the model document's rates at weak noise, scaled down as the noisy inputs' variance grows:
         # plain 5e-3 diverges on some seeds at noise 3 (case 1), 3e-2 already at noise 3 (case 2)
         lr = 5e-3 / (1 + noise**2 / 8) if case == 1 else 3e-2 / (1 + noise**2)
     else:

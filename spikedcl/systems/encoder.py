@@ -12,7 +12,7 @@ composes such a loss with the encoder
 
 and returns the pair of pure callables that
 :func:`spikedcl.solvers.gradient_descent` and
-:func:`spikedcl.solvers.stochastic_descent` take (seed_systems.md §1).
+:func:`spikedcl.solvers.stochastic_descent` take (docs/systems.md §1).
 """
 
 from __future__ import annotations

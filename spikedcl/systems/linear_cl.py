@@ -1,4 +1,4 @@
-"""The paper's linear contrastive loss through the loss protocol (spec §3).
+"""The paper's linear contrastive loss through the loss protocol (docs/model.md §3).
 
 With a linear encoder :math:`f(x) = Wx` and embeddings :math:`Z_v = X_v W^\\top`,
 the batch loss of :func:`spikedcl.objectives.contrastive_batch_loss` splits into
@@ -41,7 +41,7 @@ class LinearCL(ContrastiveLoss):
     lam : float, default=1.0
         Penalty weight :math:`\\lambda`, in (0, inf).
     form : {"cross-view", "simclr"} or a registered form name, default="cross-view"
-        Batch form (L-a or L-b of spec §3; see :data:`spikedcl.forms.FORMS`).
+        Batch form (L-a or L-b of docs/model.md §3; see :data:`spikedcl.forms.FORMS`).
     """
 
     name = "linear-cl"

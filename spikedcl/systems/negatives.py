@@ -1,4 +1,4 @@
-"""Negatives and batch size (seed_systems.md §7).
+"""Negatives and batch size (docs/systems.md §7).
 
 **N-1.** With :math:`y = \\rho x + \\sqrt{1-\\rho^2}\\,\\varepsilon`, :math:`x, \\varepsilon \\sim N(0, I_d)`,
 the mutual information is :math:`I = -\\tfrac d2\\log(1-\\rho^2)` and the optimal

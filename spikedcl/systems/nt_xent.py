@@ -1,4 +1,4 @@
-"""SimCLR's NT-Xent loss and the one-directional InfoNCE loss (seed_systems.md §1, §7).
+"""SimCLR's NT-Xent loss and the one-directional InfoNCE loss (docs/systems.md §1, §7).
 
 Both are softmax cross-entropies over a batch of similarities, computed with a
 stable log-sum-exp (no overflow at temperature 0.01 in float32), with an
@@ -49,7 +49,7 @@ __all__ = [
     "ridge_probe_r2",
 ]
 
-#: spikedcl's default temperature (SimCLR's CIFAR-10 setting; seed_systems.md §1).
+#: spikedcl's default temperature (SimCLR's CIFAR-10 setting; docs/systems.md §1).
 DEFAULT_TEMPERATURE = 0.5
 
 
@@ -93,7 +93,7 @@ def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarit
 
     Notes
     -----
-    seed_systems.md §1. With :math:`S = UU^\\top/\\tau` (diagonal :math:`-\\infty`),
+    docs/systems.md §1. With :math:`S = UU^\\top/\\tau` (diagonal :math:`-\\infty`),
     :math:`P` its row softmax and :math:`Y` the one-hot partners,
     :math:`G = (P - Y)/(2N)` and :math:`\\partial\\mathcal L/\\partial U = (G + G^\\top)U/\\tau`,
     followed by the normalisation Jacobian :math:`(I - u_iu_i^\\top)/\\|z_i\\|`.
@@ -171,7 +171,7 @@ def info_nce_bound(scores):
     -------
     array of shape ()
         The estimate; each term is at most :math:`\\log K`, so the estimate never
-        exceeds :math:`\\log K` (seed_systems.md §7).
+        exceeds :math:`\\log K` (docs/systems.md §7).
     """
     loss, _ = info_nce_from_scores(scores)
     return math.log(scores.shape[0]) - loss
@@ -204,7 +204,7 @@ def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similari
 
     Notes
     -----
-    seed_systems.md §6–7 (the DirectCLR toys use ``similarity="dot"``, :math:`\\tau = 0.1`).
+    docs/systems.md §6–7 (the DirectCLR toys use ``similarity="dot"``, :math:`\\tau = 0.1`).
     """
     _, Z1, Z2, tau = _check_inputs(Z1, Z2, temperature, similarity)
     U1, n1 = maybe_normalize(Z1, similarity == "cosine")
@@ -223,7 +223,7 @@ info_nce_loss, info_nce_grad = loss_and_grad_functions(
 
 
 def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):
-    """One view per row of ``signal`` for the head-vs-nuisance experiment (seed_systems.md §1, S-3).
+    """One view per row of ``signal`` for the head-vs-nuisance experiment (docs/systems.md §1, S-3).
 
     .. math::
 

@@ -1,4 +1,4 @@
-"""SigLIP's pairwise sigmoid loss and the CLIP softmax baseline (seed_systems.md §4).
+"""SigLIP's pairwise sigmoid loss and the CLIP softmax baseline (docs/systems.md §4).
 
 Two towers embed paired inputs; the loss sees ℓ₂-normalised embeddings
 :math:`x_i, y_j`, a learnable temperature :math:`t = e^{t'}` (SigLIP stores
@@ -105,7 +105,7 @@ def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_
 
     Notes
     -----
-    seed_systems.md §4. :math:`G_{ij} = \\partial\\mathcal L/\\partial\\ell_{ij} =
+    docs/systems.md §4. :math:`G_{ij} = \\partial\\mathcal L/\\partial\\ell_{ij} =
     -z_{ij}\\sigma(-z_{ij}\\ell_{ij})/N`; :math:`\\log\\sigma` and :math:`\\sigma` are
     evaluated in their overflow-free forms.
     """

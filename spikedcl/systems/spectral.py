@@ -1,4 +1,4 @@
-"""Spectral contrastive loss (HaoChen et al. 2021; seed_systems.md §3).
+"""Spectral contrastive loss (HaoChen et al. 2021; docs/systems.md §3).
 
 Three faces of one objective:
 
@@ -201,7 +201,7 @@ def spectral_closed_form(Sigma, Cplus, k):
 
     Notes
     -----
-    seed_systems.md §3: :math:`\\mathcal L(W) = \\|M_s - B^\\top B\\|_F^2 - \\|M_s\\|_F^2` with
+    docs/systems.md §3: :math:`\\mathcal L(W) = \\|M_s - B^\\top B\\|_F^2 - \\|M_s\\|_F^2` with
     :math:`B = W\\Sigma^{1/2}`, so the row space :math:`\\Sigma^{-1/2}U_k` is whitened.
     """
     xp = _check_moments(None, Sigma, Cplus)

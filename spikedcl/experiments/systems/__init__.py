@@ -1,4 +1,4 @@
-"""Sweep experiments of the contrastive systems (seed_systems.md), on the experiment contract.
+"""Sweep experiments of the contrastive systems (docs/systems.md), on the experiment contract.
 
 Every experiment here is an :class:`~spikedcl.experiments.base.Experiment`
 called as ``exp(params, seed) -> list[dict]``, with declared parameters

@@ -17,7 +17,7 @@ __all__ = ["align_uniform"]
 
 
 def align_uniform(P, draw):
-    """U-3: alignment–uniformity weights on the masked spiked model (seed_systems.md §2).
+    """U-3: alignment–uniformity weights on the masked spiked model (docs/systems.md §2).
 
     Parameters
     ----------

@@ -138,7 +138,7 @@ def _bias_rows(P, data):
 
 @register_experiment("batch_size", params=_batch_params, draw=_draw_batch, check=_check_batch)
 def batch_size(P, data):
-    """N-1, N-2 and N-3 of seed_systems.md §7: InfoNCE against log K; the minibatch NT-Xent bias; losses vs batch size.
+    """N-1, N-2 and N-3 of docs/systems.md §7: InfoNCE against log K; the minibatch NT-Xent bias; losses vs batch size.
 
     Parameters
     ----------

@@ -35,7 +35,7 @@ def _draw_byol_init(P, seed):
 
 @register_experiment("byol", params=_BYOL_PARAMS, draw=_draw_byol_init)
 def byol(P, init):
-    """B-1–B-3: linear non-contrastive dynamics vs the per-mode fixed points (seed_systems.md §5).
+    """B-1–B-3: linear non-contrastive dynamics vs the per-mode fixed points (docs/systems.md §5).
 
     Parameters
     ----------

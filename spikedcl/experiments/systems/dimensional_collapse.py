@@ -52,7 +52,7 @@ def _draw_collapse(P, seed):
 
 @register_experiment("collapse", params=_collapse_params, draw=_draw_collapse, check=_check_collapse)
 def collapse(P, data):
-    """D-1/D-2 (DirectCLR toys) and D-3 (masking) of dimensional collapse (seed_systems.md §6).
+    """D-1/D-2 (DirectCLR toys) and D-3 (masking) of dimensional collapse (docs/systems.md §6).
 
     Parameters
     ----------

@@ -145,7 +145,7 @@ def _spectral_population(ctx):
 
 @register_spiked_method("byol")
 def _byol_fit(ctx):
-    """SimSiam-style linear dynamics on the masked moments (seed_systems.md §5, B-5)."""
+    """SimSiam-style linear dynamics on the masked moments (docs/systems.md §5, B-5)."""
     X, r, rng, p = ctx.X, ctx.r, ctx.rng, ctx.P["mask_prob"]
     n, d = X.shape
     S = X.T @ X / n

@@ -12,7 +12,7 @@ __all__ = ["nt_xent"]
 
 @register_experiment("nt_xent", params=spiked_declared(("nt-xent",)), draw=draw_spiked, check=check_spiked)
 def nt_xent(P, draw):
-    """S-2: NT-Xent on the masked spiked model across temperatures (seed_systems.md §1).
+    """S-2: NT-Xent on the masked spiked model across temperatures (docs/systems.md §1).
 
     Parameters
     ----------

@@ -49,7 +49,7 @@ def _draw_signals(P, seed):
 
 @register_experiment("nt_xent_style", params=_STYLE_PARAMS, draw=_draw_signals, check=_check_style)
 def nt_xent_style(P, data):
-    """S-3: a projection head absorbs the nuisance; a ridge probe finds the style in h, not in z (seed_systems.md §1).
+    """S-3: a projection head absorbs the nuisance; a ridge probe finds the style in h, not in z (docs/systems.md §1).
 
     Views are :math:`x = [s + 0.3\\varepsilon \\mid c \\mid \\xi]`
     (:func:`~spikedcl.systems.nt_xent.style_views`): the signal :math:`s \\in \\mathbb R^r`

@@ -38,7 +38,7 @@ def _spectral_params():
 
 @register_experiment("spectral", params=_spectral_params, draw=draw_spiked, check=check_spiked)
 def spectral(P, draw):
-    """G-3: spectral contrastive learning on the masked spiked model (seed_systems.md §3).
+    """G-3: spectral contrastive learning on the masked spiked model (docs/systems.md §3).
 
     The closed form on the plug-in moments of one mask draw (``"spectral"``),
     its population limit (``"spectral-population"``) and gradient descent on
