@@ -13,6 +13,7 @@ from array_api_compat import device as _device
 from array_api_compat import to_device as _to_device
 
 __all__ = [
+    "short_repr",
     "get_namespace",
     "device_of",
     "to_namespace",
@@ -139,3 +140,30 @@ def namespace_for(device="cpu", dtype=None):
     import array_api_compat.cupy as xcp
 
     return xcp, cupy.cuda.Device(k)
+
+
+def short_repr(value, *, head=3):
+    """A short text for a repr: scalars as ``%.4g``, arrays as their shape and first entries, never whole.
+
+    Parameters
+    ----------
+    value : object
+        A number, an array of any namespace, or anything else (``repr`` of it).
+    head : int, default=3
+        Entries of a 1-d array shown before ``...``.
+
+    Returns
+    -------
+    str
+        E.g. ``"1.234"``, ``"[2.1, 1.7, 1.2]"``, ``"[2.1, 1.7, 1.2, ...] (10,)"`` or ``"array(50, 3)"``.
+    """
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return f"{value:.4g}" if isinstance(value, float) else repr(value)
+    shape = tuple(int(k) for k in shape)
+    if len(shape) == 0:
+        return f"{float(to_numpy(value)):.4g}"
+    if len(shape) == 1:
+        first = ", ".join(f"{float(v):.4g}" for v in to_numpy(value[:head]))
+        return f"[{first}]" if shape[0] <= head else f"[{first}, ...] ({shape[0]},)"
+    return f"array{shape}"

@@ -329,6 +329,10 @@ class SpikedModel:
         """Signal rank."""
         return self.U.shape[1]
 
+    def __repr__(self):
+        return (f"SpikedModel(d={self.d}, r={self.r}, nu={self.nu:.4g}, noise={self.profile!r}, "
+                f"condition={self.condition:.4g}, incoherence_ratio={self.incoherence_ratio:.3g})")
+
     @property
     def condition(self):
         """Variance condition number :math:`\\max \\sigma_i^2 / \\min \\sigma_i^2`."""

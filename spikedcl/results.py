@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._array_api import short_repr
+
 __all__ = ["FitResult"]
 
 
@@ -50,6 +52,14 @@ class FitResult:
     def r(self):
         """Dimension of the representation."""
         return self.W.shape[0]
+
+    def __repr__(self):
+        d = self.W.shape[-1]
+        batch = tuple(self.W.shape[:-2])
+        stack = f", batch={batch}" if batch else ""
+        return (f"FitResult(method={self.method!r}, solver={self.solver!r}, r={self.W.shape[-2]}, d={d}{stack}, "
+                f"eigenvalues={short_repr(self.eigenvalues)}, loss={short_repr(self.loss)}, "
+                f"n_iter={self.n_iter}, converged={self.converged})")
 
     def transform(self, X):
         """Features ``F = X W^T`` of shape (n_samples, r).

@@ -67,6 +67,11 @@ class SolverResult:
     step: float
     info: dict = field(default_factory=dict)
 
+    def __repr__(self):
+        shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in self.params)
+        return (f"SolverResult(params=[{shapes}], loss={float(self.loss):.6g}, n_iter={self.n_iter}, "
+                f"converged={self.converged}, stop_reason={self.stop_reason!r}, grad_norm={float(self.grad_norm):.3g})")
+
 
 def _norm2(arrays):
     """Squared Frobenius norm of a tuple of arrays, scaled so it cannot overflow early."""

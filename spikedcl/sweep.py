@@ -205,6 +205,11 @@ class SweepResult:
     n_streamed: int = 0
     failures_saved: bool = False
 
+    def __repr__(self):
+        return (f"SweepResult(cells={len(self.cells)}, run={self.n_run}, reused={self.n_skipped}, "
+                f"failed={len(self.failures)}, streamed={self.n_streamed}, rows={len(self.table)}, "
+                f"elapsed={self.elapsed:.1f} s)")
+
 
 # --------------------------------------------------------------------------- config
 
