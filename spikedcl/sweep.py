@@ -557,14 +557,19 @@ def expand_cells(config):
     for point in _points(config):
         params = {**fixed, **point}
         data_key = _data_key(params, config["data_keys"])
-        order = [k for k in _LEADING if k in params] + [k for k in params if k not in _LEADING]
-        coords = {k: params[k] for k in order if _is_scalar(params[k]) and k not in _EXECUTION_KEYS}
+        coords = _coords(params)
         for start in range(0, config["reps"], block):
             reps = tuple(range(start, min(start + block, config["reps"])))
             cell_id = _cell_id(config["experiment"], params, config["seed"], data_key, reps)
             cells.append(Cell(cell_id, config["name"], config["experiment"], params, coords,
                               data_key, config["seed"], reps))
     return cells
+
+
+def _coords(params):
+    """The scalar parameters written as columns of every row, the leading coordinates first."""
+    order = [k for k in _LEADING if k in params] + [k for k in params if k not in _LEADING]
+    return {k: params[k] for k in order if _is_scalar(params[k]) and k not in _EXECUTION_KEYS}
 
 
 def _cell_id(experiment, params, seed, data_key, reps):
@@ -619,9 +624,10 @@ def replicate(config, point, rep):
 
     Returns
     -------
-    list of dict
-        The experiment's rows, identical in ``value`` to those of any sweep
-        of ``config`` that ran this replicate.
+    pandas.DataFrame
+        The replicate's rows with the sweep's columns (:func:`run_cell` of a
+        one-replicate cell, whose ``cell_id`` is its own); ``value`` equals
+        that of any sweep of ``config`` that ran this replicate, to the last bit.
     """
     _check_resolved(config, "replicate")
     if not isinstance(point, dict):
@@ -631,10 +637,12 @@ def replicate(config, point, rep):
     missing = [k for g in config["grid"] for k in g if k not in params]
     if missing:
         raise ValueError(f"point lacks the grid axes {sorted(set(missing))}")
+    coords = _coords(params)
     data_key = _data_key(params, config["data_keys"])
-    _, fn = _resolve_experiment(config["experiment"])
+    cell = Cell(_cell_id(config["experiment"], params, config["seed"], data_key, (rep,)), config["name"],
+                config["experiment"], params, coords, data_key, config["seed"], (rep,))
     with single_threaded():  # as every engine runs a cell, so the rows are the sweep's to the last bit
-        return fn(dict(params), cell_seed(config["seed"], data_key, rep))
+        return run_cell(cell)
 
 
 def run_cell(cell, *, context=None):

@@ -302,8 +302,9 @@ def test_replicate_refuses_a_negative_rep():
     with pytest.raises(TypeError, match="rep must be an integer"):
         replicate(config, {"p": 0.5}, 1.5)
     rows = replicate(config, {"p": 1.0}, 0)
-    assert rows == [{"method": "coin", "metric": "heads", "value": 1.0}]
-    assert not math.isnan(pd.DataFrame(rows)["value"].iloc[0])
+    assert rows[["p", "method", "metric", "value", "rep"]].to_dict("records") == [
+        {"p": 1.0, "method": "coin", "metric": "heads", "value": 1.0, "rep": 0}]
+    assert not math.isnan(rows["value"].iloc[0])
 
 
 def test_declared_parameters_drive_defaults_and_docs():
