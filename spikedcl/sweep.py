@@ -51,7 +51,6 @@ import numbers
 import os
 import shutil
 import signal
-import threading
 import time
 import tomllib
 import warnings
@@ -64,7 +63,7 @@ from . import __version__, io
 from ._validation import check_int, closest_name
 from .analysis import mean_ci
 from .engine import EngineUnavailable, make_engine, single_threaded
-from .engine.base import error_text, signals_ignored
+from .engine.base import error_text, signals_handled, signals_ignored
 from .exceptions import CorruptCellWarning
 from .experiments import EXPERIMENTS, Experiment
 from .random import cell_seed
@@ -746,22 +745,8 @@ class _Terminated(BaseException):
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-@contextlib.contextmanager
-def _signals_as_exceptions():
-    """SIGTERM and SIGHUP raise :class:`_Terminated` in the block (main thread only), so the workers are ended."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Terminated(signum)
-
-    previous = {s: signal.signal(s, handler) for s in _ENDING_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+def _raise_terminated(signum, frame):
+    raise _Terminated(signum)
 
 
 def default_memory_limit():
@@ -963,21 +948,23 @@ def _run_locked(config, cells, out, engine, *, backend, resume, force, progress,
     tasks = {cell_id: (cell, context) for cell_id, cell in todo.items()}
     failures = []
     try:
-        with _signals_as_exceptions():
+        with signals_handled(_raise_terminated, *_ENDING_SIGNALS):  # so the workers are ended too
             with tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
                 stopped = _collect(engine, tasks, todo, out, digest, frames, failures, bar)
             if stopped is not None:
+                failed = {f["cell_id"] for f in failures}
                 failures += [_failure(cell, "not-run", f"the sweep stopped after an I/O error ({stopped})", None)
-                             for cell_id, cell in todo.items()
-                             if cell_id not in frames and cell_id not in {f["cell_id"] for f in failures}]
+                             for cell_id, cell in todo.items() if cell_id not in frames and cell_id not in failed]
             ok_ids = [c.cell_id for c in cells if c.cell_id in frames]
-            table = pd.concat([frames[i] for i in ok_ids], ignore_index=True) if ok_ids else pd.DataFrame()
+            table = None
             if out is not None:
                 try:
-                    io.consolidate(out, ok_ids, tables=frames)
+                    table, _ = io.consolidate_cells(out, ok_ids, tables=frames)
                 except OSError as exc:
                     failures.append({"cell_id": None, "params": None, "kind": "io",
                                      "error": f"results.parquet could not be written: {exc}", "traceback": None})
+            if table is None:  # in memory, or the results file could not be written
+                table = pd.concat([frames[i] for i in ok_ids], ignore_index=True) if ok_ids else pd.DataFrame()
             saved = _write_failures(out, failures)
     except (KeyboardInterrupt, _Terminated) as exc:
         with signals_ignored(signal.SIGINT, *_ENDING_SIGNALS):  # a second Ctrl-C does not cut this short

@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass
 
 __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
-           "THREAD_ENV", "EngineUnavailable", "ignore_interrupts", "signals_ignored"]
+           "THREAD_ENV", "EngineUnavailable", "ignore_interrupts", "signals_handled", "signals_ignored"]
 
 #: ``ok``: the task returned; ``raised``: it raised (a defect of the task, not of the engine);
 #: ``lost``: its worker died (twice, where the engine retries); ``unavailable``: the engine could not run it.
@@ -155,25 +155,44 @@ def single_threaded():
 
 
 @contextlib.contextmanager
-def signals_ignored(*signums):
-    """The signals ``signums`` ignored inside the block (main thread only; elsewhere a no-op).
+def signals_handled(handler, *signums):
+    """``handler`` for the signals ``signums`` inside the block (main thread only; elsewhere a no-op).
 
-    Processes spawned inside the block inherit the ignored dispositions.
+    The previous handlers are restored on leaving it. With ``signal.SIG_IGN``,
+    processes spawned inside the block inherit the ignored dispositions.
 
     Parameters
     ----------
+    handler : callable or signal.Handlers
+        ``handler(signum, frame)``, or ``signal.SIG_IGN`` / ``signal.SIG_DFL``.
     *signums : int
         Signal numbers, e.g. ``signal.SIGINT``.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in signums}
+    previous = {s: signal.signal(s, handler) for s in signums}
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def signals_ignored(*signums):
+    """:func:`signals_handled` with ``signal.SIG_IGN``: the signals ``signums`` ignored inside the block.
+
+    Parameters
+    ----------
+    *signums : int
+        Signal numbers, e.g. ``signal.SIGINT``.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The block's context manager.
+    """
+    return signals_handled(signal.SIG_IGN, *signums)
 
 
 def ignore_interrupts():
