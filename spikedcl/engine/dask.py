@@ -211,6 +211,11 @@ class DaskEngine(Engine):
         self.address = self._client.scheduler.address
 
     @property
+    def _lost_scheduler(self):
+        """The reason given for the tasks left when the client loses its scheduler."""
+        return f"lost the Dask scheduler at {self.address}"
+
+    @property
     def workers(self):
         """Worker threads connected now (at least 1)."""
         threads, _ = self._check()
@@ -227,7 +232,7 @@ class DaskEngine(Engine):
         client = self._client
         if client is None:
             return 0, "the Dask engine is shut down"
-        lost = f"lost the Dask scheduler at {self.address}"
+        lost = self._lost_scheduler
         if client.status != "running":
             return 0, lost
         answer = asyncio.run_coroutine_threadsafe(client.scheduler.identity(n_workers=0), client.loop.asyncio_loop)
@@ -343,7 +348,7 @@ class DaskEngine(Engine):
                 return None
             except Exception as exc:  # noqa: BLE001 - reported as the task's outcome
                 if future.cancelled():
-                    return Outcome(key, "unavailable", error=f"lost the Dask scheduler at {self.address}")
+                    return Outcome(key, "unavailable", error=self._lost_scheduler)
                 return Outcome(key, "raised", error=f"its result could not be fetched ({error_text(exc)})",
                                traceback=traceback.format_exc())
             return Outcome(key, value=value)
@@ -355,7 +360,7 @@ class DaskEngine(Engine):
             text = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
             return Outcome(key, "raised", error=error_text(exc), traceback=text)
         if status == "cancelled":  # the client cancels every future when it loses the scheduler
-            return Outcome(key, "unavailable", error=f"lost the Dask scheduler at {self.address}")
+            return Outcome(key, "unavailable", error=self._lost_scheduler)
         return None
 
     def _give_up(self, todo, running, lost, reason):
