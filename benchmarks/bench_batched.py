@@ -21,8 +21,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import spikedcl as sc  # noqa: E402
-from _common import best_time, machine  # noqa: E402
+from _common import best_time, machine
+
+import spikedcl as sc
 
 FITS = {
     "fit_pca": lambda X, r, rng, **kw: sc.fit_pca(X, r, **kw),
@@ -46,9 +47,9 @@ def main(argv=None):
     for n in args.n:
         stack = np.stack([model.sample(n, rng=np.random.SeedSequence(1, spawn_key=(i,))) for i in range(args.reps)])
         for name, fit in FITS.items():
-            t_loop = best_time(lambda: [fit(stack[i], args.r, np.random.default_rng(2)) for i in range(args.reps)],
+            t_loop = best_time(lambda fit=fit, stack=stack: [fit(stack[i], args.r, np.random.default_rng(2)) for i in range(args.reps)],
                                args.repeat)
-            t_batch = best_time(lambda: fit(stack, args.r, np.random.default_rng(2), batched=True), args.repeat)
+            t_batch = best_time(lambda fit=fit, stack=stack: fit(stack, args.r, np.random.default_rng(2), batched=True), args.repeat)
             print(f"{n:6d} {name:28s} {1e3 * t_loop:10.1f} {1e3 * t_batch:13.1f} {t_loop / t_batch:8.2f}")
 
 

@@ -29,8 +29,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import spikedcl as sc  # noqa: E402
-from _common import machine  # noqa: E402
+from _common import machine
+
+import spikedcl as sc
 
 TARGETS = {"fit_pca": 1.2, "fit_contrastive (expected)": 1.5, "fit_contrastive (realized)": 3.0}
 #: Targets as multiples of the floor (one XᵀX plus the d x d eigh).

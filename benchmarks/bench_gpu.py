@@ -25,9 +25,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import spikedcl as sc  # noqa: E402
-from spikedcl._array_api import namespace_for, to_namespace  # noqa: E402
-from _common import best_time, machine  # noqa: E402
+from _common import best_time, machine
+
+import spikedcl as sc
+from spikedcl._array_api import namespace_for, to_namespace
 
 GRID_N = (500, 1000, 2000, 5000, 10000, 20000, 50000)
 

@@ -30,7 +30,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine, peak_rss_mib, run_isolated  # noqa: E402
+from _common import machine, peak_rss_mib, run_isolated
 
 
 def _case(args):

@@ -40,9 +40,10 @@ from threadpoolctl import threadpool_info
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import machine  # noqa: E402
-from spikedcl.engine import single_threaded  # noqa: E402
-from spikedcl.sweep import expand_cells, load_config, resolve_config, run_cell, run_sweep  # noqa: E402
+from _common import machine
+
+from spikedcl.engine import single_threaded
+from spikedcl.sweep import expand_cells, load_config, resolve_config, run_cell, run_sweep
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "simulations" / "configs"
 #: Columns that identify a row (everything but the value and the fit's wall time).

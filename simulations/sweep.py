@@ -234,9 +234,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 if __name__ == "__main__":
-    import warnings
-
     import signal
+    import warnings
 
     warnings.showwarning = _show_warning
     try:

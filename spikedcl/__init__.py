@@ -7,23 +7,22 @@ metrics, downstream risks and the theoretical bounds of Ji, Deng, Nakada, Zou
 """
 
 from . import theory
+from ._array_api import namespace_for
 from .augment import MaskLaw, draw_mask, expected_mask_moments, random_mask, register_mask_law
 from .closed_form import (
     contrastive_matrix,
+    contrastive_operator,
     expected_contrastive_matrix,
     fit_autoencoder,
     fit_contrastive,
     fit_gan,
     fit_heteropca,
     fit_pca,
-    second_moment,
-    contrastive_operator,
-    second_moment_operator,
     replicates_per_batch,
+    second_moment,
+    second_moment_operator,
 )
 from .data import SpikedModel, haar_basis, noise_variances, register_noise_profile
-from .forms import BatchForm, register_form
-from .stats import ViewStatistics
 from .downstream import (
     class_labels,
     classification_excess,
@@ -37,15 +36,16 @@ from .downstream import (
     regression_excess,
     regression_labels,
 )
-from ._array_api import namespace_for
 from .eigensolvers import SymmetricOperator, block_krylov_eigh, top_eigenpairs
-from .streaming import StreamedMoments, fit_contrastive_streamed, fit_pca_streamed, streamed_moments
 from .exceptions import RankDeficientWarning, SpikedModelWarning
+from .forms import BatchForm, register_form
 from .metrics import principal_angles, sin_theta
-from .population import population_fit, population_matrix
 from .objectives import autoencoder_loss, contrastive_grad, contrastive_loss
+from .population import population_fit, population_matrix
 from .random import cell_seed, check_rng
 from .results import FitResult
+from .stats import ViewStatistics
+from .streaming import StreamedMoments, fit_contrastive_streamed, fit_pca_streamed, streamed_moments
 from .supervised import (
     fit_supervised_contrastive,
     multiclass_labels,

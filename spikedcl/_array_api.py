@@ -127,7 +127,7 @@ def namespace_for(device="cpu", dtype=None):
         ) from None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError when no driver or no device is present
+    except Exception as exc:  # noqa: BLE001 - CUDARuntimeError when no driver or no device is present
         count, reason = 0, f" ({type(exc).__name__}: {exc})"
     else:
         reason = ""

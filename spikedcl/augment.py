@@ -238,13 +238,13 @@ class PerSample(MaskLaw):
 
     name = "per-sample"
 
-    def draw(self, rows, d, p, rng):  # noqa: D102 (documented on MaskLaw)
+    def draw(self, rows, d, p, rng):  # documented on MaskLaw
         return _bernoulli(rows, d, p, rng)
 
-    def draws_per_row(self, d, p):  # noqa: D102
+    def draws_per_row(self, d, p):
         return _bernoulli_draws(d, p)
 
-    def pair_moment(self, p, d):  # noqa: D102
+    def pair_moment(self, p, d):
         return p * (1 - p)
 
 
@@ -254,10 +254,10 @@ class Fixed(MaskLaw):
     name = "fixed"
     shared = True
 
-    def check(self, p, d):  # noqa: D102
+    def check(self, p, d):
         _check_count(self, p, d)
 
-    def draw(self, rows, d, p, rng):  # noqa: D102
+    def draw(self, rows, d, p, rng):
         return _k_subsets(1, d, p, rng)
 
 
@@ -267,7 +267,7 @@ class FixedBernoulli(MaskLaw):
     name = "fixed-bernoulli"
     shared = True
 
-    def draw(self, rows, d, p, rng):  # noqa: D102
+    def draw(self, rows, d, p, rng):
         return _bernoulli(1, d, p, rng)
 
 
@@ -276,13 +276,13 @@ class ExactCount(MaskLaw):
 
     name = "exact-count"
 
-    def check(self, p, d):  # noqa: D102
+    def check(self, p, d):
         _check_count(self, p, d)
 
-    def draw(self, rows, d, p, rng):  # noqa: D102
+    def draw(self, rows, d, p, rng):
         return _k_subsets(rows, d, p, rng)
 
-    def draws_per_row(self, d, p):  # noqa: D102
+    def draws_per_row(self, d, p):
         return d
 
 

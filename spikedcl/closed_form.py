@@ -795,7 +795,7 @@ def heteropca_fit_from_moment(S, r, *, max_iter=50, tol=1e-8):
     N = target
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is reported after the loop)
         L, V, vals = _truncate(N, r)
         N_new = target + diag_part(L)
         change = float(xp.linalg.matrix_norm(N_new - N))

@@ -176,15 +176,15 @@ class CrossView(BatchForm):
     name = "cross-view"
     needs = frozenset({"cross", "total1", "total2"})
 
-    def matrix(self, stats):  # noqa: D102 (documented on BatchForm)
+    def matrix(self, stats):  # documented on BatchForm
         C12, n = stats.cross, stats.n
         return sym(C12) / n - pair_mean(stats.total1, stats.total2, C12, n)
 
-    def expected(self, stats, q):  # noqa: D102
+    def expected(self, stats, q):
         G, s, n = stats.gram, stats.total, stats.n
         return q * (offdiag(sym(G / n)) - pair_mean(s, s, G, n))
 
-    def operator(self, stats, q=None):  # noqa: D102
+    def operator(self, stats, q=None):
         n = stats.n
         if q is not None:
             return _expected_apply(stats, q / (n - 1), q, q / (n * (n - 1)))
@@ -199,7 +199,7 @@ class CrossView(BatchForm):
 
         return matmat
 
-    def batch_loss(self, W, X1, X2, lam):  # noqa: D102
+    def batch_loss(self, W, X1, X2, lam):
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         F1, F2 = X1 @ W.mT, X2 @ W.mT
@@ -207,7 +207,7 @@ class CrossView(BatchForm):
         neg = xp.sum((W @ xp.sum(X1, axis=0)) * (W @ xp.sum(X2, axis=0))) - pos
         return -pos / n + (1 / (n * (n - 1))) * neg + _regulariser(xp, W, lam)
 
-    def batch_grad(self, W, X1, X2, lam):  # noqa: D102
+    def batch_grad(self, W, X1, X2, lam):
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         a_sum, b_sum = xp.sum(X1, axis=0), xp.sum(X2, axis=0)
@@ -216,7 +216,7 @@ class CrossView(BatchForm):
         neg = Wa[:, None] * b_sum[None, :] + Wb[:, None] * a_sum[None, :] - pos
         return -pos / n + (1 / (n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
 
-    def embedding_grad(self, Z1, Z2):  # noqa: D102
+    def embedding_grad(self, Z1, Z2):
         xp = get_namespace(Z1, Z2)
         n = Z1.shape[0]
         weight = 1 / (n * (n - 1))
@@ -234,15 +234,15 @@ class SimCLR(BatchForm):
     name = "simclr"
     needs = frozenset({"cross", "gram", "total"})
 
-    def matrix(self, stats):  # noqa: D102
+    def matrix(self, stats):
         C12, n = stats.cross, stats.n
         return sym(C12) / n - pair_mean(stats.total, stats.total, stats.gram, n) / 4
 
-    def expected(self, stats, q):  # noqa: D102
+    def expected(self, stats, q):
         G, s, n = stats.gram, stats.total, stats.n
         return q * offdiag(sym(G / n)) - pair_mean(s, s, G, n) / 4
 
-    def operator(self, stats, q=None):  # noqa: D102
+    def operator(self, stats, q=None):
         n = stats.n
         if q is not None:
             return _expected_apply(stats, q / n + 1 / (4 * n * (n - 1)), q, 1 / (4 * n * (n - 1)))
@@ -255,7 +255,7 @@ class SimCLR(BatchForm):
 
         return matmat
 
-    def batch_loss(self, W, X1, X2, lam):  # noqa: D102
+    def batch_loss(self, W, X1, X2, lam):
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         F1, F2 = X1 @ W.mT, X2 @ W.mT
@@ -263,7 +263,7 @@ class SimCLR(BatchForm):
         neg = xp.sum((W @ xp.sum(X1 + X2, axis=0)) ** 2) - xp.sum(F * F)
         return -xp.sum(F1 * F2) / n + (1 / (4 * n * (n - 1))) * neg + _regulariser(xp, W, lam)
 
-    def batch_grad(self, W, X1, X2, lam):  # noqa: D102
+    def batch_grad(self, W, X1, X2, lam):
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         X = X1 + X2
@@ -273,7 +273,7 @@ class SimCLR(BatchForm):
         neg = 2 * ((W @ s)[:, None] * s[None, :] - (F1 + F2).mT @ X)
         return -pos / n + (1 / (4 * n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
 
-    def embedding_grad(self, Z1, Z2):  # noqa: D102
+    def embedding_grad(self, Z1, Z2):
         xp = get_namespace(Z1, Z2)
         n = Z1.shape[0]
         weight = 1 / (4 * n * (n - 1))

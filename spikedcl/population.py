@@ -15,19 +15,17 @@ These give the ``n = ∞`` rows of the model document's reference tables.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._array_api import to_namespace
 from ._linalg import offdiag, sym
 from ._validation import check_choice, check_positive, check_rank, check_unit_interval
 from .augment import draw_mask
-from .data import SpikedModel
 from .closed_form import (
     PRINCIPAL_METHODS,
     contrastive_fit_from_matrix,
     heteropca_fit_from_moment,
     principal_fit_from_moment,
 )
+from .data import SpikedModel
 
 __all__ = ["POPULATION_METHODS", "population_matrix", "population_fit"]
 

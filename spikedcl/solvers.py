@@ -13,7 +13,6 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._array_api import get_namespace
 from ._validation import check_choice, check_int, check_positive

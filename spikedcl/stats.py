@@ -47,7 +47,7 @@ import numpy as np
 from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
 from ._linalg import sym
 from ._validation import check_choice, check_int, check_unit_interval
-from .augment import MaskLaw, get_mask_law
+from .augment import get_mask_law
 from .eigensolvers import SymmetricOperator
 from .forms import get_form
 

@@ -37,7 +37,8 @@ import numpy as np
 from ._array_api import device_of, get_namespace, to_namespace
 from ._validation import check_choice, check_data, check_int, check_positive, check_rank
 from .closed_form import contrastive_fit_from_matrix, data_contrastive_matrix, solve_contrastive
-from .options import GD_OPTIONS, contrastive_options, solver_options as check_solver_options
+from .options import GD_OPTIONS, contrastive_options
+from .options import solver_options as check_solver_options
 from .population import population_matrix
 from .random import check_rng
 from .training import train_contrastive

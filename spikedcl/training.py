@@ -23,7 +23,8 @@ from .objectives import (
     rayleigh_grad,
     rayleigh_loss,
 )
-from .options import GD_OPTIONS, MINIBATCH_OPTIONS, solver_options as check_solver_options
+from .options import GD_OPTIONS, MINIBATCH_OPTIONS
+from .options import solver_options as check_solver_options
 from .random import check_rng
 from .results import FitResult
 from .solvers import gradient_descent, stochastic_descent

@@ -91,7 +91,7 @@ def test_gradient_descent_fits(data):
     X1, X2 = sc.random_mask(X, rng=6)
     W = np.random.default_rng(7).standard_normal((3, 30))
     Ws = xs.asarray(W, device=DEV)
-    from spikedcl.objectives import contrastive_batch_grad, contrastive_batch_loss, autoencoder_grad
+    from spikedcl.objectives import autoencoder_grad, contrastive_batch_grad, contrastive_batch_loss
 
     for loss in ("cross-view", "simclr"):
         check(contrastive_batch_loss(Ws, X1s, X2s, loss=loss), contrastive_batch_loss(W, X1, X2, loss=loss))

@@ -23,6 +23,7 @@ distributed = pytest.importorskip("distributed")
 psutil = pytest.importorskip("psutil")
 
 import dask_tasks  # noqa: E402
+
 from spikedcl.engine import SequentialEngine, make_engine  # noqa: E402
 from spikedcl.engine.base import THREAD_ENV  # noqa: E402
 from spikedcl.engine.dask import DaskEngine, EngineUnavailable  # noqa: E402

@@ -156,7 +156,7 @@ def _independent_downstream(B, model, w, X, Z, seed, kind):
             beta = np.linalg.lstsq(A, y, rcond=None)[0]
             out.append(np.mean((yt - At @ beta) ** 2))
         else:
-            def f(b):
+            def f(b, A=A):
                 a = A @ b
                 return np.mean(np.logaddexp(0, a) - y * a) + 0.5e-6 * np.sum(b[1:] ** 2)
 

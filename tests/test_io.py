@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from fs_tools import run_on_tiny_fs
+
 from spikedcl import io
 
 TIMEOUT = 60  # seconds for any subprocess step; these steps take ~2 s (interpreter start-up)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from spikedcl.augment import MASK_LAWS
+from spikedcl.closed_form import fit_contrastive
 from spikedcl.experiments import EXPERIMENTS, MemoryLimitError, MemoryPlan
 from spikedcl.experiments.base import format_bytes, generic_memory
 from spikedcl.experiments.spiked import draw_spiked, draw_spiked_streamed
@@ -32,7 +33,6 @@ from spikedcl.experiments.subspace import (
     subspace_recovery_batch,
 )
 from spikedcl.stats import data_statistics, default_threads, limit_threads
-from spikedcl.closed_form import fit_contrastive
 
 ALL_METHODS = ["pca", "ae", "gan", "heteropca", "cl", "cl-fixed", "cl-fixed-bernoulli", "cl-expected", "oracle",
                "pca-population", "cl-population", "cl-fixed-population", "heteropca-population"]

@@ -14,10 +14,10 @@ array_api_strict = pytest.importorskip("array_api_strict")
 from spikedcl._array_api import to_namespace, to_numpy  # noqa: E402
 from spikedcl.systems import align_uniform as au  # noqa: E402
 from spikedcl.systems import byol, collapse, spectral  # noqa: E402
+from spikedcl.systems import negatives as ng  # noqa: E402
 from spikedcl.systems import nt_xent as nx  # noqa: E402
 from spikedcl.systems import siglip as sg  # noqa: E402
 from spikedcl.systems.encoder import encode, encode_backward  # noqa: E402
-from spikedcl.systems import negatives as ng  # noqa: E402
 from spikedcl.systems.negatives import gaussian_critic  # noqa: E402
 
 xs = array_api_strict

@@ -9,7 +9,6 @@ import inspect
 import math
 import pkgutil
 
-import numpy as np
 import pytest
 
 from spikedcl.experiments import Experiment

@@ -86,7 +86,7 @@ def gd(P, data):
         P_star = closed.W.T @ closed.W
         fit = fit_contrastive(
             X, r, lam=lam, loss=loss, solver="gd", rng=np.random.default_rng(fit_seed),
-            solver_options={"monitor": lambda W: np.linalg.norm(W.T @ W - P_star)},
+            solver_options={"monitor": lambda W, P_star=P_star: np.linalg.norm(W.T @ W - P_star)},
         )
         method = f"cl-gd-{loss}"
         rows += _curve(method, "loss_gap", np.array(fit.info["loss_history"]) - float(closed.loss))

@@ -39,6 +39,7 @@ from .. import theory
 from .._array_api import get_namespace, to_numpy
 from .._registry import Registry
 from .._validation import check_rank
+from ..augment import MASK_LAWS, get_mask_law
 from ..closed_form import (
     fit_autoencoder,
     fit_contrastive,
@@ -51,7 +52,6 @@ from ..closed_form import (
     second_moment,
     solve_contrastive,
 )
-from ..augment import MASK_LAWS, get_mask_law
 from ..downstream import linear_oracle_risk, population_risk
 from ..eigensolvers import MATRIX_FREE_MIN_D
 from ..forms import FORMS, get_form

@@ -6,6 +6,6 @@ the configurations of this repository name ``spikedcl.plotting.supervised:NAME``
 and new code should too.
 """
 
-from ..plotting.supervised import fig5, fig5_classification  # noqa: F401
+from ..plotting.supervised import fig5, fig5_classification
 
 __all__ = ["fig5", "fig5_classification"]

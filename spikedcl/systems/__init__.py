@@ -30,8 +30,8 @@ from .base import LOSSES, ContrastiveLoss, make_loss, register_loss
 from .byol import integrate_dynamics, integrate_modes, mode_fixed_points
 from .collapse import embedding_spectrum, participation_ratio, rankme
 from .encoder import encode, encoder_objective, init_encoder
-from .negatives import gaussian_critic, gaussian_mutual_information, info_nce_estimate
 from .linear_cl import LinearCL
+from .negatives import gaussian_critic, gaussian_mutual_information, info_nce_estimate
 from .nt_xent import NTXent, NTXentHead, info_nce_bound, info_nce_loss, nt_xent_loss
 from .siglip import SigLIP, clip_loss, siglip_loss
 from .spectral import SpectralSGD, spectral_closed_form, spectral_loss, spectral_population_loss

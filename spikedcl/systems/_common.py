@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import math
+import re
 
 from .._array_api import device_of, get_namespace
 from .._validation import check_choice, check_data, check_positive

@@ -6,5 +6,5 @@ working; configurations name the experiments by their registered short names
 (``experiment = "losses"``).
 """
 
-from ..experiments.systems import *  # noqa: F401,F403
+from ..experiments.systems import *  # noqa: F403
 from ..experiments.systems import __all__  # noqa: F401

@@ -6,7 +6,7 @@ Nothing is defined here. The module keeps ``[figure] function =
 this repository name ``spikedcl.plotting.systems:NAME``, and new code should too.
 """
 
-from ..plotting.systems import (  # noqa: F401
+from ..plotting.systems import (
     BIAS_FIT_MIN_N,
     align_uniform,
     batch_size,

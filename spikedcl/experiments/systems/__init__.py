@@ -60,6 +60,7 @@ from .batch_size_effects import BIAS_DEFAULTS, batch_size
 __all__ = [
     "SPIKED_METHODS",
     "SYSTEMS_METRICS",
+    "SpikedContext",
     "METRIC_SAMPLES",
     "STYLE_DEFAULTS",
     "BIAS_DEFAULTS",
