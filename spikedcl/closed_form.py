@@ -26,6 +26,7 @@ what they call receives checked arrays and frozen options.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 from ._array_api import get_namespace
 from ._linalg import diag_part, offdiag, sym
@@ -271,7 +272,8 @@ def fit_contrastive(
     Returns
     -------
     FitResult
-        ``W`` of shape (r, d), ``basis`` = :math:`V_r` of shape (d, r),
+        ``method`` is ``"contrastive"`` for realized masks and ``"contrastive-expected"``
+        for ``masks="expected"``; ``W`` of shape (r, d), ``basis`` = :math:`V_r` of shape (d, r),
         ``eigenvalues`` = :math:`\\mu_1 \\ge \\dots \\ge \\mu_r`, ``loss`` = :math:`\\mathcal L^\\star`
         (with a leading replicate axis on each for stacked ``X``).
         Warns with :class:`RankDeficientWarning` when :math:`\\mu_r \\le 0`
@@ -306,7 +308,7 @@ def fit_contrastive(
     if solver == "gd":
         fit = train_contrastive(M, r, lam=opts.lam, rng=rng, solver_options=gd_options)
         fit.info.update(info)
-        return fit
+        return replace(fit, method=_contrastive_label(opts.masks))
     return solve_contrastive(M, r, lam=opts.lam, info=info, eigensolver="dense" if eigensolver == "dense" else "auto")
 
 
@@ -480,7 +482,13 @@ def _contrastive_result(xp, mu, V, r, lam, info):
         )
     W = xp.sqrt(mu_pos / lam)[..., :, None] * V.mT
     loss_value = -xp.sum(mu_pos**2, axis=-1) / (2 * lam)
-    return FitResult("contrastive", W, V, mu, loss_value, info=dict(info or {}, lam=lam))
+    info = dict(info or {}, lam=lam)
+    return FitResult(_contrastive_label(info.get("masks")), W, V, mu, loss_value, info=info)
+
+
+def _contrastive_label(masks):
+    """``"contrastive-expected"`` for the mask-averaged matrix, else ``"contrastive"`` (realized masks, a given M)."""
+    return "contrastive-expected" if masks == "expected" else "contrastive"
 
 
 def _principal(S, r, eigensolver="auto"):

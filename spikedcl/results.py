@@ -17,7 +17,9 @@ class FitResult:
     Parameters
     ----------
     method : str
-        ``"contrastive"``, ``"pca"``, ``"autoencoder"``, ``"gan"`` or ``"heteropca"``.
+        ``"contrastive"`` (realized masks, or a given matrix), ``"contrastive-expected"``
+        (the mask-averaged :math:`\\bar M`), ``"supervised-contrastive"``, ``"pca"``,
+        ``"autoencoder"``, ``"gan"`` or ``"heteropca"``.
     W : array of shape (r, d)
         The minimiser of the method's objective (encoder weights).
     basis : array of shape (d, r)

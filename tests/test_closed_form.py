@@ -8,19 +8,21 @@ import scipy.optimize
 import spikedcl
 from spikedcl import (
     RankDeficientWarning,
+    SpikedModel,
     contrastive_grad,
     contrastive_loss,
     contrastive_matrix,
     expected_contrastive_matrix,
     fit_autoencoder,
     fit_contrastive,
+    fit_contrastive_streamed,
     fit_gan,
     fit_heteropca,
     fit_pca,
     random_mask,
     sin_theta,
 )
-from spikedcl.closed_form import data_contrastive_matrix
+from spikedcl.closed_form import contrastive_fit_from_matrix, data_contrastive_matrix
 from spikedcl.options import contrastive_options
 from spikedcl.stats import data_statistics
 
@@ -317,3 +319,18 @@ def test_heteropca_iterates_and_reports(small_model, seed):
     one = fit_heteropca(X, 3, max_iter=1)
     assert one.n_iter == 1 and not one.converged
     assert fit.loss <= one.loss + 1e-15  # imputation reduces the off-diagonal residual
+
+
+@pytest.mark.parametrize("solver", ["closed_form", "gd"])
+@pytest.mark.parametrize("eigensolver", ["dense", "matrix-free"])
+def test_method_label_tells_realized_from_expected_masks(solver, eigensolver):
+    if solver == "gd" and eigensolver == "matrix-free":
+        pytest.skip("gd forms M")
+    X = SpikedModel.random(30, 2, rng=0).sample(200, rng=1)
+    labels = {masks: fit_contrastive(X, 2, masks=masks, solver=solver, eigensolver=eigensolver, rng=0).method
+              for masks in ("realized", "expected")}
+    assert labels == {"realized": "contrastive", "expected": "contrastive-expected"}
+    model = SpikedModel.random(30, 2, rng=0)
+    assert fit_contrastive_streamed(model, 200, 2, masks="expected", rng=1).method == "contrastive-expected"
+    assert fit_contrastive_streamed(model, 200, 2, rng=1).method == "contrastive"
+    assert contrastive_fit_from_matrix(expected_contrastive_matrix(X), 2).method == "contrastive"
