@@ -10,9 +10,13 @@ reproducible.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from ._typing import RNGLike
 from .theory import random_subspace_value
 
 __all__ = ["mean_ci", "select", "slope_ci", "theory_checks", "CHECK_COLUMNS"]
@@ -30,7 +34,12 @@ CHECK_COLUMNS = (
 )
 
 
-def select(df, metric=None, method=None, where=None):
+def select(
+    df: pd.DataFrame,
+    metric: str | None = None,
+    method: str | Sequence[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
     """Rows of ``df`` with the given metric, method(s) and coordinate values.
 
     Parameters
@@ -62,7 +71,7 @@ def select(df, metric=None, method=None, where=None):
     return df[mask]
 
 
-def mean_ci(df, by, *, level=0.95):
+def mean_ci(df: pd.DataFrame, by: str | list[str], *, level: float = 0.95) -> pd.DataFrame:
     """Mean, Student-t confidence interval and count of ``value`` per group.
 
     Parameters
@@ -94,7 +103,15 @@ def mean_ci(df, by, *, level=0.95):
     return out[by + ["mean", "half", "low", "high", "count"]]
 
 
-def slope_ci(df, x, *, level=0.95, n_boot=2000, log_x=True, rng=0):
+def slope_ci(
+    df: pd.DataFrame,
+    x: str,
+    *,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    log_x: bool = True,
+    rng: RNGLike = 0,
+) -> tuple[float, float, float]:
     """Slope of the log mean against ``x`` (or log ``x``), with a bootstrap interval.
 
     The estimate is the least-squares slope of :math:`\\log \\bar y(x)` on
@@ -157,7 +174,7 @@ def _check_rate(df, config, method, metric, x, target, tol, where=None, label=No
     return [_row(name, config, method, s, lo, hi, target, crit, abs(s - target) <= tol)]
 
 
-def theory_checks(results):
+def theory_checks(results: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Compare fitted rates and shapes of the paper's figures with the theory.
 
     Parameters

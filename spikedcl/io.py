@@ -37,9 +37,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ class CorruptCellError(ValueError):
         ``"foreign: holds cell <id>"``, ``"no checksum"`` or ``"checksum mismatch"``.
     """
 
-    def __init__(self, path, reason):
+    def __init__(self, path: str | Path, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"cell file {self.path} cannot be used: {reason}")
@@ -115,7 +116,7 @@ class DamagedFileError(ValueError):
         What is wrong with it.
     """
 
-    def __init__(self, path, reason):
+    def __init__(self, path: str | Path, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path} is damaged ({reason})")
@@ -133,13 +134,13 @@ class ResultsLocked(RuntimeError):
         ``started``, ``argv``), or ``None`` when it has not recorded it yet.
     """
 
-    def __init__(self, out_dir, holder):
+    def __init__(self, out_dir: str | Path, holder: dict[str, Any] | None) -> None:
         self.out_dir = Path(out_dir)
         self.holder = holder
         super().__init__(f"{self.out_dir} is in use by another run ({describe_holder(holder)})")
 
 
-def describe_holder(holder):
+def describe_holder(holder: dict[str, Any] | None) -> str:
     """One line naming the process that holds a results directory's lock.
 
     Parameters
@@ -187,7 +188,7 @@ class CellStatus:
     reason: str | None
     path: Path
     checksum: str | None = None
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- modes and atomic writes
@@ -218,7 +219,7 @@ def _umask():
     return _UMASK
 
 
-def atomic_write_bytes(path, data):
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     The file gets the mode ``0o666 & ~umask``. Any error (``ENOSPC`` included)
@@ -307,7 +308,7 @@ def _table_checksum(table):
     return digest.hexdigest()
 
 
-def cell_checksum(df):
+def cell_checksum(df: pd.DataFrame) -> str:
     """Checksum of the rows of a table, as recorded in a cell file.
 
     The sha256 of a canonical serialisation of the Arrow table of ``df``
@@ -338,7 +339,7 @@ def cell_checksum(df):
 # --------------------------------------------------------------------------- cells
 
 
-def cell_path(out_dir, cell_id):
+def cell_path(out_dir: str | Path, cell_id: str) -> Path:
     """Path of the parquet file of ``cell_id`` under ``out_dir``.
 
     Parameters
@@ -376,7 +377,7 @@ def _check_meta(meta):
     return dict(meta)
 
 
-def write_cell(out_dir, cell_id, df, *, meta=None):
+def write_cell(out_dir: str | Path, cell_id: str, df: pd.DataFrame, *, meta: Mapping[str, str] | None = None) -> Path:
     """Write one finished cell atomically, with its id, checksum and metadata.
 
     Parameters
@@ -444,7 +445,7 @@ def _load(path, cell_id, *, frame=True):
     return df, CellStatus(True, None, path, checksum, extra)
 
 
-def check_cell(out_dir, cell_id):
+def check_cell(out_dir: str | Path, cell_id: str) -> CellStatus:
     """Read a cell file completely and say whether it can be reused.
 
     Parameters
@@ -463,7 +464,7 @@ def check_cell(out_dir, cell_id):
     return _load(cell_path(out_dir, cell_id), cell_id, frame=False)[1]
 
 
-def cell_is_complete(out_dir, cell_id):
+def cell_is_complete(out_dir: str | Path, cell_id: str) -> bool:
     """Whether a verified file of ``cell_id`` exists: ``check_cell(out_dir, cell_id).ok``.
 
     Parameters
@@ -482,7 +483,7 @@ def cell_is_complete(out_dir, cell_id):
     return check_cell(out_dir, cell_id).ok
 
 
-def read_cell(out_dir, cell_id, *, verify=True):
+def read_cell(out_dir: str | Path, cell_id: str, *, verify: bool = True) -> pd.DataFrame:
     """Read the rows of one finished cell.
 
     Parameters
@@ -536,7 +537,7 @@ def _load_many(out_dir, cell_ids):
     return frames, sums, bad
 
 
-def load_cells(out_dir, cell_ids):
+def load_cells(out_dir: str | Path, cell_ids: Sequence[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Read and verify cells, each file once.
 
     Parameters
@@ -583,7 +584,13 @@ def _results_current(target, digest, df):
         return False
 
 
-def consolidate_cells(out_dir, cell_ids, *, path=None, tables=None):
+def consolidate_cells(
+    out_dir: str | Path,
+    cell_ids: Sequence[str],
+    *,
+    path: str | Path | Literal[False] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Concatenate the given cells, in the given order, into one long table; skip and report bad ones.
 
     Parameters
@@ -639,7 +646,13 @@ def consolidate_cells(out_dir, cell_ids, *, path=None, tables=None):
     return df, bad
 
 
-def consolidate(out_dir, cell_ids, *, path=None, tables=None):
+def consolidate(
+    out_dir: str | Path,
+    cell_ids: Sequence[str],
+    *,
+    path: str | Path | Literal[False] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Concatenate the given cells, in the given order, into one long table.
 
     As :func:`consolidate_cells`, returning the table alone, with the cells left
@@ -672,7 +685,7 @@ def consolidate(out_dir, cell_ids, *, path=None, tables=None):
 # --------------------------------------------------------------------------- sidecars
 
 
-def write_json(path, obj, *, if_changed=True):
+def write_json(path: str | Path, obj: Any, *, if_changed: bool = True) -> bool:
     """Write ``obj`` as indented JSON, atomically.
 
     Parameters
@@ -701,7 +714,7 @@ def write_json(path, obj, *, if_changed=True):
     return True
 
 
-def read_json(path):
+def read_json(path: str | Path) -> Any:
     """Read a JSON file.
 
     Parameters
@@ -738,7 +751,7 @@ def read_json(path):
 # --------------------------------------------------------------------------- the directory lock
 
 
-def remove_stale_temporaries(out_dir):
+def remove_stale_temporaries(out_dir: str | Path) -> list[Path]:
     """Remove the temporary files of interrupted writes in ``OUT`` and ``OUT/cells``.
 
     Only safe while holding the directory's lock (:func:`results_lock` calls it
@@ -791,7 +804,9 @@ def _open_lock(out):
 
 
 @contextlib.contextmanager
-def results_lock(out_dir, *, wait=True, on_wait=None):
+def results_lock(
+    out_dir: str | Path, *, wait: bool = True, on_wait: Callable[[str], object] | None = None
+) -> Iterator[list[Path]]:
     """Hold the advisory lock of a results directory for the duration of a ``with`` block.
 
     An exclusive ``flock`` on ``OUT/.lock`` (created if needed, never removed).

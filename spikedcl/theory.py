@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_numpy
+from ._typing import Array
 
 __all__ = [
     "cl_bound_terms",
@@ -50,7 +51,7 @@ def _check_dims(n, d, r):
         raise ValueError("need n >= 2 for the bound")
 
 
-def cl_bound_terms(n, d, r):
+def cl_bound_terms(n: float | Array, d: float | Array, r: float | Array) -> tuple[Array, Array]:
     """The two terms of the CL upper bound: bias :math:`r^{3/2}\\log d/d` and variance :math:`\\sqrt{dr/n}`.
 
     Parameters
@@ -74,7 +75,7 @@ def cl_bound_terms(n, d, r):
     return r**1.5 * xp.log(d) / d, xp.sqrt(d * r / n)
 
 
-def cl_upper_bound(n, d, r, *, a=1.0, b=1.0):
+def cl_upper_bound(n: float | Array, d: float | Array, r: float | Array, *, a: float = 1.0, b: float = 1.0) -> Array:
     """CL error bound :math:`a\\, r^{3/2}\\log d/d + b\\sqrt{dr/n}`.
 
     Parameters
@@ -96,7 +97,7 @@ def cl_upper_bound(n, d, r, *, a=1.0, b=1.0):
     return a * bias + b * var
 
 
-def ae_lower_bound(r, c=0.35):
+def ae_lower_bound(r: float | Array, c: float = 0.35) -> Array:
     """Autoencoder / GAN / PCA lower bound :math:`c\\sqrt r` (docs/model.md §7).
 
     Parameters
@@ -118,7 +119,7 @@ def ae_lower_bound(r, c=0.35):
     return c * xp.sqrt(r)
 
 
-def random_subspace_value(d, r):
+def random_subspace_value(d: float | Array, r: float | Array) -> Array:
     """:math:`\\sqrt{r(d-r)/d}`: the RMS :math:`\\|\\sin\\Theta\\|_F` of a uniformly random r-subspace.
 
     Parameters
@@ -161,7 +162,7 @@ def _positive_host(name, values):
     return v
 
 
-def fit_bound_constant(shape, observed):
+def fit_bound_constant(shape: Array, observed: Array) -> BoundFit:
     """Least-squares fit of one constant on log scale: :math:`\\log y = \\log c + \\log s`.
 
     Parameters
@@ -184,7 +185,7 @@ def fit_bound_constant(shape, observed):
     return BoundFit(np.array([c]), float(np.max(np.abs(c * s - y) / y)))
 
 
-def fit_bound_coefficients(n, d, r, observed):
+def fit_bound_coefficients(n: Array, d: Array, r: Array, observed: Array) -> BoundFit:
     """Non-negative least squares for :math:`y \\approx a\\, r^{3/2}\\log d/d + b\\sqrt{dr/n}`.
 
     Parameters
@@ -214,7 +215,7 @@ def fit_bound_coefficients(n, d, r, observed):
     return BoundFit(coef, float(np.max(np.abs(fit - y) / y)))
 
 
-def loglog_slope(x, y):
+def loglog_slope(x: Array, y: Array) -> tuple[float, float]:
     """Least-squares slope and intercept of :math:`\\log y` on :math:`\\log x`.
 
     Parameters

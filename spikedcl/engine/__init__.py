@@ -15,6 +15,7 @@ so rows are bit-identical across engines and worker counts.
 from __future__ import annotations
 
 import os
+from typing import Any, Literal
 
 from .base import OUTCOME_KINDS, Engine, EngineUnavailable, Outcome, call_single_threaded, single_threaded
 from .local import LokyEngine, SequentialEngine, ThreadEngine
@@ -26,7 +27,7 @@ __all__ = ["BACKENDS", "Engine", "EngineUnavailable", "Outcome", "OUTCOME_KINDS"
 BACKENDS = ("loky", "threading", "sequential", "dask")
 
 
-def resolve_workers(n_jobs):
+def resolve_workers(n_jobs: int) -> int:
     """Number of workers for ``n_jobs`` (joblib's convention: ``-1`` all cores, ``-2`` all but one).
 
     Parameters
@@ -50,7 +51,9 @@ def resolve_workers(n_jobs):
     return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
 
 
-def make_engine(backend="loky", n_jobs=1, **options):
+def make_engine(
+    backend: Literal["loky", "threading", "sequential", "dask"] = "loky", n_jobs: int = 1, **options: Any
+) -> Engine:
     """The engine of ``backend`` with ``n_jobs`` workers.
 
     Parameters

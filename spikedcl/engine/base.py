@@ -21,7 +21,10 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 __all__ = ["Outcome", "Engine", "OUTCOME_KINDS", "single_threaded", "call_single_threaded", "error_text",
            "THREAD_ENV", "EngineUnavailable", "ignore_interrupts", "signals_handled", "signals_ignored"]
@@ -66,12 +69,12 @@ class Outcome:
     traceback: str | None = None
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """Whether the task returned."""
         return self.kind == "ok"
 
 
-def error_text(exc):
+def error_text(exc: BaseException) -> str:
     """The one-line ``Type: message`` of an exception.
 
     Parameters
@@ -103,7 +106,7 @@ class Engine:
     name = "engine"
     workers = 1
 
-    def map(self, fn, tasks):
+    def map(self, fn: Callable[..., Any], tasks: Mapping[str, tuple[Any, ...]]) -> Iterator[Outcome]:
         """Run ``fn(*args)`` for every ``key, args`` of ``tasks``; yield an :class:`Outcome` each, as they end.
 
         Parameters
@@ -120,7 +123,7 @@ class Engine:
         """
         raise NotImplementedError
 
-    def shutdown(self, *, kill=False):
+    def shutdown(self, *, kill: bool = False) -> None:
         """Release the workers; with ``kill``, end the running tasks now (on an interrupt).
 
         Parameters
@@ -138,7 +141,7 @@ class Engine:
 
 
 @contextlib.contextmanager
-def single_threaded():
+def single_threaded() -> Iterator[None]:
     """One BLAS/OpenMP thread and one statistics thread inside the block.
 
     Products split over several BLAS threads add in another order, so their
@@ -155,7 +158,9 @@ def single_threaded():
 
 
 @contextlib.contextmanager
-def signals_handled(handler, *signums):
+def signals_handled(
+    handler: Callable[[int, FrameType | None], Any] | int | signal.Handlers, *signums: int
+) -> Iterator[None]:
     """``handler`` for the signals ``signums`` inside the block (main thread only; elsewhere a no-op).
 
     The previous handlers are restored on leaving it. With ``signal.SIG_IGN``,
@@ -179,7 +184,7 @@ def signals_handled(handler, *signums):
             signal.signal(s, old)
 
 
-def signals_ignored(*signums):
+def signals_ignored(*signums: int) -> contextlib.AbstractContextManager[None]:
     """:func:`signals_handled` with ``signal.SIG_IGN``: the signals ``signums`` ignored inside the block.
 
     Parameters
@@ -195,7 +200,7 @@ def signals_ignored(*signums):
     return signals_handled(signal.SIG_IGN, *signums)
 
 
-def ignore_interrupts():
+def ignore_interrupts() -> None:
     """Worker-process initializer: leave SIGINT to the sweep's process, and end with it.
 
     A Ctrl-C at a terminal reaches the whole process group; a worker that
@@ -213,7 +218,7 @@ def ignore_interrupts():
             pass
 
 
-def call_single_threaded(fn, *args):
+def call_single_threaded(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` with one thread (in a worker process, which runs one task at a time).
 
     Parameters

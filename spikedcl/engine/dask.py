@@ -45,6 +45,8 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from .base import THREAD_ENV, Engine, EngineUnavailable, Outcome, call_single_threaded, error_text, signals_ignored
 
@@ -129,7 +131,14 @@ class DaskEngine(Engine):
 
     name = "dask"
 
-    def __init__(self, *, n_workers=1, scheduler=None, connect_timeout=10.0, worker_timeout=60.0):
+    def __init__(
+        self,
+        *,
+        n_workers: int = 1,
+        scheduler: str | None = None,
+        connect_timeout: float = 10.0,
+        worker_timeout: float = 60.0,
+    ) -> None:
         if isinstance(n_workers, bool) or not isinstance(n_workers, numbers.Integral) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
@@ -216,7 +225,7 @@ class DaskEngine(Engine):
         return f"lost the Dask scheduler at {self.address}"
 
     @property
-    def workers(self):
+    def workers(self) -> int:
         """Worker threads connected now (at least 1)."""
         threads, _ = self._check()
         return max(1, threads)
@@ -248,7 +257,7 @@ class DaskEngine(Engine):
             return 0, f"{lost} ({error_text(exc)})"
         return int(info.get("total_threads", 0)), None
 
-    def map(self, fn, tasks):
+    def map(self, fn: Callable[..., Any], tasks: Mapping[str, tuple[Any, ...]]) -> Iterator[Outcome]:
         """Run ``fn(*args)`` on the cluster for every ``key, args`` of ``tasks``; yield an Outcome each.
 
         Parameters
@@ -384,7 +393,7 @@ class DaskEngine(Engine):
             except (OSError, TimeoutError):
                 pass
 
-    def shutdown(self, *, kill=False):
+    def shutdown(self, *, kill: bool = False) -> None:
         """Cancel the unfinished tasks, close the client, and the local cluster this engine started.
 
         Parameters

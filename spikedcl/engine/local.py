@@ -14,7 +14,9 @@ import queue
 import re
 import threading
 import traceback
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, wait
+from typing import Any
 
 from threadpoolctl import threadpool_limits
 
@@ -44,7 +46,7 @@ class SequentialEngine(Engine):
     name = "sequential"
     workers = 1
 
-    def map(self, fn, tasks):
+    def map(self, fn: Callable[..., Any], tasks: Mapping[str, tuple[Any, ...]]) -> Iterator[Outcome]:
         with single_threaded():
             for key, args in tasks.items():
                 yield _call(fn, key, args)
@@ -64,10 +66,10 @@ class ThreadEngine(Engine):
 
     name = "threading"
 
-    def __init__(self, workers):
+    def __init__(self, workers: int) -> None:
         self.workers = int(workers)
 
-    def map(self, fn, tasks):
+    def map(self, fn: Callable[..., Any], tasks: Mapping[str, tuple[Any, ...]]) -> Iterator[Outcome]:
         todo, done = queue.SimpleQueue(), queue.SimpleQueue()
         for item in tasks.items():
             todo.put(item)
@@ -99,7 +101,7 @@ class LokyEngine(Engine):
 
     name = "loky"
 
-    def __init__(self, workers):
+    def __init__(self, workers: int) -> None:
         self.workers = int(workers)
         self._executor = None
 
@@ -145,7 +147,7 @@ class LokyEngine(Engine):
                 running.clear()
                 self._discard_pool(kill=True)
 
-    def map(self, fn, tasks):
+    def map(self, fn: Callable[..., Any], tasks: Mapping[str, tuple[Any, ...]]) -> Iterator[Outcome]:
         suspects = {}
         for key, result in self._run(fn, tasks.items(), self.workers):
             if isinstance(result, Outcome):
@@ -160,5 +162,5 @@ class LokyEngine(Engine):
                 else:
                     yield Outcome(key, "lost", error=_death(result[1]))
 
-    def shutdown(self, *, kill=False):
+    def shutdown(self, *, kill: bool = False) -> None:
         self._discard_pool(kill)
