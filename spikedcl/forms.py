@@ -18,11 +18,13 @@ then accept it.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from ._array_api import get_namespace
 from ._linalg import offdiag, pair_mean, rank1_apply, sym
 from ._registry import lookup_named, register_named
+from ._typing import Array
 
 __all__ = ["BatchForm", "CrossView", "SimCLR", "FORMS", "CL_LOSSES", "register_form", "get_form"]
 
@@ -43,9 +45,9 @@ class BatchForm:
     """
 
     name: ClassVar[str] = ""
-    needs: ClassVar[frozenset] = frozenset({"cross", "total1", "total2"})
+    needs: ClassVar[frozenset[str]] = frozenset({"cross", "total1", "total2"})
 
-    def matrix(self, stats):
+    def matrix(self, stats: Any) -> Array:
         """Realized contrastive matrix ``M`` from the statistics of two views.
 
         Parameters
@@ -60,7 +62,7 @@ class BatchForm:
         """
         raise NotImplementedError
 
-    def expected(self, stats, q):
+    def expected(self, stats: Any, q: float) -> Array:
         """Mask-averaged :math:`\\bar M` from the data statistics ``gram`` and ``total``.
 
         Parameters
@@ -77,7 +79,7 @@ class BatchForm:
         """
         raise NotImplementedError
 
-    def operator(self, stats, q=None):
+    def operator(self, stats: Any, q: float | None = None) -> Callable[[Array], Array]:
         """``V -> M V`` (realized, ``q=None``) or ``V -> \\bar M V`` without forming the matrix.
 
         Parameters
@@ -94,7 +96,7 @@ class BatchForm:
         """
         raise NotImplementedError
 
-    def batch_loss(self, W, X1, X2, lam):
+    def batch_loss(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         """Loss of a batch of view pairs from the features alone, O(n d r).
 
         Parameters
@@ -113,7 +115,7 @@ class BatchForm:
         """
         raise NotImplementedError
 
-    def batch_grad(self, W, X1, X2, lam):
+    def batch_grad(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         """Gradient of :meth:`batch_loss` with respect to ``W``, O(n d r).
 
         Parameters
@@ -132,7 +134,7 @@ class BatchForm:
         """
         raise NotImplementedError
 
-    def embedding_grad(self, Z1, Z2):
+    def embedding_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array]:
         """Gradients of the penalty-free batch loss with respect to the embeddings, O(n k).
 
         Optional: what :class:`spikedcl.systems.linear_cl.LinearCL` trains through the
@@ -176,15 +178,15 @@ class CrossView(BatchForm):
     name = "cross-view"
     needs = frozenset({"cross", "total1", "total2"})
 
-    def matrix(self, stats):  # documented on BatchForm
+    def matrix(self, stats: Any) -> Array:  # documented on BatchForm
         C12, n = stats.cross, stats.n
         return sym(C12) / n - pair_mean(stats.total1, stats.total2, C12, n)
 
-    def expected(self, stats, q):
+    def expected(self, stats: Any, q: float) -> Array:
         G, s, n = stats.gram, stats.total, stats.n
         return q * (offdiag(sym(G / n)) - pair_mean(s, s, G, n))
 
-    def operator(self, stats, q=None):
+    def operator(self, stats: Any, q: float | None = None) -> Callable[[Array], Array]:
         n = stats.n
         if q is not None:
             return _expected_apply(stats, q / (n - 1), q, q / (n * (n - 1)))
@@ -199,7 +201,7 @@ class CrossView(BatchForm):
 
         return matmat
 
-    def batch_loss(self, W, X1, X2, lam):
+    def batch_loss(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         F1, F2 = X1 @ W.mT, X2 @ W.mT
@@ -207,7 +209,7 @@ class CrossView(BatchForm):
         neg = xp.sum((W @ xp.sum(X1, axis=0)) * (W @ xp.sum(X2, axis=0))) - pos
         return -pos / n + (1 / (n * (n - 1))) * neg + _regulariser(xp, W, lam)
 
-    def batch_grad(self, W, X1, X2, lam):
+    def batch_grad(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         a_sum, b_sum = xp.sum(X1, axis=0), xp.sum(X2, axis=0)
@@ -216,7 +218,7 @@ class CrossView(BatchForm):
         neg = Wa[:, None] * b_sum[None, :] + Wb[:, None] * a_sum[None, :] - pos
         return -pos / n + (1 / (n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
 
-    def embedding_grad(self, Z1, Z2):
+    def embedding_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array]:
         xp = get_namespace(Z1, Z2)
         n = Z1.shape[0]
         weight = 1 / (n * (n - 1))
@@ -234,15 +236,15 @@ class SimCLR(BatchForm):
     name = "simclr"
     needs = frozenset({"cross", "gram", "total"})
 
-    def matrix(self, stats):
+    def matrix(self, stats: Any) -> Array:
         C12, n = stats.cross, stats.n
         return sym(C12) / n - pair_mean(stats.total, stats.total, stats.gram, n) / 4
 
-    def expected(self, stats, q):
+    def expected(self, stats: Any, q: float) -> Array:
         G, s, n = stats.gram, stats.total, stats.n
         return q * offdiag(sym(G / n)) - pair_mean(s, s, G, n) / 4
 
-    def operator(self, stats, q=None):
+    def operator(self, stats: Any, q: float | None = None) -> Callable[[Array], Array]:
         n = stats.n
         if q is not None:
             return _expected_apply(stats, q / n + 1 / (4 * n * (n - 1)), q, 1 / (4 * n * (n - 1)))
@@ -255,7 +257,7 @@ class SimCLR(BatchForm):
 
         return matmat
 
-    def batch_loss(self, W, X1, X2, lam):
+    def batch_loss(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         F1, F2 = X1 @ W.mT, X2 @ W.mT
@@ -263,7 +265,7 @@ class SimCLR(BatchForm):
         neg = xp.sum((W @ xp.sum(X1 + X2, axis=0)) ** 2) - xp.sum(F * F)
         return -xp.sum(F1 * F2) / n + (1 / (4 * n * (n - 1))) * neg + _regulariser(xp, W, lam)
 
-    def batch_grad(self, W, X1, X2, lam):
+    def batch_grad(self, W: Array, X1: Array, X2: Array, lam: float) -> Array:
         xp = get_namespace(W, X1, X2)
         n = X1.shape[0]
         X = X1 + X2
@@ -273,7 +275,7 @@ class SimCLR(BatchForm):
         neg = 2 * ((W @ s)[:, None] * s[None, :] - (F1 + F2).mT @ X)
         return -pos / n + (1 / (4 * n * (n - 1))) * neg + 2 * lam * ((W @ W.mT) @ W)
 
-    def embedding_grad(self, Z1, Z2):
+    def embedding_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array]:
         xp = get_namespace(Z1, Z2)
         n = Z1.shape[0]
         weight = 1 / (4 * n * (n - 1))
@@ -289,7 +291,7 @@ FORMS = {form.name: form for form in (CrossView(), SimCLR())}
 CL_LOSSES = tuple(FORMS)
 
 
-def register_form(form, *, replace=False):
+def register_form(form: BatchForm, *, replace: bool = False) -> BatchForm:
     """Register a batch form so that ``loss=form.name`` selects it in every contrastive fit.
 
     Parameters
@@ -307,7 +309,7 @@ def register_form(form, *, replace=False):
     return register_named(FORMS, form, BatchForm, CL_LOSSES, what="form", kind="batch form", replace=replace)
 
 
-def get_form(loss, name="loss"):
+def get_form(loss: str | BatchForm, name: str = "loss") -> BatchForm:
     """The :class:`BatchForm` registered as ``loss`` (or ``loss`` itself when it is a form).
 
     Parameters

@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ._array_api import get_namespace
+from ._typing import Array, RNGLike
 from ._validation import check_choice, check_int, check_positive
 from .exceptions import ConvergenceWarning, DivergenceError
 from .random import check_rng
@@ -55,16 +58,16 @@ class SolverResult:
         Solver-specific extras.
     """
 
-    params: tuple
+    params: tuple[Array, ...]
     loss: float
-    loss_history: list
+    loss_history: list[float]
     grad_norm: float
     n_iter: int
     converged: bool
     stop_reason: str
     wall_time: float
     step: float
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self):
         shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in self.params)
@@ -86,18 +89,18 @@ def _norm2(arrays):
 
 
 def gradient_descent(
-    fun,
-    grad,
-    x0,
+    fun: Callable[[tuple[Array, ...]], Array],
+    grad: Callable[[tuple[Array, ...]], tuple[Array, ...]],
+    x0: tuple[Array, ...],
     *,
-    step,
-    max_iter=100_000,
-    tol_grad=1e-10,
-    tol_rel=0.0,
-    backtracking=True,
-    monitor=None,
-    warn=True,
-):
+    step: float,
+    max_iter: int = 100_000,
+    tol_grad: float = 1e-10,
+    tol_rel: float = 0.0,
+    backtracking: bool = True,
+    monitor: Callable[[tuple[Array, ...]], float] | None = None,
+    warn: bool = True,
+) -> SolverResult:
     """Full-batch gradient descent with an optional Armijo backtracking line search.
 
     Iterates :math:`x_{t+1} = x_t - \\eta_t \\nabla f(x_t)`. With ``backtracking``
@@ -242,7 +245,7 @@ def _batches_per_epoch(n_samples, batch_size):
     return n_samples // batch_size + (1 if n_samples % batch_size >= 2 else 0)
 
 
-def epochs_for_steps(n_samples, batch_size, steps):
+def epochs_for_steps(n_samples: int, batch_size: int, steps: int) -> int:
     """The fewest epochs (at least one) in which :func:`stochastic_descent` takes ``steps`` steps.
 
     Parameters
@@ -263,21 +266,21 @@ def epochs_for_steps(n_samples, batch_size, steps):
 
 
 def stochastic_descent(
-    batch_grad,
-    x0,
+    batch_grad: Callable[[tuple[Array, ...], Any, Any], tuple[Any, tuple[Array, ...]]],
+    x0: tuple[Array, ...],
     *,
-    n_samples,
-    batch_size,
-    epochs,
-    lr,
-    method="adam",
-    schedule="constant",
-    betas=(0.9, 0.999),
-    eps=1e-8,
-    tol_rel=0.0,
-    rng=None,
-    monitor=None,
-):
+    n_samples: int,
+    batch_size: int,
+    epochs: int,
+    lr: float,
+    method: Literal["sgd", "adam"] = "adam",
+    schedule: Literal["constant", "cosine", "inverse-sqrt"] = "constant",
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    tol_rel: float = 0.0,
+    rng: RNGLike = None,
+    monitor: Callable[[tuple[Array, ...]], float] | None = None,
+) -> SolverResult:
     """Minibatch SGD or Adam over shuffled epochs.
 
     Each epoch visits a fresh permutation of the samples in batches of
@@ -386,8 +389,19 @@ def stochastic_descent(
     )
 
 
-def damped_newton(fun, grad_hess, x0, *, solve=None, max_iter=100, tol=1e-10, accept_tol=None,
-                  min_step=1e-10, label="damped Newton", stacklevel=2):
+def damped_newton(
+    fun: Callable[[Array], Array],
+    grad_hess: Callable[[Array], tuple[Array, Array]],
+    x0: Array,
+    *,
+    solve: Callable[[Array, Array], Array] | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+    accept_tol: float | None = None,
+    min_step: float = 1e-10,
+    label: str = "damped Newton",
+    stacklevel: int = 2,
+) -> SolverResult:
     """Newton's method with step halving, for smooth strictly convex objectives.
 
     At each iterate the Newton direction :math:`s = H^{-1}\\nabla f` is followed

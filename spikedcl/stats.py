@@ -38,18 +38,20 @@ import contextvars
 import copy
 import math
 import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ._array_api import device_of, get_namespace, is_numpy_namespace, to_namespace
 from ._linalg import sym
+from ._typing import Array
 from ._validation import check_choice, check_int, check_unit_interval
-from .augment import get_mask_law
+from .augment import MaskLaw, get_mask_law
 from .eigensolvers import SymmetricOperator
-from .forms import get_form
+from .forms import BatchForm, get_form
 
 __all__ = [
     "ViewStatistics",
@@ -108,30 +110,30 @@ class ViewStatistics:
     """
 
     n: int
-    gram: Any = None
-    total: Any = None
-    cross: Any = None
-    total1: Any = None
-    total2: Any = None
-    data: Any = None
-    column_squares: Any = None
-    signed: Any = None
-    signed_total: Any = None
-    info: dict = field(default_factory=dict)
+    gram: Array | None = None
+    total: Array | None = None
+    cross: Array | None = None
+    total1: Array | None = None
+    total2: Array | None = None
+    data: Array | None = None
+    column_squares: Array | None = None
+    signed: Callable[[Array], Array] | None = None
+    signed_total: Array | None = None
+    info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.total2 is None and self.total1 is not None and self.total is not None:
             object.__setattr__(self, "total2", self.total - self.total1)
 
     @property
-    def d(self):
+    def d(self) -> int:
         """Dimension of the samples."""
         for a in (self.gram, self.cross, self.total, self.data):
             if a is not None:
                 return a.shape[-1]
         raise ValueError("the statistics hold no array")
 
-    def second_moment(self, center=False):
+    def second_moment(self, center: bool = False) -> Array:
         """Second moment :math:`\\hat\\Sigma_0 = G/n` (or the centred covariance).
 
         Parameters
@@ -150,7 +152,12 @@ class ViewStatistics:
             S = S - m[..., :, None] * m[..., None, :]
         return S
 
-    def contrastive_matrix(self, loss="cross-view", masks="realized", p=None):
+    def contrastive_matrix(
+        self,
+        loss: Literal["cross-view", "simclr"] | str | BatchForm = "cross-view",
+        masks: Literal["realized", "expected"] = "realized",
+        p: float | None = None,
+    ) -> Array:
         """The contrastive matrix ``M`` (realized) or :math:`\\bar M` (mask-averaged), docs/model.md §3.
 
         Parameters
@@ -180,7 +187,7 @@ class ViewStatistics:
             )
         return form.matrix(self)
 
-    def form_matrix(self, form, q=None, X=None, name="X"):
+    def form_matrix(self, form: BatchForm, q: float | None = None, X: Array | None = None, name: str = "X") -> Array:
         """A form's realized ``M`` (``q=None``) or mask average of pair moment ``q``, checked to be finite.
 
         Parameters
@@ -204,7 +211,7 @@ class ViewStatistics:
             M = form.matrix(self) if q is None else form.expected(self, q)
         return check_statistic(M, X, name)
 
-    def apply_gram(self, V):
+    def apply_gram(self, V: Array) -> Array:
         """:math:`X^\\top X V` through the data (matrix-free) or the formed Gram matrix.
 
         Parameters
@@ -221,7 +228,7 @@ class ViewStatistics:
             return self.data.mT @ (self.data @ V)
         return self.gram @ V
 
-    def apply_signed(self, V):
+    def apply_signed(self, V: Array) -> Array:
         """:math:`Y^\\top Y V` of the signed views :math:`Y = X_1 - X_2` (matrix-free, realized).
 
         Parameters
@@ -236,7 +243,7 @@ class ViewStatistics:
         """
         return self.signed(V)
 
-    def operator(self, form, q=None):
+    def operator(self, form: BatchForm, q: float | None = None) -> SymmetricOperator:
         """A form's matrix as a :class:`~spikedcl.eigensolvers.SymmetricOperator` (matrix-free).
 
         Parameters
@@ -253,7 +260,7 @@ class ViewStatistics:
         """
         return self._wrap(form.operator(self, q))
 
-    def moment_operator(self, center=False):
+    def moment_operator(self, center: bool = False) -> SymmetricOperator:
         """:math:`\\hat\\Sigma_0` (or the centred covariance) as a matrix-free operator.
 
         Parameters
@@ -284,7 +291,7 @@ def _fp_quiet(xp):
     return contextlib.nullcontext()
 
 
-def check_statistic(S, X, name="X"):
+def check_statistic(S: Array, X: Array | None, name: str = "X") -> Array:
     """Raise a clear error when a statistic of ``X`` is not finite; return ``S``.
 
     Parameters
@@ -322,7 +329,7 @@ def check_statistic(S, X, name="X"):
 _THREAD_LIMIT = contextvars.ContextVar("spikedcl_thread_limit", default=None)
 
 
-def default_threads():
+def default_threads() -> int:
     """Threads used to build row blocks: the CPUs this process may run on, capped by :func:`limit_threads`.
 
     Returns
@@ -339,7 +346,7 @@ def default_threads():
 
 
 @contextlib.contextmanager
-def limit_threads(k):
+def limit_threads(k: int) -> Iterator[None]:
     """Cap :func:`default_threads` at ``k`` inside the block (in this thread and the tasks it starts).
 
     The statistics do not depend on the thread count (every block's masks are
@@ -422,7 +429,16 @@ class _BlockMasks:
             self.rng.bit_generator.state = state
 
 
-def block_masks(law, n, d, p, rng, *, block_rows, threads=None):
+def block_masks(
+    law: str | MaskLaw,
+    n: int,
+    d: int,
+    p: float,
+    rng: np.random.Generator,
+    *,
+    block_rows: int,
+    threads: int | None = None,
+) -> np.ndarray:
     """The masks of ``n`` rows drawn in row blocks as the fits draw them (for checks).
 
     Parameters
@@ -487,7 +503,16 @@ def _add(total, part):
     return {k: total[k] + part[k] for k in total}
 
 
-def data_statistics(X, need, *, law=None, p=None, rng=None, threads=None, block_rows=None):
+def data_statistics(
+    X: Array,
+    need: Iterable[str],
+    *,
+    law: MaskLaw | None = None,
+    p: float | None = None,
+    rng: np.random.Generator | None = None,
+    threads: int | None = None,
+    block_rows: int | None = None,
+) -> ViewStatistics:
     """The statistics ``need`` of checked data ``X`` (n, d) or a stack (R, n, d).
 
     Parameters
@@ -562,7 +587,7 @@ def data_statistics(X, need, *, law=None, p=None, rng=None, threads=None, block_
     return ViewStatistics(n, **{k: out[k] for k in need})
 
 
-def view_statistics(X1, X2, need):
+def view_statistics(X1: Array, X2: Array, need: Iterable[str]) -> ViewStatistics:
     """The statistics ``need`` of two checked views of the same samples (``X = X1 + X2``).
 
     Parameters
@@ -608,14 +633,22 @@ class StatisticsAccumulator:
         ``device_masks(shape)`` draws per-sample masks on the device instead (``generator="device"``).
     """
 
-    def __init__(self, need, *, law=None, p=None, rng=None, device_masks=None):
+    def __init__(
+        self,
+        need: Iterable[str],
+        *,
+        law: MaskLaw | None = None,
+        p: float | None = None,
+        rng: np.random.Generator | None = None,
+        device_masks: Callable[[tuple[int, ...]], Array] | None = None,
+    ) -> None:
         self.need = frozenset(need)
         self.law, self.p, self.rng, self.device_masks = law, p, rng, device_masks
         self.stream = None
         self.n = 0
         self.sums = None
 
-    def add(self, Xc):
+    def add(self, Xc: Array) -> None:
         """Add the statistics of the chunk ``Xc`` of shape (k, d)."""
         xp = get_namespace(Xc)
         mask = None
@@ -630,7 +663,7 @@ class StatisticsAccumulator:
             self.sums = _add(self.sums, _block_sums(xp, Xc, mask, self.need))
         self.n += Xc.shape[0]
 
-    def result(self, info=None):
+    def result(self, info: dict[str, Any] | None = None) -> ViewStatistics:
         """The accumulated :class:`ViewStatistics` (``info`` stored with it)."""
         if self.sums is None:
             raise ValueError("no chunk was added to the statistics")
@@ -641,7 +674,14 @@ class StatisticsAccumulator:
         return ViewStatistics(self.n, **self.sums, info=dict(info or {}))
 
 
-def operator_statistics(X, *, law=None, p=None, rng=None, signed=None):
+def operator_statistics(
+    X: Array,
+    *,
+    law: MaskLaw | None = None,
+    p: float | None = None,
+    rng: np.random.Generator | None = None,
+    signed: Array | None = None,
+) -> ViewStatistics:
     """Matrix-free statistics of checked data: ``X``, its column sums and squares, and the signed views.
 
     Parameters

@@ -9,12 +9,15 @@ step costs O(d² r) whatever n is.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import orthonormalize, sym
+from ._typing import Array, RNGLike
 from ._validation import check_unit_interval
-from .augment import apply_mask, get_mask_law
-from .forms import get_form
+from .augment import MaskLaw, apply_mask, get_mask_law
+from .forms import BatchForm, get_form
 from .objectives import (
     autoencoder_grad,
     autoencoder_loss,
@@ -23,7 +26,7 @@ from .objectives import (
     rayleigh_grad,
     rayleigh_loss,
 )
-from .options import GD_OPTIONS, MINIBATCH_OPTIONS
+from .options import GD_OPTIONS, MINIBATCH_OPTIONS, SolverOptions
 from .options import solver_options as check_solver_options
 from .random import check_rng
 from .results import FitResult
@@ -74,7 +77,9 @@ def _result(method, W, S, loss, res, extra, solver="gd"):
     return FitResult(method, W, basis, eig, loss, solver=solver, n_iter=res.n_iter, converged=res.converged, info=info)
 
 
-def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
+def train_contrastive(
+    M: Array, r: int, *, lam: float = 1.0, rng: RNGLike = None, solver_options: Mapping[str, Any] | SolverOptions | None = None
+) -> FitResult:
     """Minimise :func:`~spikedcl.objectives.contrastive_loss` by gradient descent.
 
     .. math::
@@ -126,7 +131,9 @@ def train_contrastive(M, r, *, lam=1.0, rng=None, solver_options=None):
     return _result("contrastive", W, M, contrastive_loss(W, M, lam), res, {"lam": lam})
 
 
-def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
+def train_autoencoder(
+    S: Array, r: int, *, lam: float = 0.0, rng: RNGLike = None, solver_options: Mapping[str, Any] | SolverOptions | None = None
+) -> FitResult:
     """Minimise :func:`~spikedcl.objectives.autoencoder_loss` over both factors by gradient descent.
 
     Starts from independent :math:`\\mathrm{randn}/\\sqrt d` factors, with step
@@ -171,7 +178,7 @@ def train_autoencoder(S, r, *, lam=0.0, rng=None, solver_options=None):
     )
 
 
-def train_pca(S, r, *, rng=None, solver_options=None):
+def train_pca(S: Array, r: int, *, rng: RNGLike = None, solver_options: Mapping[str, Any] | SolverOptions | None = None) -> FitResult:
     """PCA by gradient descent on the Grassmann objective :func:`~spikedcl.objectives.rayleigh_loss`.
 
     Starts from :math:`\\mathrm{randn}(d, r)/\\sqrt d` with step :math:`1/(4\\lambda_{\\max}(S))`
@@ -209,9 +216,17 @@ def train_pca(S, r, *, rng=None, solver_options=None):
 
 
 def train_contrastive_minibatch(
-    X, r, *, p=0.5, lam=1.0, loss="cross-view", mask_mode="per-sample", method="adam", rng=None,
-    solver_options=None,
-):
+    X: Array,
+    r: int,
+    *,
+    p: float = 0.5,
+    lam: float = 1.0,
+    loss: Literal["cross-view", "simclr"] | str | BatchForm = "cross-view",
+    mask_mode: str | MaskLaw = "per-sample",
+    method: Literal["sgd", "adam"] = "adam",
+    rng: RNGLike = None,
+    solver_options: Mapping[str, Any] | SolverOptions | None = None,
+) -> FitResult:
     """Minibatch SGD or Adam on the batch contrastive loss with fresh masks at every step.
 
     The regime the peers train in: each step draws a batch, masks it afresh
