@@ -44,7 +44,9 @@ import functools
 import importlib
 import math
 import numbers
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -118,21 +120,21 @@ class Param:
     high: float | None = None
     open_low: bool = False
     open_high: bool = False
-    choices: object = None
+    choices: tuple[Any, ...] | Callable[[], Iterable[Any]] | None = None
     items: type | None = None
     nonempty: bool = False
     doc: str = ""
 
     @property
-    def required(self):
+    def required(self) -> bool:
         """Whether the cell must give the parameter."""
         return self.default is REQUIRED
 
-    def allowed(self):
+    def allowed(self) -> tuple[Any, ...] | None:
         """The allowed values (``None`` when not a choice)."""
         return tuple(self.choices()) if callable(self.choices) else self.choices
 
-    def check(self, value):
+    def check(self, value: Any) -> Any:
         """Check one value; returns it unchanged.
 
         Parameters
@@ -206,7 +208,7 @@ class Param:
             return f"the open interval {text}"
         return text
 
-    def describe(self):
+    def describe(self) -> str:
         """One line: ``name : type, default ... -- doc``."""
         kind = {int: "int", float: "float", str: "str", bool: "bool", list: "list"}.get(self.type, "any")
         parts = [kind]
@@ -234,7 +236,7 @@ GENERIC_SAMPLE_ARRAYS = 4
 GENERIC_SQUARE_ARRAYS = 8
 
 
-def format_bytes(nbytes):
+def format_bytes(nbytes: float) -> str:
     """``nbytes`` in the largest binary unit that keeps it at least 1 (``"1.5 GiB"``).
 
     Parameters
@@ -279,12 +281,12 @@ class MemoryPlan:
         Estimated peak bytes of the in-memory path (equal to ``bytes`` for it).
     """
 
-    path: str
+    path: Literal["in-memory", "streamed"]
     bytes: int
     in_memory_bytes: int
 
 
-def generic_memory(P):
+def generic_memory(P: dict[str, Any]) -> tuple[int, int | None]:
     """The estimate of an experiment without a memory hook: from ``n`` and ``d`` when it has them.
 
     :data:`GENERIC_SAMPLE_ARRAYS` float64 arrays of shape (n, d) and
@@ -308,7 +310,7 @@ def generic_memory(P):
     return 8 * (GENERIC_SAMPLE_ARRAYS * int(n) * int(d) + GENERIC_SQUARE_ARRAYS * int(d) ** 2), None
 
 
-def seed_children(seed, k):
+def seed_children(seed: np.random.SeedSequence, k: int) -> list[np.random.SeedSequence]:
     """The first ``k`` children of ``seed``, as ``seed.spawn(k)`` gives them on a fresh sequence.
 
     Addressed rather than spawned: ``seed`` is not modified, so calling an
@@ -333,7 +335,7 @@ def seed_children(seed, k):
     ]
 
 
-def require(P, keys, what):
+def require(P: dict[str, Any], keys: Sequence[str], what: str) -> None:
     """Raise a :class:`ValueError` unless every one of ``keys`` is set (not ``None``) in ``P``.
 
     Parameters
@@ -388,8 +390,19 @@ class Experiment:
         ``"module:attribute"`` of the run function, importable by the sweep's workers.
     """
 
-    def __init__(self, run, *, name, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
-                 batch=None, memory=None):
+    def __init__(
+        self,
+        run: Callable[[dict[str, Any], Any], list[dict[str, Any]]],
+        *,
+        name: str,
+        params: Sequence[Param] | Callable[[], Sequence[Param]] = (),
+        draw: Callable[[dict[str, Any], np.random.SeedSequence], Any] | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
+        devices: Sequence[str] = ("cpu",),
+        dtypes: Sequence[str] = ("float64",),
+        batch: Callable[..., Any] | None = None,
+        memory: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None,
+    ) -> None:
         if not callable(run):
             raise TypeError(f"run must be callable, got {run!r}")
         self.run = run
@@ -415,7 +428,7 @@ class Experiment:
         return (_import_target, (module, attr))
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Param]:
         """Declared parameters by name, the execution ones included."""
         declared = self._params() if callable(self._params) else self._params
         out = {p.name: p for p in declared}
@@ -423,7 +436,7 @@ class Experiment:
             out.setdefault(p.name, p)
         return out
 
-    def check_device(self, P):
+    def check_device(self, P: dict[str, Any]) -> None:
         """Refuse a device or dtype the experiment does not honour.
 
         Parameters
@@ -449,7 +462,7 @@ class Experiment:
             raise ValueError(f"the {self.name} experiment supports dtype {', '.join(map(repr, self.dtypes))}; "
                              f"got {dtype!r}")
 
-    def resolve(self, params):
+    def resolve(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a cell and fill the defaults.
 
         Parameters
@@ -489,7 +502,7 @@ class Experiment:
             self._check(P)
         return P
 
-    def validate(self, params):
+    def validate(self, params: dict[str, Any]) -> None:
         """Check a cell before anything runs (see :meth:`resolve` and :meth:`memory_plan`).
 
         Parameters
@@ -505,7 +518,7 @@ class Experiment:
         """
         self.memory_plan(self.resolve(params))
 
-    def memory_estimate(self, P):
+    def memory_estimate(self, P: dict[str, Any]) -> tuple[int, int | None, str]:
         """The peak bytes of one replicate of ``P`` on each path.
 
         Parameters
@@ -527,7 +540,7 @@ class Experiment:
         in_memory, streamed = int(out[0]), None if out[1] is None else int(out[1])
         return in_memory, streamed, (out[2] if len(out) == 3 else "") or ""
 
-    def memory_plan(self, P):
+    def memory_plan(self, P: dict[str, Any]) -> MemoryPlan:
         """The path of one replicate under ``P["memory_limit"]``, or a refusal before any work.
 
         In memory when the estimate fits the limit (or the limit is ``None``),
@@ -564,7 +577,7 @@ class Experiment:
             f"over memory_limit={limit} bytes ({format_bytes(limit)}): raise memory_limit or shrink the cell"
         )
 
-    def draw(self, P, seed):
+    def draw(self, P: dict[str, Any], seed: np.random.SeedSequence) -> Any:
         """The replicate's data, drawn once and shared by every method.
 
         Parameters
@@ -586,7 +599,7 @@ class Experiment:
         self.memory_plan(P)  # a cell over its limit is refused before it draws anything
         return self.run(P, self.draw(P, seed))
 
-    def describe(self):
+    def describe(self) -> str:
         """The declared parameters, one line each.
 
         Returns
@@ -606,8 +619,17 @@ def _import_target(module, attr):
 EXPERIMENTS = Registry("experiment")
 
 
-def register_experiment(name, *, params=(), draw=None, check=None, devices=("cpu",), dtypes=("float64",),
-                        memory=None, replace=False):
+def register_experiment(
+    name: str,
+    *,
+    params: Sequence[Param] | Callable[[], Sequence[Param]] = (),
+    draw: Callable[[dict[str, Any], np.random.SeedSequence], Any] | None = None,
+    check: Callable[[dict[str, Any]], None] | None = None,
+    devices: Sequence[str] = ("cpu",),
+    dtypes: Sequence[str] = ("float64",),
+    memory: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None,
+    replace: bool = False,
+) -> Callable[[Callable[[dict[str, Any], Any], list[dict[str, Any]]]], Experiment]:
     """Decorator: wrap ``run(P, data)`` into an :class:`Experiment` registered as ``name``.
 
     Parameters

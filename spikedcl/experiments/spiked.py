@@ -17,11 +17,14 @@ them from the generator left exactly where the in-memory draw leaves it.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .._array_api import namespace_for
+from .._typing import Array
 from ..data import NOISE_PROFILES, SpikedModel
 from ..downstream import draw_task
 from ..exceptions import SpikedModelWarning
@@ -49,11 +52,11 @@ class SpikedDraw:
         A streamed draw's statistics by key (:func:`draw_spiked_streamed`); ``None`` in memory.
     """
 
-    model: object
-    X: object
-    w: object
-    fit_seed: object
-    statistics: object = None
+    model: SpikedModel
+    X: Array | None
+    w: np.ndarray
+    fit_seed: np.random.SeedSequence
+    statistics: dict[Hashable, Any] | None = None
 
 
 class ReplicateContext:
@@ -76,14 +79,22 @@ class ReplicateContext:
         The streamed draw's statistics by key.
     """
 
-    def __init__(self, P, draw):
+    def __init__(self, P: dict[str, Any], draw: SpikedDraw) -> None:
         self.P, self.draw = P, draw
         self.X, self.model, self.w, self.r = draw.X, draw.model, draw.w, int(P["r"])
         self.statistics = draw.statistics
 
 
-def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2, sizes_required=True, C_low=1.0,
-                  C_open=False):
+def spiked_params(
+    *,
+    C: float = 8.0,
+    noise: str = "uniform",
+    required: bool = False,
+    n_low: int = 2,
+    sizes_required: bool = True,
+    C_low: float = 1.0,
+    C_open: bool = False,
+) -> tuple[Param, ...]:
     """Declared parameters of the spiked model: ``n``, ``d``, ``r``, ``C``, ``noise``.
 
     Parameters
@@ -117,7 +128,7 @@ def spiked_params(*, C=8.0, noise="uniform", required=False, n_low=2, sizes_requ
     )
 
 
-def draw_spiked(P, seed):
+def draw_spiked(P: dict[str, Any], seed: np.random.SeedSequence) -> SpikedDraw:
     """Model, samples (in ``P``'s device and dtype), task and fit seed of one replicate.
 
     Parameters
@@ -142,7 +153,14 @@ def draw_spiked(P, seed):
     return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)
 
 
-def draw_spiked_streamed(P, seed, needs, *, p, chunk_size):
+def draw_spiked_streamed(
+    P: dict[str, Any],
+    seed: np.random.SeedSequence,
+    needs: Mapping[Hashable, tuple[Any, ...]],
+    *,
+    p: float,
+    chunk_size: int,
+) -> SpikedDraw:
     """The draw of :func:`draw_spiked` reduced to statistics: the sample matrix is never built.
 
     The model comes from the data generator as in :func:`draw_spiked`; the

@@ -30,6 +30,7 @@ one) and metrics that read the samples make the cell refuse
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ DATA_STATISTICS = "data"
 STACK_MEMORY = 2**30
 
 
-def _no_needs(P):
+def _no_needs(P: dict[str, Any]) -> tuple[Any, ...]:
     return ()
 
 
@@ -106,16 +107,18 @@ class StreamedPath:
         The path exists only for ``solver="closed_form"``.
     """
 
-    fit: Any
-    needs: Any = _no_needs
+    fit: Callable[[FitContext], Any]
+    needs: Callable[[dict[str, Any]], tuple[Any, ...]] = _no_needs
     closed_form_only: bool = False
 
-    def available(self, P):
+    def available(self, P: dict[str, Any]) -> bool:
         """Whether the cell ``P`` can take this path."""
         return not self.closed_form_only or P["solver"] == "closed_form"
 
 
-def register_method(name, *, solver_aware=False, streamed=None, replace=False):
+def register_method(
+    name: str, *, solver_aware: bool = False, streamed: StreamedPath | None = None, replace: bool = False
+) -> Callable[[Callable[[FitContext], Any]], Callable[[FitContext], Any]]:
     """Decorator: register ``fit(ctx) -> FitResult`` as a method of the subspace experiment.
 
     Parameters
@@ -347,7 +350,7 @@ def _streamed_needs(P):
     return needs, missing
 
 
-def streamed_layout(P, needs=None):
+def streamed_layout(P: dict[str, Any], needs: Mapping[Any, Any] | None = None) -> tuple[int, int]:
     """Rows per chunk and peak bytes of a streamed replicate of the cell ``P``.
 
     The ``d x d`` sums (two float64 arrays per statistics request and
@@ -411,7 +414,7 @@ def _in_memory_bytes(P):
     return arrays + int(MEMORY_SLACK * arrays) + MEMORY_MARGIN
 
 
-def subspace_memory(P):
+def subspace_memory(P: dict[str, Any]) -> tuple[int, int | None, str]:
     """Peak bytes of one replicate of a subspace cell, in memory and streamed.
 
     In memory: :data:`SAMPLE_ARRAYS` float64 ``(n, d)`` arrays (the draw of the
@@ -551,7 +554,7 @@ validate = subspace_recovery.validate
 _BATCHABLE = {"pca": "pca", "ae": "autoencoder", "gan": "gan", "cl-expected": None}
 
 
-def subspace_recovery_batch(params, seeds):
+def subspace_recovery_batch(params: dict[str, Any], seeds: list[np.random.SeedSequence]) -> list[list[dict[str, Any]]]:
     """Several replicates of :func:`subspace_recovery`, stacked on a leading axis when it pays.
 
     With ``params["batch_replicates"]`` true (default ``"auto"``: on a GPU
