@@ -6,6 +6,10 @@ parameters of ``losses``.
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..._validation import check_choice
 from ..base import register_experiment
 from ..spiked import SpikedDraw, draw_spiked
@@ -36,7 +40,9 @@ def losses(P, draw):
     return spiked_rows(P["methods"], SpikedContext(P, draw))
 
 
-def fit_spiked(method, X, r, params, rng):
+def fit_spiked(
+    method: str, X: np.ndarray, r: int, params: dict[str, Any], rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit one method on masked views of the spiked-model samples ``X``.
 
     Parameters

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from ...systems import byol as _byol
 from ...systems.base import LOSSES, make_loss
 from ...systems.encoder import representation_basis
 from ...systems.spectral import spectral_closed_form, spectral_moments, view_moments
-from ..spiked import ReplicateContext
+from ..spiked import ReplicateContext, SpikedDraw
 from .representation_metrics import held_out_views
 from .trainer import train_embedding
 
@@ -67,7 +69,7 @@ class SpikedContext(ReplicateContext):
         Per-replicate results methods share (the spectral plug-in moments).
     """
 
-    def __init__(self, P, draw):
+    def __init__(self, P: dict[str, Any], draw: SpikedDraw) -> None:
         super().__init__(P, draw)
         self.rng = np.random.default_rng(draw.fit_seed)
         self.cache = {}
@@ -77,7 +79,7 @@ class SpikedContext(ReplicateContext):
 SPIKED_METHODS = Registry("method")
 
 
-def register_spiked_method(name, *, replace=False):
+def register_spiked_method(name: str, *, replace: bool = False) -> Callable[[Callable[[SpikedContext], tuple[np.ndarray, dict[str, Any]]]], Callable[[SpikedContext], tuple[np.ndarray, dict[str, Any]]]]:
     """Decorator: register ``fit(ctx) -> (W, info)`` as a method on the masked spiked model.
 
     Parameters
@@ -108,7 +110,7 @@ def _pca(ctx):
     return np.asarray(fit_pca(ctx.X, ctx.r).W), dict(_CLOSED)
 
 
-def spectral_view_moments(ctx):
+def spectral_view_moments(ctx: SpikedContext) -> tuple[np.ndarray, np.ndarray]:
     """Plug-in moments of one mask draw of the replicate, recorded for the methods that reuse them.
 
     The draw comes from the context's shared generator; ``"spectral-gd"``
@@ -160,7 +162,7 @@ def _byol_fit(ctx):
     return out["W"], {"solver": "ode-euler", "n_iter": steps, "converged": True}
 
 
-def spiked_methods():
+def spiked_methods() -> tuple[str, ...]:
     """Names of every method on the spiked model: :data:`SPIKED_METHODS` and the registered losses.
 
     Returns
@@ -171,7 +173,7 @@ def spiked_methods():
     return tuple(SPIKED_METHODS) + tuple(n for n in LOSSES if n not in SPIKED_METHODS)
 
 
-def fit_method(method, ctx):
+def fit_method(method: str, ctx: SpikedContext) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit one method of the replicate: a registered closed form, or Adam on a registered loss.
 
     Parameters
@@ -198,7 +200,9 @@ def fit_method(method, ctx):
     return W, {"solver": "adam", "n_iter": res.n_iter, "converged": res.converged}
 
 
-def method_rows(method, W, info, elapsed, ctx):
+def method_rows(
+    method: str, W: np.ndarray, info: dict[str, Any], elapsed: float, ctx: SpikedContext
+) -> list[dict[str, Any]]:
     """The metric rows of one fitted encoder; draws the held-out views from the shared generator.
 
     Parameters
@@ -226,7 +230,7 @@ def method_rows(method, W, info, elapsed, ctx):
     return [{**row, **info, "time_s": elapsed} for row in metric_rows(method, rep, ctx.P["metrics"])]
 
 
-def spiked_rows(methods, ctx):
+def spiked_rows(methods: Sequence[str], ctx: SpikedContext) -> list[dict[str, Any]]:
     """Fit every method in order on the replicate's context and return their metric rows.
 
     Parameters

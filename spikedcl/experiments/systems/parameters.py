@@ -10,6 +10,8 @@ the loss's dataclass fields), assembled by :func:`spiked_declared`;
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..._validation import check_int
 from ...metrics import check_metrics
@@ -21,7 +23,7 @@ from .methods import PROVIDES, SYSTEMS_METRICS, spiked_methods
 __all__ = ["loss_params", "training_params", "spiked_model_params", "spiked_declared", "check_spiked"]
 
 
-def loss_params():
+def loss_params() -> tuple[Param, ...]:
     """The hyperparameters of the registered losses, as declared parameters (type and default from the fields).
 
     Returns
@@ -39,7 +41,7 @@ def loss_params():
     return tuple(out.values())
 
 
-def training_params(*, ranged=True, methods=("cl", "pca")):
+def training_params(*, ranged: bool = True, methods: Sequence[str] = ("cl", "pca")) -> tuple[Param, ...]:
     """Declared parameters of the methods on the spiked model.
 
     Parameters
@@ -75,7 +77,7 @@ def training_params(*, ranged=True, methods=("cl", "pca")):
     )
 
 
-def spiked_model_params(*, required=True):
+def spiked_model_params(*, required: bool = True) -> tuple[Param, ...]:
     """Declared parameters of the spiked model (``n`` of at least 4, ``C`` positive).
 
     Parameters
@@ -91,7 +93,7 @@ def spiked_model_params(*, required=True):
     return spiked_params(n_low=4, sizes_required=required, C_low=0.0, C_open=True)
 
 
-def spiked_declared(methods, extra=()):
+def spiked_declared(methods: Sequence[str], extra: Sequence[Param] = ()) -> Callable[[], tuple[Param, ...]]:
     """The declared parameters of an experiment on the spiked model, evaluated when checked.
 
     Parameters
@@ -113,7 +115,7 @@ def spiked_declared(methods, extra=()):
     return params
 
 
-def check_spiked(P):
+def check_spiked(P: dict[str, Any]) -> None:
     """Check a resolved cell on the spiked model beyond its single parameters.
 
     Parameters

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...augment import split_views
-from ...metrics import register_metric
+from ...metrics import Representation, register_metric
 from ...systems.align_uniform import alignment, uniformity
 from ...systems.collapse import rankme
 
@@ -21,7 +21,7 @@ __all__ = ["METRIC_SAMPLES", "held_out_views"]
 METRIC_SAMPLES = 1000
 
 
-def held_out_views(rep):
+def held_out_views(rep: Representation) -> tuple[np.ndarray, np.ndarray]:
     """The held-out masked views of a representation's samples (drawn once, then cached by ``rep``).
 
     Parameters

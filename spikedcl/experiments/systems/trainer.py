@@ -7,16 +7,32 @@ experiment ``nt_xent_style``, with its own views).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ...augment import split_views
-from ...solvers import epochs_for_steps, stochastic_descent
+from ...solvers import SolverResult, epochs_for_steps, stochastic_descent
+from ...systems.base import ContrastiveLoss
 from ...systems.encoder import encode, encode_backward, init_encoder
 
 __all__ = ["train_embedding"]
 
 
-def train_embedding(loss, X, k, rng, *, p, batch_size, steps, lr, views=None, full=False):
+def train_embedding(
+    loss: ContrastiveLoss,
+    X: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    p: float,
+    batch_size: int,
+    steps: int,
+    lr: float,
+    views: Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]] | None = None,
+    full: bool = False,
+) -> tuple[np.ndarray | tuple[Any, ...], SolverResult]:
     """Adam on a registered loss, with fresh complementary masks (or ``views(idx, rng)``) in every batch.
 
     Parameters
