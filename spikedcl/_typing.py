@@ -8,6 +8,11 @@
 ``RNGLike``
     What :func:`spikedcl.random.check_rng` accepts: a NumPy ``Generator``, an
     integer seed, a ``SeedSequence`` or ``None`` (fresh OS entropy).
+``Namespace``
+    An array-API namespace (``numpy``, ``cupy``, ``array_api_strict``, ...), as
+    taken by the ``xp=`` parameters and returned by :func:`spikedcl.namespace_for`.
+``Device``
+    A device of such a namespace (``"cpu"``, a CuPy device, ...).
 ``Seed``
     An integer seed or ``None``.
 """
@@ -18,8 +23,10 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-__all__ = ["Array", "RNGLike", "Seed"]
+__all__ = ["Array", "Device", "Namespace", "RNGLike", "Seed"]
 
 Array: TypeAlias = Any
 RNGLike: TypeAlias = np.random.Generator | np.random.SeedSequence | int | None
+Namespace: TypeAlias = Any
+Device: TypeAlias = Any
 Seed: TypeAlias = int | None

@@ -29,6 +29,7 @@ import numpy as np
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import diag_part, offdiag
 from ._registry import lookup_named, register_named
+from ._typing import Array, RNGLike
 from ._validation import check_data, check_int, check_unit_interval
 from .random import check_rng
 
@@ -59,12 +60,30 @@ class MaskLaw:
         The ``mask_mode`` that selects the law.
     shared : bool
         One mask row is drawn once and shared by every sample (and every minibatch).
+
+    Examples
+    --------
+    A law that always sends the first ``floor(p d)`` coordinates to view 1, shared by all samples:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> class FirstCoordinates(sc.MaskLaw):
+    ...     name = "first-coordinates"
+    ...     shared = True
+    ...     def draw(self, rows, d, p, rng):
+    ...         mask = np.zeros((1, d), dtype=bool)
+    ...         mask[0, : int(p * d)] = True
+    ...         return mask
+    >>> sc.draw_mask(5, 6, 0.5, rng=0, mode=FirstCoordinates()).astype(int)
+    array([[1, 1, 1, 0, 0, 0]])
+    >>> sc.MaskLaw.pair_moment(FirstCoordinates(), 0.5, 6) is None  # no mask average: masks="expected" is refused
+    True
     """
 
     name: ClassVar[str] = ""
     shared: ClassVar[bool] = False
 
-    def check(self, p, d):
+    def check(self, p: float, d: int) -> None:
         """Refuse a masking probability the law cannot use at dimension ``d`` (default: none).
 
         Parameters
@@ -80,7 +99,7 @@ class MaskLaw:
             Naming ``p`` and the allowed range.
         """
 
-    def draw(self, rows, d, p, rng):
+    def draw(self, rows: int, d: int, p: float, rng: np.random.Generator) -> np.ndarray:
         """Draw masks without checks (the caller validated ``rows``, ``d``, ``p``, ``rng``).
 
         Parameters
@@ -101,7 +120,7 @@ class MaskLaw:
         """
         raise NotImplementedError
 
-    def draws_per_row(self, d, p):
+    def draws_per_row(self, d: int, p: float) -> int | None:
         """Raw 64-bit outputs of a PCG64 generator that one row of :meth:`draw` consumes.
 
         ``None`` (the default) when the count is not fixed, or the law is shared:
@@ -123,7 +142,7 @@ class MaskLaw:
         """
         return None
 
-    def pair_moment(self, p, d):
+    def pair_moment(self, p: float, d: int | None) -> float | None:
         """:math:`q` with :math:`\\mathbb E[A x x^\\top (I-A)] = q\\,\\Delta(x x^\\top)` for fresh iid masks.
 
         ``None`` (the default) when the law has no mask-averaged matrix
@@ -143,7 +162,7 @@ class MaskLaw:
         """
         return None
 
-    def stream(self, d, p, rng):
+    def stream(self, d: int, p: float, rng: np.random.Generator) -> MaskStream:
         """A :class:`MaskStream`: the masks of consecutive row blocks, in draw order.
 
         Parameters
@@ -162,7 +181,7 @@ class MaskLaw:
         """
         return MaskStream(self, d, p, rng)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
@@ -181,11 +200,11 @@ class MaskStream:
         Random generator.
     """
 
-    def __init__(self, law, d, p, rng):
+    def __init__(self, law: MaskLaw, d: int, p: float, rng: np.random.Generator) -> None:
         self.law, self.d, self.p, self.rng = law, d, p, rng
-        self._shared = None
+        self._shared: np.ndarray | None = None
 
-    def __call__(self, rows):
+    def __call__(self, rows: int) -> np.ndarray:
         """The masks of the next ``rows`` samples, shape (rows, d) or (1, d) for a shared law."""
         if self.law.shared:
             if self._shared is None:
@@ -293,7 +312,7 @@ MASK_LAWS = {law.name: law for law in (PerSample(), Fixed(), FixedBernoulli(), E
 MASK_MODES = tuple(MASK_LAWS)
 
 
-def register_mask_law(law, *, replace=False):
+def register_mask_law(law: MaskLaw, *, replace: bool = False) -> MaskLaw:
     """Register a mask law so that ``mask_mode=law.name`` selects it everywhere.
 
     Parameters
@@ -307,11 +326,29 @@ def register_mask_law(law, *, replace=False):
     -------
     MaskLaw
         ``law``, so the call can decorate an instantiation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> class FirstCoordinates(sc.MaskLaw):
+    ...     name = "first-coordinates"
+    ...     shared = True
+    ...     def draw(self, rows, d, p, rng):
+    ...         mask = np.zeros((1, d), dtype=bool)
+    ...         mask[0, : int(p * d)] = True
+    ...         return mask
+    >>> law = sc.register_mask_law(FirstCoordinates())
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(200, rng=1)
+    >>> fit = sc.fit_contrastive(X, 2, mask_mode="first-coordinates", rng=2)
+    >>> fit.info["mask_mode"], fit.W.shape
+    ('first-coordinates', (2, 40))
+    >>> del sc.augment.MASK_LAWS["first-coordinates"]  # unregister (leaves the registry as it was)
     """
     return register_named(MASK_LAWS, law, MaskLaw, MASK_MODES, what="law", kind="mask law", replace=replace)
 
 
-def get_mask_law(mode, name="mask_mode"):
+def get_mask_law(mode: str | MaskLaw, name: str = "mask_mode") -> MaskLaw:
     """The :class:`MaskLaw` registered as ``mode`` (or ``mode`` itself when it is a law).
 
     Parameters
@@ -329,7 +366,7 @@ def get_mask_law(mode, name="mask_mode"):
     return lookup_named(MASK_LAWS, mode, MaskLaw, name)
 
 
-def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
+def draw_mask(n: int, d: int, p: float = 0.5, *, rng: RNGLike = None, mode: str | MaskLaw = "per-sample") -> np.ndarray:
     """Draw a boolean mask on the host; ``True`` marks a coordinate of view 1.
 
     Parameters
@@ -367,6 +404,16 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
     The Bernoulli laws draw ``p = 1/2`` entries as raw random bits (one 64-bit
     draw per 64 entries, about 20 times cheaper than a double per entry) and any
     other ``p`` as ``u < p`` with ``u`` from ``rng.random``; both are exact.
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> sc.draw_mask(3, 8, 0.5, rng=0).astype(int)  # a fresh mask per sample
+    array([[1, 1, 1, 1, 1, 0, 1, 0],
+           [1, 0, 0, 0, 0, 1, 0, 0],
+           [0, 0, 0, 1, 1, 1, 0, 1]])
+    >>> sc.draw_mask(3, 8, 0.5, rng=0, mode="fixed").astype(int)  # one row of floor(p d) = 4 ones, shared
+    array([[0, 1, 1, 1, 0, 0, 1, 0]])
     """
     n = check_int(n, "n", low=1)
     d = check_int(d, "d", low=2)
@@ -376,7 +423,9 @@ def draw_mask(n, d, p=0.5, *, rng=None, mode="per-sample"):
     return law.draw(n, d, p, check_rng(rng))
 
 
-def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
+def random_mask(
+    X: Array, p: float = 0.5, *, rng: RNGLike = None, mode: str | MaskLaw = "per-sample"
+) -> tuple[Array, Array]:
     """Split every sample into two complementary masked views.
 
     Parameters
@@ -400,6 +449,18 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
     Notes
     -----
     docs/model.md §2. The mask is drawn on the host and copied to the device of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> X = np.arange(12.0).reshape(2, 6)
+    >>> X1, X2 = sc.random_mask(X, 0.5, rng=0)
+    >>> X1
+    array([[ 0.,  1.,  2.,  3.,  4.,  0.],
+           [ 6.,  0.,  0.,  0.,  0., 11.]])
+    >>> bool(np.array_equal(X1 + X2, X))  # complementary views
+    True
     """
     _, X = check_data(X, "X", min_rows=1)
     p = check_unit_interval(p, "p")
@@ -408,7 +469,9 @@ def random_mask(X, p=0.5, *, rng=None, mode="per-sample"):
     return apply_mask(X, law.draw(X.shape[0], X.shape[1], p, check_rng(rng)))
 
 
-def split_views(X, p=0.5, *, rng=None, mode="per-sample"):
+def split_views(
+    X: Array, p: float = 0.5, *, rng: RNGLike = None, mode: str | MaskLaw = "per-sample"
+) -> tuple[Array, Array]:
     """:func:`random_mask` without the checks on ``X`` (for callers that validated it).
 
     Parameters
@@ -431,7 +494,7 @@ def split_views(X, p=0.5, *, rng=None, mode="per-sample"):
     return apply_mask(X, law.draw(X.shape[0], X.shape[1], p, check_rng(rng)))
 
 
-def apply_mask(X, mask):
+def apply_mask(X: Array, mask: np.ndarray) -> tuple[Array, Array]:
     """The views ``(A x, x - A x)`` of the rows of ``X`` for a host boolean ``mask``.
 
     Parameters
@@ -452,7 +515,7 @@ def apply_mask(X, mask):
     return X1, X - X1
 
 
-def expected_mask_moments(x, p=0.5):
+def expected_mask_moments(x: Array, p: float = 0.5) -> dict[str, Array]:
     """Mask-averaged moments of one sample under iid Bernoulli(p) masks.
 
     Parameters
@@ -469,6 +532,18 @@ def expected_mask_moments(x, p=0.5):
         ``"cross"``: :math:`\\mathbb{E}[A x x^\\top (I-A)] = p(1-p)\\Delta(x x^\\top)`,
         shape (d, d); ``"same"``: :math:`\\mathbb{E}[A x x^\\top A] = p^2 x x^\\top + p(1-p) D(x x^\\top)`,
         shape (d, d).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> m = sc.expected_mask_moments(np.array([1.0, 2.0, 3.0]), p=0.5)
+    >>> m["mean"]
+    array([0.5, 1. , 1.5])
+    >>> m["cross"]  # p(1-p) times the off-diagonal of x x^T
+    array([[0.  , 0.5 , 0.75],
+           [0.5 , 0.  , 1.5 ],
+           [0.75, 1.5 , 0.  ]])
     """
     xp, x = check_data(x, "x", ndim=1)
     p = check_unit_interval(p, "p")

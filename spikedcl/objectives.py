@@ -8,7 +8,8 @@ tests check the minimisers against them.
 from __future__ import annotations
 
 from ._array_api import get_namespace
-from .forms import get_form
+from ._typing import Array
+from .forms import BatchForm, get_form
 
 __all__ = [
     "contrastive_loss",
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 
-def contrastive_loss(W, M, lam=1.0):
+def contrastive_loss(W: Array, M: Array, lam: float = 1.0) -> Array:
     """Linear contrastive loss on its sufficient statistic ``M`` (docs/model.md §3).
 
     .. math::
@@ -42,6 +43,18 @@ def contrastive_loss(W, M, lam=1.0):
     -------
     array of shape ()
         The loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(300, rng=1)
+    >>> M = sc.expected_contrastive_matrix(X, p=0.5)
+    >>> fit = sc.closed_form.contrastive_fit_from_matrix(M, 2, lam=1.0)
+    >>> round(float(sc.contrastive_loss(fit.W, M, lam=1.0)), 3)  # the minimum, -sum(mu^2) / (2 lam)
+    -0.055
+    >>> round(float(fit.loss), 3)
+    -0.055
     """
     xp = get_namespace(W, M)
     WM = W @ M
@@ -49,7 +62,7 @@ def contrastive_loss(W, M, lam=1.0):
     return -xp.sum(WM * W) + lam / 2 * xp.sum(G * G)
 
 
-def contrastive_grad(W, M, lam=1.0):
+def contrastive_grad(W: Array, M: Array, lam: float = 1.0) -> Array:
     """Gradient :math:`-2WM + 2\\lambda (W W^\\top) W` of :func:`contrastive_loss`.
 
     Parameters
@@ -65,11 +78,22 @@ def contrastive_grad(W, M, lam=1.0):
     -------
     array of shape (r, d)
         The gradient with respect to ``W``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(300, rng=1)
+    >>> M = sc.expected_contrastive_matrix(X, p=0.5)
+    >>> fit = sc.closed_form.contrastive_fit_from_matrix(M, 2, lam=1.0)
+    >>> G = sc.contrastive_grad(fit.W, M, lam=1.0)
+    >>> G.shape, bool(np.abs(G).max() < 1e-10)  # stationary at the closed form
+    ((2, 40), True)
     """
     return -2 * (W @ M) + 2 * lam * ((W @ W.mT) @ W)
 
 
-def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
+def autoencoder_loss(W_enc: Array, W_dec: Array, S: Array, lam: float = 0.0) -> Array:
     """Two-factor linear autoencoder loss in Gram form (docs/model.md §4).
 
     .. math::
@@ -96,6 +120,17 @@ def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
     -------
     array of shape ()
         The loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(300, rng=1)
+    >>> S = sc.second_moment(X)
+    >>> fit = sc.fit_autoencoder(X, 2)
+    >>> loss = sc.autoencoder_loss(fit.W, fit.info["decoder"], S)
+    >>> round(float(loss), 3), round(float(np.trace(S) - fit.eigenvalues.sum()), 3)  # the tail of the spectrum
+    (22.904, 22.904)
     """
     xp = get_namespace(W_enc, W_dec, S)
     ES = W_enc @ S
@@ -108,7 +143,9 @@ def autoencoder_loss(W_enc, W_dec, S, lam=0.0):
     return fit + lam * (xp.sum(W_enc**2) + xp.sum(W_dec**2))
 
 
-def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
+def contrastive_batch_loss(
+    W: Array, X1: Array, X2: Array, lam: float = 1.0, *, loss: str | BatchForm = "cross-view"
+) -> Array:
     """Linear contrastive loss of a batch of view pairs, from the features alone (docs/model.md §3).
 
     .. math::
@@ -139,11 +176,26 @@ def contrastive_batch_loss(W, X1, X2, lam=1.0, *, loss="cross-view"):
     -------
     array of shape ()
         The loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(300, rng=1)
+    >>> from spikedcl.augment import split_views
+    >>> from spikedcl.objectives import contrastive_batch_loss
+    >>> X1, X2 = split_views(X, 0.5, rng=2)
+    >>> W = np.random.default_rng(3).standard_normal((2, 40))
+    >>> value = contrastive_batch_loss(W, X1, X2)
+    >>> bool(np.isclose(value, sc.contrastive_loss(W, sc.contrastive_matrix(X1, X2))))
+    True
     """
     return get_form(loss).batch_loss(W, X1, X2, lam)
 
 
-def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
+def contrastive_batch_grad(
+    W: Array, X1: Array, X2: Array, lam: float = 1.0, *, loss: str | BatchForm = "cross-view"
+) -> Array:
     """Gradient of :func:`contrastive_batch_loss` with respect to ``W``, in O(n d r).
 
     Parameters
@@ -167,7 +219,7 @@ def contrastive_batch_grad(W, X1, X2, lam=1.0, *, loss="cross-view"):
     return get_form(loss).batch_grad(W, X1, X2, lam)
 
 
-def autoencoder_grad(W_enc, W_dec, S, lam=0.0):
+def autoencoder_grad(W_enc: Array, W_dec: Array, S: Array, lam: float = 0.0) -> tuple[Array, Array]:
     """Gradients of :func:`autoencoder_loss` with respect to both factors (docs/model.md §4).
 
     Parameters
@@ -194,7 +246,7 @@ def autoencoder_grad(W_enc, W_dec, S, lam=0.0):
     return grad_enc, grad_dec
 
 
-def rayleigh_loss(V, S):
+def rayleigh_loss(V: Array, S: Array) -> Array:
     """PCA as a Grassmann objective: the negative generalised Rayleigh quotient.
 
     .. math::
@@ -221,7 +273,7 @@ def rayleigh_loss(V, S):
     return -xp.linalg.trace(xp.linalg.solve(G, V.mT @ (S @ V)))
 
 
-def rayleigh_grad(V, S):
+def rayleigh_grad(V: Array, S: Array) -> Array:
     """Gradient :math:`-2(I - V G^{-1} V^\\top) S V G^{-1}`, :math:`G = V^\\top V`, of :func:`rayleigh_loss`.
 
     Parameters

@@ -11,7 +11,9 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, Literal
 
+from ._typing import Array, Namespace
 from ._validation import check_choice, check_data, check_int, check_positive, check_unit_interval
 from .augment import MaskLaw, get_mask_law
 from .exceptions import SpikedModelWarning
@@ -30,6 +32,8 @@ __all__ = [
 ]
 
 CL_MASKS = ("realized", "expected")
+#: The ``masks=`` choices of the contrastive fits.
+MasksChoice = Literal["realized", "expected"]
 #: Options accepted by ``solver_options`` of the gradient-descent fits.
 GD_OPTIONS = ("step", "max_iter", "tol_grad", "tol_rel", "backtracking", "init_scale", "monitor")
 #: Options accepted by ``solver_options`` of the minibatch fits.
@@ -56,31 +60,38 @@ class ContrastiveOptions:
 
     p: float
     lam: float
-    masks: str
+    masks: MasksChoice
     form: BatchForm
     law: MaskLaw
 
     @property
-    def loss(self):
+    def loss(self) -> str:
         """Name of the batch form."""
         return self.form.name
 
     @property
-    def mask_mode(self):
+    def mask_mode(self) -> str:
         """Name of the mask law."""
         return self.law.name
 
     @property
-    def pair_moment(self):
+    def pair_moment(self) -> float | None:
         """The law's pair moment ``q`` for the mask average (``None`` for realized masks)."""
         return self.law.pair_moment(self.p, None) if self.masks == "expected" else None
 
-    def info(self):
+    def info(self) -> dict[str, Any]:
         """The options as stored in ``FitResult.info``."""
         return {"p": self.p, "lam": self.lam, "masks": self.masks, "loss": self.loss, "mask_mode": self.mask_mode}
 
 
-def contrastive_options(p=0.5, lam=1.0, masks="realized", loss="cross-view", mask_mode="per-sample", d=None):
+def contrastive_options(
+    p: float = 0.5,
+    lam: float = 1.0,
+    masks: MasksChoice = "realized",
+    loss: str | BatchForm = "cross-view",
+    mask_mode: str | MaskLaw = "per-sample",
+    d: int | None = None,
+) -> ContrastiveOptions:
     """Check the options shared by the contrastive fits.
 
     Parameters
@@ -128,21 +139,23 @@ class SolverOptions:
         Option name to value, keys among the allowed ones.
     """
 
-    values: Mapping
+    values: Mapping[str, Any]
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         """The option ``key`` (or ``default``)."""
         return self.values.get(key, default)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self.values
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         """A mutable copy of the options."""
         return dict(self.values)
 
 
-def solver_options(options, allowed=GD_OPTIONS):
+def solver_options(
+    options: Mapping[str, Any] | SolverOptions | None, allowed: tuple[str, ...] = GD_OPTIONS
+) -> SolverOptions:
     """Check ``solver_options``: ``None`` or a mapping whose keys are in ``allowed``.
 
     Parameters
@@ -180,14 +193,16 @@ def solver_options(options, allowed=GD_OPTIONS):
     return SolverOptions(MappingProxyType(options))
 
 
-def check_bool(value, name):
+def check_bool(value: bool, name: str) -> bool:
     """Check that ``value`` is ``True`` or ``False`` (not a truthy string or number)."""
     if value is not True and value is not False:
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return value
 
 
-def check_fit_data(X, name="X", *, finite=True, batched=False):
+def check_fit_data(
+    X: Array, name: str = "X", *, finite: bool = True, batched: bool = False
+) -> tuple[Namespace, Array]:
     """Check the data of a fit: (n, d), or (R, n, d) with ``batched``; warn when ``n < d``.
 
     With ``finite=False`` the caller checks the statistic instead (a non-finite

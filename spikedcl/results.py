@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._array_api import short_repr
+from ._typing import Array
 
 __all__ = ["FitResult"]
 
@@ -38,24 +39,35 @@ class FitResult:
         Whether the solver met its tolerance.
     info : dict, default={}
         Method-specific extras (e.g. the decoder of an autoencoder).
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(50, 2, rng=0)
+    >>> X = model.sample(400, rng=1)
+    >>> fit = sc.fit_pca(X, 2)
+    >>> fit.method, fit.W.shape, fit.basis.shape, fit.eigenvalues.shape
+    ('pca', (2, 50), (50, 2), (2,))
+    >>> fit.transform(X).shape
+    (400, 2)
     """
 
     method: str
-    W: Any
-    basis: Any
-    eigenvalues: Any
-    loss: Any
+    W: Array
+    basis: Array
+    eigenvalues: Array
+    loss: Array
     solver: str = "closed_form"
     n_iter: int = 0
     converged: bool = True
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def r(self):
+    def r(self) -> int:
         """Dimension of the representation."""
         return self.W.shape[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         d = self.W.shape[-1]
         batch = tuple(self.W.shape[:-2])
         stack = f", batch={batch}" if batch else ""
@@ -63,7 +75,7 @@ class FitResult:
                 f"eigenvalues={short_repr(self.eigenvalues)}, loss={short_repr(self.loss)}, "
                 f"n_iter={self.n_iter}, converged={self.converged})")
 
-    def transform(self, X):
+    def transform(self, X: Array) -> Array:
         """Features ``F = X W^T`` of shape (n_samples, r).
 
         Parameters
@@ -80,6 +92,17 @@ class FitResult:
         ------
         ValueError
             When ``X`` does not have the ``d`` columns of ``W``.
+
+        Examples
+        --------
+        >>> import spikedcl as sc
+        >>> X = sc.SpikedModel.random(30, 2, rng=0).sample(100, rng=1)
+        >>> fit = sc.fit_contrastive(X, 2, rng=2)
+        >>> F = fit.transform(X)
+        >>> F.shape
+        (100, 2)
+        >>> bool(abs(F - X @ fit.W.T).max() == 0)
+        True
         """
         shape = tuple(getattr(X, "shape", ()))
         d = self.W.shape[-1]
