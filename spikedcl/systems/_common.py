@@ -217,14 +217,20 @@ def _parameters_section(fn):
     return match.group(1).rstrip()
 
 
-def _output_function(value_and_grad, name, summary, index, returns):
-    """A function named ``name``, with the signature of ``value_and_grad``, returning its outputs ``[index]``."""
+def _output_function(value_and_grad, name, summary, index, returns, return_annotation):
+    """A function named ``name``, with the signature of ``value_and_grad``, returning its outputs ``[index]``.
+
+    Its annotations are those of ``value_and_grad`` but for the return, ``return_annotation``
+    (a string, resolved in the module of ``value_and_grad``).
+    """
 
     @functools.wraps(value_and_grad)
     def fn(*args, **kwargs):
         return value_and_grad(*args, **kwargs)[index]
 
     fn.__name__ = fn.__qualname__ = name
+    fn.__annotations__ = {**value_and_grad.__annotations__, "return": return_annotation}
+    fn.__signature__ = inspect.signature(value_and_grad).replace(return_annotation=return_annotation)
     fn.__doc__ = (
         f"{summary}\n\nSee :func:`{value_and_grad.__name__}` for the objective.\n\n"
         f"Parameters\n----------\n{_parameters_section(value_and_grad)}\n\n"
@@ -261,7 +267,8 @@ def loss_and_grad_functions(value_and_grad, *, loss, grad):
         raise ValueError(f"value_and_grad must be named '<stem>_value_and_grad', got {name!r}")
     return (
         _output_function(value_and_grad, f"{stem}_loss", loss, 0,
-                         f"array of shape ()\n    The loss, the first output of :func:`{name}`."),
+                         f"array of shape ()\n    The loss, the first output of :func:`{name}`.", "Array"),
         _output_function(value_and_grad, f"{stem}_grad", grad, slice(1, None),
-                         f"tuple of arrays\n    The gradients, the outputs of :func:`{name}` after the loss."),
+                         f"tuple of arrays\n    The gradients, the outputs of :func:`{name}` after the loss.",
+                         "tuple[Array, ...]"),
     )

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .._array_api import get_namespace
+from .._typing import Array
 from .._validation import check_data, check_positive
 from ._common import (
     check_pair,
@@ -62,7 +63,7 @@ def _log_hyp0f1(m, x):
     return math.log(hyp0f1(m / 2, x))
 
 
-def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
+def alignment(Z1: Array, Z2: Array, *, alpha: float = DEFAULT_ALPHA, normalize: bool = True) -> Array:
     """Alignment :math:`\\mathbb E_{\\mathrm{pos}}\\|f(x) - f(y)\\|^\\alpha` of paired embeddings.
 
     .. math::
@@ -92,7 +93,7 @@ def alignment(Z1, Z2, *, alpha=DEFAULT_ALPHA, normalize=True):
     return xp.mean(d2 ** (alpha / 2))
 
 
-def uniformity_value_and_grad(U, *, t=DEFAULT_T):
+def uniformity_value_and_grad(U: Array, *, t: float = DEFAULT_T) -> tuple[Array, Array]:
     """Uniformity of points (no normalisation) and its gradient.
 
     .. math::
@@ -128,7 +129,7 @@ def uniformity_value_and_grad(U, *, t=DEFAULT_T):
     return loss, dU
 
 
-def uniformity(Z, *, t=DEFAULT_T, normalize=True):
+def uniformity(Z: Array, *, t: float = DEFAULT_T, normalize: bool = True) -> Array:
     """Uniformity of one set of embeddings (log-mean Gaussian potential over pairs).
 
     .. math::
@@ -162,7 +163,7 @@ def uniformity(Z, *, t=DEFAULT_T, normalize=True):
     return uniformity_value_and_grad(Z, t=t)[0]
 
 
-def uniformity_lower_bound(t, m):
+def uniformity_lower_bound(t: float, m: int) -> float:
     """Uniformity of the uniform distribution on :math:`S^{m-1}` (the minimum over encoders).
 
     .. math::
@@ -186,14 +187,14 @@ def uniformity_lower_bound(t, m):
 
 
 def align_uniform_value_and_grad(
-    Z1,
-    Z2,
+    Z1: Array,
+    Z2: Array,
     *,
-    lam_align=DEFAULT_WEIGHTS[0],
-    lam_uniform=DEFAULT_WEIGHTS[1],
-    alpha=DEFAULT_ALPHA,
-    t=DEFAULT_T,
-):
+    lam_align: float = DEFAULT_WEIGHTS[0],
+    lam_uniform: float = DEFAULT_WEIGHTS[1],
+    alpha: float = DEFAULT_ALPHA,
+    t: float = DEFAULT_T,
+) -> tuple[Array, Array, Array]:
     """Weighted alignment + uniformity loss of normalised embeddings, with its gradient.
 
     .. math::
@@ -258,7 +259,7 @@ align_uniform_loss, align_uniform_grad = loss_and_grad_functions(
 )
 
 
-def negatives_loss(anchors, positives, negatives, *, temperature=0.5):
+def negatives_loss(anchors: Array, positives: Array, negatives: Array, *, temperature: float = 0.5) -> Array:
     """Contrastive loss with M explicit negatives per anchor (Wang & Isola's Theorem 1 setting).
 
     .. math::
@@ -301,7 +302,7 @@ def negatives_loss(anchors, positives, negatives, *, temperature=0.5):
     return xp.mean(logsumexp(logits, axis=1) - pos)
 
 
-def sphere_log_partition(temperature, m):
+def sphere_log_partition(temperature: float, m: int) -> float:
     """:math:`\\log\\mathbb E_{w\\sim\\sigma_{m-1}}e^{u^\\top w/\\tau} = \\log{}_0F_1(;m/2;1/(4\\tau^2))`, any unit u.
 
     Parameters
@@ -341,6 +342,6 @@ class AlignUniform(ContrastiveLoss):
         object.__setattr__(self, "lam_align", check_positive(self.lam_align, "lam_align", allow_zero=True))
         object.__setattr__(self, "lam_uniform", check_positive(self.lam_uniform, "lam_uniform", allow_zero=True))
 
-    def value_and_grad(self, Z1, Z2):
+    def value_and_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array, Array]:
         """:func:`align_uniform_value_and_grad`: ``(loss, dZ1, dZ2)``."""
         return align_uniform_value_and_grad(Z1, Z2, lam_align=self.lam_align, lam_uniform=self.lam_uniform)

@@ -36,7 +36,10 @@ fields it declares and ignoring the other keys.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from .._typing import Array
 
 __all__ = ["LOSSES", "ContrastiveLoss", "register_loss", "make_loss", "loss_names"]
 
@@ -64,11 +67,11 @@ class ContrastiveLoss:
     """
 
     name: ClassVar[str] = ""
-    extra_init: ClassVar[tuple] = ()
-    closed_form: ClassVar = None
-    penalty: ClassVar = None
+    extra_init: ClassVar[tuple[float, ...]] = ()
+    closed_form: ClassVar[Callable[..., Any] | None] = None
+    penalty: ClassVar[Callable[..., Any] | None] = None
 
-    def value_and_grad(self, Z1, Z2, *extra):
+    def value_and_grad(self, Z1: Array, Z2: Array, *extra: Array) -> tuple[Array, ...]:
         """Loss and its gradients.
 
         Parameters
@@ -86,11 +89,11 @@ class ContrastiveLoss:
         """
         raise NotImplementedError(f"{type(self).__name__} must define value_and_grad")
 
-    def loss(self, Z1, Z2, *extra):
+    def loss(self, Z1: Array, Z2: Array, *extra: Array) -> Array:
         """The loss value alone (first entry of :meth:`value_and_grad`)."""
         return self.value_and_grad(Z1, Z2, *extra)[0]
 
-    def head_shape(self, r):
+    def head_shape(self, r: int) -> tuple[int, int] | None:
         """Widths ``(h, m)`` of the projection head for representation dimension ``r``, or ``None``.
 
         Parameters
@@ -106,12 +109,12 @@ class ContrastiveLoss:
         return None
 
     @classmethod
-    def hyperparameters(cls):
+    def hyperparameters(cls) -> tuple[str, ...]:
         """Names of the hyperparameters (the dataclass fields), in declaration order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def register_loss(cls):
+def register_loss(cls: type[ContrastiveLoss]) -> type[ContrastiveLoss]:
     """Class decorator: add a loss class to :data:`LOSSES` under ``cls.name``.
 
     Parameters
@@ -146,12 +149,12 @@ def register_loss(cls):
     return cls
 
 
-def loss_names():
+def loss_names() -> tuple[str, ...]:
     """Names of the registered losses, sorted."""
     return tuple(sorted(LOSSES))
 
 
-def make_loss(name, params=None):
+def make_loss(name: str, params: Mapping[str, Any] | None = None) -> ContrastiveLoss:
     """The registered loss ``name`` built from the keys of ``params`` that it declares.
 
     Parameters

@@ -21,11 +21,13 @@ against each other and against the fixed points.
 from __future__ import annotations
 
 import math
+from typing import Any, Literal
 
 import numpy as np
 
 from .._array_api import get_namespace
 from .._linalg import eye_like, sym
+from .._typing import Array
 from .._validation import check_choice, check_int, check_positive
 from ..random import check_rng
 
@@ -46,7 +48,7 @@ __all__ = [
 DYNAMICS = ("simsiam", "byol", "directpred", "no-predictor")
 
 
-def collapse_threshold(tau=1.0, sigma2=0.0):
+def collapse_threshold(tau: float = 1.0, sigma2: float = 0.0) -> float:
     """Weight decay :math:`\\eta^\\star = \\tau^2/(4(1+\\sigma^2))` above which every mode collapses.
 
     Parameters
@@ -66,7 +68,9 @@ def collapse_threshold(tau=1.0, sigma2=0.0):
     return tau**2 / (4 * (1 + sigma2))
 
 
-def mode_fixed_points(tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
+def mode_fixed_points(
+    tau: float = 1.0, eta: float = 0.0, sigma2: float = 0.0, alpha_p: float = 1.0
+) -> dict[str, float]:
     """Non-trivial fixed points of the per-mode BYOL/SimSiam ODE.
 
     .. math::
@@ -114,7 +118,7 @@ def mode_fixed_points(tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     return {"p_plus": pp, "p_minus": pm, "s_plus": pp**2 / alpha_p, "s_minus": pm**2 / alpha_p, "threshold": thr}
 
 
-def predicted_eigenvalues(fixed_points):
+def predicted_eigenvalues(fixed_points: dict[str, float]) -> tuple[float, float]:
     """Predicted top eigenvalue of :math:`F` from :func:`mode_fixed_points`.
 
     Parameters
@@ -134,7 +138,9 @@ def predicted_eigenvalues(fixed_points):
     return s_plus, s_directpred
 
 
-def mode_rhs(p, s, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
+def mode_rhs(
+    p: Array, s: Array, *, tau: float = 1.0, eta: float = 0.0, sigma2: float = 0.0, alpha_p: float = 1.0
+) -> tuple[Array, Array]:
     """Right-hand side of the per-mode ODE for eigenvalues ``p`` of :math:`W_p` and ``s`` of :math:`F`.
 
     .. math::
@@ -168,7 +174,17 @@ def mode_rhs(p, s, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0):
     return alpha_p * s * g - eta * p, 2 * p * s * g - 2 * eta * s
 
 
-def integrate_modes(p0, s0, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0, dt=0.01, n_steps=10_000):
+def integrate_modes(
+    p0: Array,
+    s0: Array,
+    *,
+    tau: float = 1.0,
+    eta: float = 0.0,
+    sigma2: float = 0.0,
+    alpha_p: float = 1.0,
+    dt: float = 0.01,
+    n_steps: int = 10_000,
+) -> tuple[Array, Array]:
     """Euler integration of the per-mode ODE (:func:`mode_rhs`).
 
     Parameters
@@ -200,7 +216,17 @@ def integrate_modes(p0, s0, *, tau=1.0, eta=0.0, sigma2=0.0, alpha_p=1.0, dt=0.0
     return p, s
 
 
-def dynamics_rhs(Wp, W, Wa, X, Xprime, *, alpha_p=1.0, eta=0.0, beta=0.0):
+def dynamics_rhs(
+    Wp: Array,
+    W: Array,
+    Wa: Array,
+    X: Array,
+    Xprime: Array,
+    *,
+    alpha_p: float = 1.0,
+    eta: float = 0.0,
+    beta: float = 0.0,
+) -> tuple[Array, Array, Array]:
     """Right-hand side of the linear BYOL/SimSiam matrix ODE.
 
     .. math::
@@ -244,7 +270,7 @@ def dynamics_rhs(Wp, W, Wa, X, Xprime, *, alpha_p=1.0, eta=0.0, beta=0.0):
     return dWp, dW, beta * (W - Wa)
 
 
-def directpred_predictor(F_hat, *, eps=0.1):
+def directpred_predictor(F_hat: Array, *, eps: float = 0.1) -> Array:
     """DirectPred's predictor from the feature correlation, paper form.
 
     .. math::
@@ -277,7 +303,7 @@ def directpred_predictor(F_hat, *, eps=0.1):
     return (U * p[None, :]) @ U.mT
 
 
-def ema_schedule(k, K, tau_base=0.996):
+def ema_schedule(k: int, K: int, tau_base: float = 0.996) -> float:
     """BYOL's cosine EMA schedule :math:`\\tau_k = 1 - (1-\\tau_{base})(\\cos(\\pi k/K) + 1)/2`.
 
     Parameters
@@ -300,21 +326,21 @@ def ema_schedule(k, K, tau_base=0.996):
 
 
 def integrate_dynamics(
-    W0,
-    Wp0,
-    X,
-    Xprime,
+    W0: Array,
+    Wp0: Array,
+    X: Array,
+    Xprime: Array,
     *,
-    variant="simsiam",
-    alpha_p=1.0,
-    eta=0.01,
-    beta=0.05,
-    dt=0.01,
-    n_steps=20_000,
-    rho=0.3,
-    eps=0.1,
-    record_every=None,
-):
+    variant: Literal["simsiam", "byol", "directpred", "no-predictor"] = "simsiam",
+    alpha_p: float = 1.0,
+    eta: float = 0.01,
+    beta: float = 0.05,
+    dt: float = 0.01,
+    n_steps: int = 20_000,
+    rho: float = 0.3,
+    eps: float = 0.1,
+    record_every: int | None = None,
+) -> dict[str, Any]:
     """Euler integration of the linear non-contrastive dynamics.
 
     .. math::

@@ -8,11 +8,13 @@ unnormalised dot products and show the spectrum losing dimensions.
 from __future__ import annotations
 
 import math
+from typing import Any, Literal
 
 import numpy as np
 
 from .._array_api import get_namespace
 from .._linalg import sym
+from .._typing import Array, RNGLike
 from .._validation import check_choice, check_data, check_int, check_positive
 from ..random import check_rng
 from ..solvers import epochs_for_steps, stochastic_descent
@@ -34,7 +36,7 @@ RANKME_EPS = 1e-7
 SPECTRA = ("svd", "eig")
 
 
-def embedding_spectrum(Z, *, normalize=False, center=True):
+def embedding_spectrum(Z: Array, *, normalize: bool = False, center: bool = True) -> Array:
     """Descending eigenvalues of the embedding covariance.
 
     .. math::
@@ -66,7 +68,9 @@ def embedding_spectrum(Z, *, normalize=False, center=True):
     return xp.clip(xp.flip(xp.linalg.eigvalsh(sym(C))), min=0)
 
 
-def rankme(Z, *, center=False, spectrum="svd", eps=RANKME_EPS):
+def rankme(
+    Z: Array, *, center: bool = False, spectrum: Literal["svd", "eig"] = "svd", eps: float = RANKME_EPS
+) -> Array:
     """RankMe effective rank: the exponential of the entropy of the normalised spectrum.
 
     .. math::
@@ -103,7 +107,7 @@ def rankme(Z, *, center=False, spectrum="svd", eps=RANKME_EPS):
     return xp.exp(-xp.sum(p * xp.log(p)))
 
 
-def participation_ratio(Z, *, center=True):
+def participation_ratio(Z: Array, *, center: bool = True) -> Array:
     """Participation ratio :math:`(\\sum\\lambda)^2/\\sum\\lambda^2` of the embedding covariance.
 
     Parameters
@@ -123,7 +127,7 @@ def participation_ratio(Z, *, center=True):
     return xp.sum(lam) ** 2 / xp.sum(lam**2)
 
 
-def numerical_rank(Z, *, rtol=1e-3, center=True):
+def numerical_rank(Z: Array, *, rtol: float = 1e-3, center: bool = True) -> int:
     """Number of covariance eigenvalues above ``rtol`` times the largest.
 
     Parameters
@@ -146,19 +150,19 @@ def numerical_rank(Z, *, rtol=1e-3, center=True):
 
 
 def collapse_toy(
-    case=1,
+    case: Literal[1, 2] = 1,
     *,
-    noise=0.01,
-    n_samples=10_000,
-    dim=16,
-    n_noisy=8,
-    n_iter=2000,
-    lr=None,
-    batch_size=128,
-    temperature=0.1,
-    init_decay=0.35,
-    rng=None,
-):
+    noise: float = 0.01,
+    n_samples: int = 10_000,
+    dim: int = 16,
+    n_noisy: int = 8,
+    n_iter: int = 2000,
+    lr: float | None = None,
+    batch_size: int = 128,
+    temperature: float = 0.1,
+    init_decay: float = 0.35,
+    rng: RNGLike = None,
+) -> dict[str, Any]:
     """DirectCLR's linear toys of dimensional collapse.
 
     InfoNCE on unnormalised dot products, trained by minibatch SGD:

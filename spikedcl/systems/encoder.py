@@ -17,7 +17,11 @@ and returns the pair of pure callables that
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .._array_api import device_of, get_namespace, to_namespace
+from .._typing import Array, RNGLike
 from .._validation import check_data
 from ..random import check_rng
 from .base import ContrastiveLoss
@@ -43,7 +47,7 @@ def _check_params(params, d):
             raise ValueError(f"W2 must have shape (m, h) with h={W1.shape[0]}, got {tuple(W2.shape)}")
 
 
-def encode(params, X):
+def encode(params: tuple[Array, ...], X: Array) -> tuple[Array, Array]:
     """Embeddings of the rows of ``X``.
 
     Parameters
@@ -71,7 +75,7 @@ def encode(params, X):
     return A @ params[2].mT, H
 
 
-def encode_backward(params, X, dZ):
+def encode_backward(params: tuple[Array, ...], X: Array, dZ: Array) -> tuple[Array, ...]:
     """Gradient of a loss with respect to the encoder parameters.
 
     Parameters
@@ -102,7 +106,15 @@ def encode_backward(params, X, dZ):
     return (dW, dW1, dW2)
 
 
-def init_encoder(k, d, *, head=None, scale=None, rng=None, like=None):
+def init_encoder(
+    k: int,
+    d: int,
+    *,
+    head: tuple[int, int] | None = None,
+    scale: float | None = None,
+    rng: RNGLike = None,
+    like: Array | None = None,
+) -> tuple[Array, ...]:
     """Random initial encoder parameters, drawn on the host and moved to ``like``'s device.
 
     Parameters
@@ -142,7 +154,9 @@ def init_encoder(k, d, *, head=None, scale=None, rng=None, like=None):
     return tuple(out)
 
 
-def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
+def encoder_objective(
+    loss_and_grad: Callable[..., tuple[Array, ...]] | ContrastiveLoss, X1: Array, X2: Array, **loss_kwargs: Any
+) -> tuple[Callable[[tuple[Array, ...]], Array], Callable[[tuple[Array, ...]], tuple[Array, ...]]]:
     """``fun``/``grad`` callables of an embedding loss composed with the encoder.
 
     .. math::
@@ -202,7 +216,7 @@ def encoder_objective(loss_and_grad, X1, X2, **loss_kwargs):
     return fun, grad
 
 
-def representation_basis(W, r=None):
+def representation_basis(W: Array, r: int | None = None) -> Array:
     """Orthonormal basis of the top-``r`` right singular directions of ``W``.
 
     Unlike a QR of ``W.T`` it never fails on a (nearly) collapsed encoder.

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._array_api import device_of, get_namespace
+from .._typing import Array
 from .._validation import check_positive
 from ..closed_form import contrastive_fit_from_matrix, contrastive_matrix
 from ..forms import get_form
@@ -52,7 +53,7 @@ class LinearCL(ContrastiveLoss):
         object.__setattr__(self, "lam", check_positive(self.lam, "lam"))
         get_form(self.form, "form")
 
-    def value_and_grad(self, Z1, Z2):
+    def value_and_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array, Array]:
         """Embedding part of the batch loss and its gradients.
 
         Parameters
@@ -73,7 +74,7 @@ class LinearCL(ContrastiveLoss):
         loss = contrastive_batch_loss(identity, Z1, Z2, 0.0, loss=self.form)
         return (loss, *get_form(self.form).embedding_grad(Z1, Z2))
 
-    def penalty(self, W):
+    def penalty(self, W: Array) -> tuple[Array, Array]:
         """The encoder penalty :math:`\\frac\\lambda2\\|WW^\\top\\|_F^2` and its gradient.
 
         Parameters
@@ -92,7 +93,7 @@ class LinearCL(ContrastiveLoss):
         zero = xp.zeros((W.shape[1], W.shape[1]), dtype=W.dtype, device=device_of(W))
         return contrastive_loss(W, zero, self.lam), contrastive_grad(W, zero, self.lam)
 
-    def closed_form(self, X1, X2, k):
+    def closed_form(self, X1: Array, X2: Array, k: int) -> Array:
         """Minimiser ``W`` (k, d) over linear encoders: the protocol's ``closed_form(X1, X2, k)``.
 
         ``W`` of :func:`spikedcl.closed_form.contrastive_fit_from_matrix` on the

@@ -18,11 +18,13 @@ which the population log-partition has a closed form.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from .._array_api import to_namespace
 from .._linalg import sym
+from .._typing import Array, RNGLike
 from .._validation import check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
 from ._common import check_pair, check_temperature, eye_bool, logsumexp, row_normalize
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-def gaussian_mutual_information(rho, d):
+def gaussian_mutual_information(rho: float, d: int) -> float:
     """Mutual information :math:`I = -\\tfrac d2\\log(1-\\rho^2)` of the correlated Gaussian pair (nats).
 
     Parameters
@@ -63,7 +65,9 @@ def gaussian_mutual_information(rho, d):
     return -d / 2 * math.log1p(-(rho**2))
 
 
-def gaussian_pairs(K, d, rho, *, rng=None, xp=None, device=None):
+def gaussian_pairs(
+    K: int, d: int, rho: float, *, rng: RNGLike = None, xp: Any = None, device: Any = None
+) -> tuple[Array, Array]:
     """Draw ``K`` pairs :math:`(x, y)` with :math:`y = \\rho x + \\sqrt{1-\\rho^2}\\varepsilon`.
 
     Parameters
@@ -97,7 +101,7 @@ def gaussian_pairs(K, d, rho, *, rng=None, xp=None, device=None):
     return X, Y
 
 
-def gaussian_critic(X, Y, rho):
+def gaussian_critic(X: Array, Y: Array, rho: float) -> Array:
     """Optimal critic scores :math:`f(x_i, y_j) = \\log p(y_j\\mid x_i) - \\log p(y_j)`.
 
     .. math::
@@ -129,7 +133,7 @@ def gaussian_critic(X, Y, rho):
     return -dist / (2 * c) + sy[None, :] / 2 - d / 2 * math.log(c)
 
 
-def info_nce_estimate(K, d, rho, *, reps=1, rng=None):
+def info_nce_estimate(K: int, d: int, rho: float, *, reps: int = 1, rng: RNGLike = None) -> np.ndarray:
     """InfoNCE estimates :math:`\\log K - \\mathcal L` of :math:`I(X;Y)` with the optimal critic.
 
     .. math::
@@ -180,7 +184,7 @@ def _log_partitions(Z1, Z2, tau):
     return xp, incl, excl
 
 
-def minibatch_log_partition(Z1, Z2, *, temperature=0.5, positive=True):
+def minibatch_log_partition(Z1: Array, Z2: Array, *, temperature: float = 0.5, positive: bool = True) -> Array:
     """Per-anchor log-mean of the NT-Xent denominator over one minibatch (cosine similarity).
 
     .. math::
@@ -214,7 +218,7 @@ def minibatch_log_partition(Z1, Z2, *, temperature=0.5, positive=True):
     return incl if positive else excl
 
 
-def nt_xent_bias_terms(Z1, Z2, *, temperature, log_partition):
+def nt_xent_bias_terms(Z1: Array, Z2: Array, *, temperature: float, log_partition: float) -> tuple[Array, Array]:
     """One minibatch's unbiased estimates of the NT-Xent bias and of the log-mean (Jensen) bias.
 
     Let :math:`m_\\infty = e^{c}` be the population mean :math:`\\mathbb E_w e^{u^\\top w/\\tau}`
@@ -283,7 +287,7 @@ def _check_cosines(cosines):
     return np.clip(s, -1.0, 1.0)
 
 
-def nt_xent_population_limit(mean_cosine, temperature, k):
+def nt_xent_population_limit(mean_cosine: float, temperature: float, k: int) -> float:
     """Population limit of the normalised NT-Xent loss for isotropic view embeddings.
 
     The minibatch loss :math:`\\mathcal L_N` (:func:`~spikedcl.systems.nt_xent.nt_xent_loss`,
@@ -325,7 +329,7 @@ def nt_xent_population_limit(mean_cosine, temperature, k):
     return -s / tau + sphere_log_partition(tau, k)
 
 
-def nt_xent_bias_first_order(cosines, N, temperature, k):
+def nt_xent_bias_first_order(cosines: Array, N: int, temperature: float, k: int) -> tuple[float, float]:
     """First-order (in 1/N) bias of the minibatch NT-Xent and of the negatives' log-mean.
 
     For isotropic view embeddings in :math:`\\mathbb R^k`, with
@@ -385,7 +389,7 @@ def nt_xent_bias_first_order(cosines, N, temperature, k):
     return (a_pos - 1) / (M + 1) - a_jensen * M / (M + 1) ** 2, -a_jensen / M
 
 
-def whitened_view_encoder(covariance, k, aug_noise):
+def whitened_view_encoder(covariance: Array, k: int, aug_noise: float) -> tuple[Array, Array]:
     """Fixed linear encoder that makes the views' embeddings exactly :math:`N(0, I_k)`.
 
     Views are :math:`x + \\sigma\\varepsilon` with :math:`\\varepsilon \\sim N(0, I_d)`; with
@@ -429,7 +433,7 @@ def whitened_view_encoder(covariance, k, aug_noise):
     return W, lam / (lam + sigma2)
 
 
-def loglog_slope_ci(x, y, y_se, *, level=0.95):
+def loglog_slope_ci(x: Array, y: Array, y_se: Array, *, level: float = 0.95) -> tuple[float, float]:
     """Weighted least-squares slope of :math:`\\log|y|` on :math:`\\log x`, with a confidence interval.
 
     Each point gets the delta-method variance :math:`(\\mathrm{se}_i/|y_i|)^2` of

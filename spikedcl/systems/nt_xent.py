@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .._array_api import device_of, get_namespace
+from .._typing import Array, RNGLike
 from .._validation import check_data, check_int, check_positive
 from ..random import check_rng
 from ._common import (
@@ -61,7 +63,9 @@ def _check_inputs(Z1, Z2, temperature, similarity):
     return xp, Z1, Z2, tau
 
 
-def nt_xent_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+def nt_xent_value_and_grad(
+    Z1: Array, Z2: Array, *, temperature: float = DEFAULT_TEMPERATURE, similarity: Literal["cosine", "dot"] = "cosine"
+) -> tuple[Array, Array, Array]:
     """NT-Xent loss and its gradient with respect to both views.
 
     .. math::
@@ -122,7 +126,7 @@ nt_xent_loss, nt_xent_grad = loss_and_grad_functions(
 )
 
 
-def info_nce_from_scores(scores):
+def info_nce_from_scores(scores: Array) -> tuple[Array, Array]:
     """InfoNCE loss of a critic matrix and its gradient.
 
     .. math::
@@ -154,7 +158,7 @@ def info_nce_from_scores(scores):
     return loss, (xp.exp(scores - lse[:, None]) - eye) / K
 
 
-def info_nce_bound(scores):
+def info_nce_bound(scores: Array) -> Array:
     """The InfoNCE lower bound on mutual information, :math:`\\log K - \\mathcal L` (nats).
 
     .. math::
@@ -177,7 +181,9 @@ def info_nce_bound(scores):
     return math.log(scores.shape[0]) - loss
 
 
-def info_nce_value_and_grad(Z1, Z2, *, temperature=DEFAULT_TEMPERATURE, similarity="cosine"):
+def info_nce_value_and_grad(
+    Z1: Array, Z2: Array, *, temperature: float = DEFAULT_TEMPERATURE, similarity: Literal["cosine", "dot"] = "cosine"
+) -> tuple[Array, Array, Array]:
     """One-directional InfoNCE of anchors ``Z1`` against candidates ``Z2``, with gradients.
 
     .. math::
@@ -222,7 +228,9 @@ info_nce_loss, info_nce_grad = loss_and_grad_functions(
 )
 
 
-def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):
+def style_views(
+    signal: np.ndarray, q: int, d_noise: int, *, style: float = 2.0, jitter: float = 0.3, rng: RNGLike = None
+) -> np.ndarray:
     """One view per row of ``signal`` for the head-vs-nuisance experiment (docs/systems.md §1, S-3).
 
     .. math::
@@ -268,7 +276,7 @@ def style_views(signal, q, d_noise, *, style=2.0, jitter=0.3, rng=None):
     )
 
 
-def ridge_probe_r2(F_train, Y_train, F_test, Y_test, *, ridge=1e-3):
+def ridge_probe_r2(F_train: Array, Y_train: Array, F_test: Array, Y_test: Array, *, ridge: float = 1e-3) -> Array:
     """Held-out :math:`R^2` of a ridge regression probe of ``Y`` on the features ``F``.
 
     .. math::
@@ -335,7 +343,7 @@ class NTXent(ContrastiveLoss):
         object.__setattr__(self, "temperature", check_temperature(self.temperature))
         check_similarity(self.similarity)
 
-    def value_and_grad(self, Z1, Z2):
+    def value_and_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array, Array]:
         """:func:`nt_xent_value_and_grad` with this loss's hyperparameters: ``(loss, dZ1, dZ2)``."""
         return nt_xent_value_and_grad(Z1, Z2, temperature=self.temperature, similarity=self.similarity)
 
@@ -347,6 +355,6 @@ class NTXentHead(NTXent):
 
     name = "nt-xent-head"
 
-    def head_shape(self, r):
+    def head_shape(self, r: int) -> tuple[int, int]:
         """``(2 r, r)``: hidden and output widths of the head."""
         return (2 * r, r)

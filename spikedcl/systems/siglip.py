@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .._array_api import get_namespace
+from .._typing import Array
 from .._validation import _check_real
 from ._common import (
     check_pair,
@@ -73,7 +74,14 @@ def _towers_backward(X, Y, norms, t, C, G):
     return dX, dY, t * xp.sum(G * C)
 
 
-def siglip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, bias=INIT_BIAS, *, normalize=True):
+def siglip_value_and_grad(
+    X: Array,
+    Y: Array,
+    log_temperature: float | Array = INIT_LOG_TEMPERATURE,
+    bias: float | Array = INIT_BIAS,
+    *,
+    normalize: bool = True,
+) -> tuple[Array, Array, Array, Array, Array]:
     """Pairwise sigmoid loss and its gradient with respect to both towers, :math:`t'` and :math:`b`.
 
     .. math::
@@ -128,7 +136,9 @@ siglip_loss, siglip_grad = loss_and_grad_functions(
 )
 
 
-def clip_value_and_grad(X, Y, log_temperature=INIT_LOG_TEMPERATURE, *, normalize=True):
+def clip_value_and_grad(
+    X: Array, Y: Array, log_temperature: float | Array = INIT_LOG_TEMPERATURE, *, normalize: bool = True
+) -> tuple[Array, Array, Array, Array]:
     """Symmetric softmax (CLIP) loss, the baseline SigLIP replaces, with its gradients.
 
     .. math::
@@ -198,10 +208,12 @@ class SigLIP(ContrastiveLoss):
         object.__setattr__(self, "bias_init", _check_real(self.bias_init, "bias_init"))
 
     @property
-    def extra_init(self):
+    def extra_init(self) -> tuple[float, float]:
         """``(INIT_LOG_TEMPERATURE, bias_init)``: the initial :math:`t'` and :math:`b`."""
         return (INIT_LOG_TEMPERATURE, self.bias_init)
 
-    def value_and_grad(self, Z1, Z2, log_temperature, bias):
+    def value_and_grad(
+        self, Z1: Array, Z2: Array, log_temperature: Array, bias: Array
+    ) -> tuple[Array, Array, Array, Array, Array]:
         """:func:`siglip_value_and_grad`: ``(loss, dZ1, dZ2, dlog_temperature, dbias)``."""
         return siglip_value_and_grad(Z1, Z2, log_temperature, bias)

@@ -14,12 +14,15 @@ Three faces of one objective:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from .._array_api import get_namespace
 from .._linalg import diag_part, offdiag, sym, top_eigh
+from .._typing import Array, RNGLike
 from .._validation import check_choice, check_data, check_int, check_positive, check_unit_interval
 from ..random import check_rng
 from ._common import check_pair, loss_and_grad_functions, normalize_backward, row_normalize
@@ -59,7 +62,7 @@ def _project_backward(cache, dZp, mu):
     return xp.where(outside, math.sqrt(mu) * normalize_backward(U, norms, dZp), dZp)
 
 
-def spectral_value_and_grad(Z1, Z2, *, mu=1.0, project=False):
+def spectral_value_and_grad(Z1: Array, Z2: Array, *, mu: float = 1.0, project: bool = False) -> tuple[Array, Array, Array]:
     """Minibatch spectral contrastive loss and its gradient (the reference code's estimator).
 
     .. math::
@@ -123,7 +126,7 @@ def _check_moments(W, Sigma, Cplus):
     return xp
 
 
-def spectral_population_loss(W, Sigma, Cplus):
+def spectral_population_loss(W: Array, Sigma: Array, Cplus: Array) -> Array:
     """Population spectral contrastive loss of the linear encoder :math:`f(x) = Wx`.
 
     .. math::
@@ -149,7 +152,7 @@ def spectral_population_loss(W, Sigma, Cplus):
     return -2 * xp.sum((W @ Cplus) * W) + xp.sum(G * G)
 
 
-def spectral_population_grad(W, Sigma, Cplus):
+def spectral_population_grad(W: Array, Sigma: Array, Cplus: Array) -> Array:
     """Gradient :math:`-4WC_+ + 4(W\\Sigma W^\\top)W\\Sigma` of :func:`spectral_population_loss`.
 
     Parameters
@@ -171,7 +174,7 @@ def spectral_population_grad(W, Sigma, Cplus):
     return -4 * (W @ C) + 4 * ((W @ Sigma @ W.mT) @ W) @ Sigma
 
 
-def spectral_closed_form(Sigma, Cplus, k):
+def spectral_closed_form(Sigma: Array, Cplus: Array, k: int) -> tuple[Array, Array, Array]:
     """Closed-form minimiser of the linear population spectral loss.
 
     .. math::
@@ -218,7 +221,9 @@ def spectral_closed_form(Sigma, Cplus, k):
     return W, -xp.sum(mu_pos**2), mu
 
 
-def spectral_moments(Sigma_x, p=0.5, *, masks="complementary"):
+def spectral_moments(
+    Sigma_x: Array, p: float = 0.5, *, masks: Literal["complementary", "bernoulli"] = "complementary"
+) -> tuple[Array, Array]:
     """Single-view and positive-pair moments of masked views, from :math:`\\Sigma_x`.
 
     Parameters
@@ -250,7 +255,7 @@ def spectral_moments(Sigma_x, p=0.5, *, masks="complementary"):
     return p**2 * Sigma_x + p * (1 - p) * diag_part(Sigma_x), p**2 * Sigma_x
 
 
-def view_moments(X1, X2):
+def view_moments(X1: Array, X2: Array) -> tuple[Array, Array]:
     """Plug-in moments of paired views: :math:`\\hat\\Sigma` (both views pooled) and :math:`\\hat C_+`.
 
     Parameters
@@ -270,7 +275,9 @@ def view_moments(X1, X2):
     return (X1.mT @ X1 + X2.mT @ X2) / (2 * n), sym(X1.mT @ X2) / n
 
 
-def augmentation_graph(sizes, *, eps=0.0, rng=None):
+def augmentation_graph(
+    sizes: Sequence[int], *, eps: float = 0.0, rng: RNGLike = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted augmentation graph: dense random blocks, optionally leaking across blocks.
 
     Parameters
@@ -305,7 +312,7 @@ def augmentation_graph(sizes, *, eps=0.0, rng=None):
     return A, labels
 
 
-def normalized_adjacency(A):
+def normalized_adjacency(A: Array) -> tuple[Array, Array]:
     """:math:`\\bar A = D^{-1/2} A D^{-1/2}` with :math:`D = \\operatorname{diag}(A\\mathbf 1)`.
 
     Parameters
@@ -330,7 +337,7 @@ def normalized_adjacency(A):
     return s[:, None] * A * s[None, :], deg
 
 
-def graph_spectral_embedding(A, k):
+def graph_spectral_embedding(A: Array, k: int) -> tuple[Array, Array]:
     """Top-``k`` eigenpairs of the normalised augmentation graph: the spectral loss's minimiser.
 
     .. math::
@@ -359,7 +366,7 @@ def graph_spectral_embedding(A, k):
     return V * xp.sqrt(xp.clip(gamma, min=0))[None, :], gamma
 
 
-def graph_spectral_loss(F, Abar):
+def graph_spectral_loss(F: Array, Abar: Array) -> Array:
     """Spectral contrastive loss of a tabular encoder on the augmentation graph.
 
     .. math::
@@ -384,7 +391,7 @@ def graph_spectral_loss(F, Abar):
     return -2 * xp.sum(F * (Abar @ F)) + xp.sum(G * G)
 
 
-def graph_spectral_grad(F, Abar):
+def graph_spectral_grad(F: Array, Abar: Array) -> Array:
     """Gradient :math:`-4\\bar A F + 4F(F^\\top F)` of :func:`graph_spectral_loss`.
 
     Parameters
@@ -427,11 +434,11 @@ class SpectralSGD(ContrastiveLoss):
         if not isinstance(self.project, bool):
             raise TypeError(f"project must be True or False, got {self.project!r}")
 
-    def value_and_grad(self, Z1, Z2):
+    def value_and_grad(self, Z1: Array, Z2: Array) -> tuple[Array, Array, Array]:
         """:func:`spectral_value_and_grad`: ``(loss, dZ1, dZ2)``."""
         return spectral_value_and_grad(Z1, Z2, mu=self.mu, project=self.project)
 
-    def closed_form(self, X1, X2, k):
+    def closed_form(self, X1: Array, X2: Array, k: int) -> Array:
         """Minimiser ``W`` (k, d) over linear encoders: the protocol's ``closed_form(X1, X2, k)``.
 
         :func:`spikedcl.systems.spectral.spectral_closed_form` of the plug-in
