@@ -1,7 +1,7 @@
 """Figure F6: training reaches the closed forms (docs/model.md §3, §9).
 
 A thin wrapper over the ``fig6`` sweep configuration
-(``simulations/configs/fig6.toml``, experiment :func:`spikedcl.experiments.gd.gd`,
+(``spikedcl/configs/fig6.toml``, experiment :func:`spikedcl.experiments.gd.gd`,
 figure :func:`spikedcl.plotting.gd.fig6`); the same as::
 
     python simulations/sweep.py --config fig6 [--quick]
@@ -26,9 +26,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-HERE = Path(__file__).resolve().parent
-
-
 def parse_args(argv=None):
     """Parse the command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -48,7 +45,7 @@ def main(argv=None):
 
     args = parse_args(argv)
     out = Path(args.out)
-    config = resolve_config(load_config("fig6", config_dir=HERE / "configs"), quick=args.quick)
+    config = resolve_config(load_config("fig6"), quick=args.quick)
     results = Path(args.results)
     res = run_sweep(config, results / ("fig6-quick" if args.quick else "fig6"))
     df = res.table

@@ -1,7 +1,8 @@
 """Parameter sweeps: configurations, grid cells, seeding, parallel resumable runs.
 
-A sweep is described by a configuration (a TOML file, see
-``simulations/configs/``)::
+A sweep is described by a configuration: a TOML file, packaged in
+:mod:`spikedcl.configs` and found by name (``load_config("fig1")``), or one of
+one's own given by its path::
 
     name = "fig1"
     experiment = "subspace"          # or "package.module:function"
@@ -59,7 +60,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, io
+from . import __version__, configs, io
 from ._validation import check_int, closest_name
 from .analysis import mean_ci
 from .engine import EngineUnavailable, make_engine, single_threaded
@@ -288,15 +289,17 @@ def describe_experiment(spec):
 
 
 def load_config(name, *, config_dir=None):
-    """Read a configuration by name (from ``config_dir``) or by path.
+    """Read a configuration by name (a packaged one, or one in ``config_dir``) or by path.
 
     Parameters
     ----------
     name : str or pathlib.Path
-        A name such as ``"fig1"`` (looked up as ``config_dir/fig1.toml``) or
-        the path of a TOML file.
+        A name such as ``"fig1"``: the packaged ``spikedcl/configs/fig1.toml``
+        (:mod:`spikedcl.configs`), or ``config_dir/fig1.toml`` when
+        ``config_dir`` is given; or the path of a TOML file (a name ending in
+        ``.toml`` or containing a path separator).
     config_dir : str or pathlib.Path, optional
-        Directory of the named configurations.
+        Directory of named configurations, searched instead of the packaged ones.
 
     Returns
     -------
@@ -306,23 +309,53 @@ def load_config(name, *, config_dir=None):
     Raises
     ------
     ConfigError
-        If the file does not exist, is not valid TOML or is not a valid
+        If the file does not exist (the message names the closest packaged
+        configuration and lists the packaged ones and the configuration files
+        of the current directory), is not valid TOML or is not a valid
         configuration.
+
+    Examples
+    --------
+    >>> from spikedcl.sweep import load_config
+    >>> raw = load_config("fig1")
+    >>> raw["name"], raw["experiment"]
+    ('fig1', 'subspace')
     """
-    path = Path(name)
-    if path.suffix != ".toml" and config_dir is not None:
-        path = Path(config_dir) / f"{name}.toml"
-    if not path.is_file():
-        known = sorted(p.stem for p in Path(config_dir).glob("*.toml")) if config_dir else []
-        hint = f"; known configs: {', '.join(known)}" if known else ""
-        raise ConfigError(f"config {str(name)!r} not found (looked for {path}){hint}")
+    text = os.fspath(name)
+    by_path = text.endswith(".toml") or os.sep in text or (os.altsep or os.sep) in text
+    if by_path:
+        path = Path(text)
+    elif config_dir is not None:
+        path = Path(config_dir) / f"{text}.toml"
+    else:
+        path = configs.packaged_path(text)
+    if path is None or not path.is_file():
+        raise ConfigError(_unknown_config(text, path, by_path, config_dir))
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {error_text(exc)}") from None
     raw.setdefault("name", path.stem)
     resolve_config(raw)  # validate early
     return raw
+
+
+def _unknown_config(name, path, by_path, config_dir):
+    """The message of a configuration that is not found: what was looked for and what exists."""
+    if by_path:
+        return f"config file {name!r} not found"
+    if config_dir is not None:
+        known = sorted(p.stem for p in Path(config_dir).glob("*.toml"))
+        where = f"{path}"
+    else:
+        known = configs.packaged_names()
+        where = "the packaged configurations"
+    local = [str(p) for p in configs.local_configs()]
+    return (f"config {name!r} not found in {where}{closest_name(name, known)}; known configs: "
+            f"{', '.join(known) or 'none'}" + (f"; configuration files here (give the path): {', '.join(local)}"
+                                               if local else ""))
 
 
 def _check_keys(mapping, allowed, where):

@@ -9,7 +9,6 @@ import importlib.util
 import math
 import pickle
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -278,7 +277,7 @@ def test_dtypes_are_honoured_or_refused():
 
 
 def test_run_sweep_refuses_an_unresolved_config():
-    raw = load_config("quick", config_dir=Path(__file__).resolve().parents[1] / "simulations" / "configs")
+    raw = load_config("quick")
     with pytest.raises(ConfigError, match=r"run_sweep takes a resolved configuration.*resolve_config"):
         run_sweep(raw)
     with pytest.raises(TypeError, match="run_sweep takes a resolved configuration"):

@@ -8,12 +8,10 @@ from spikedcl.experiments.gd import gd
 from spikedcl.plotting.gd import F6_PANELS, f6_curves, fig6
 from spikedcl.sweep import load_config, resolve_config, run_sweep
 
-CONFIG_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "simulations" / "configs"
-
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
-    config = resolve_config(load_config("fig6", config_dir=CONFIG_DIR), quick=True)
+    config = resolve_config(load_config("fig6"), quick=True)
     config["grid"] = [{"n": [600]}]
     config["params"].update(d=12, r=2, epochs=3)
     config["reps"] = 2

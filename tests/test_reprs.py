@@ -1,6 +1,5 @@
 """Notebook reprs are short: shapes and key scalars, never whole arrays."""
 
-from pathlib import Path
 
 import numpy as np
 
@@ -8,7 +7,6 @@ import spikedcl as sc
 from spikedcl.solvers import gradient_descent
 from spikedcl.sweep import load_config, resolve_config, run_sweep
 
-CONFIGS = Path(__file__).resolve().parents[1] / "simulations" / "configs"
 SHORT = 250  # characters: one line in a notebook cell, whatever d is
 
 
@@ -49,7 +47,7 @@ def test_batched_fit_and_solver_reprs_stay_short():
 
 
 def test_sweep_result_repr_counts_cells_and_rows():
-    result = run_sweep(resolve_config(load_config("quick", config_dir=CONFIGS), quick=True))
+    result = run_sweep(resolve_config(load_config("quick"), quick=True))
     text = repr(result)
     assert text == (f"SweepResult(cells={len(result.cells)}, run={result.n_run}, reused=0, failed=0, streamed=0, "
                     f"rows={len(result.table)}, elapsed={result.elapsed:.1f} s)")

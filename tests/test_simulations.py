@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from spikedcl.cli.figures_command import CHECKED
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,7 +20,7 @@ def _load(name):
     return module
 
 
-CONFIGS = sorted(p.stem for p in (ROOT / "simulations" / "configs").glob("*.toml"))
+CONFIGS = sorted(p.stem for p in (ROOT / "spikedcl" / "configs").glob("*.toml"))
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_dry_run_writes_nothing(sweep, tmp_path, capsys):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_figure_functions_are_named_in_the_plotting_package(name):
     """A configuration's figure names its home in spikedcl.plotting; the old paths resolve to the same function."""
-    config = tomllib.loads((ROOT / "simulations" / "configs" / f"{name}.toml").read_text())
+    config = tomllib.loads((ROOT / "spikedcl" / "configs" / f"{name}.toml").read_text())
     target = config.get("figure", {}).get("function")
     if target is None:  # panels drawn by spikedcl.plotting.panels
         assert "panels" in config["figure"]
@@ -89,7 +91,7 @@ def test_every_config_runs_quick_and_renders(name, sweep, make_figures, tmp_path
     assert make_figures.main([name, "--quick", "--results", str(tmp_path), "--out", str(figs)]) == 0
     for ext in ("pdf", "png"):
         assert (figs / f"{name}-quick.{ext}").stat().st_size > 1000
-    if name in make_figures.CHECKED:  # the paper's figures feed the theory checks
+    if name in CHECKED:  # the paper's figures feed the theory checks
         checks = pd.read_csv(figs / "theory_check-quick.csv")
         assert (checks["config"] == name).any() and set(checks["passed"]) <= {True, False}
 
@@ -169,7 +171,7 @@ def test_figure_axes_slopes_and_theory_overlay(sweep, tmp_path):
 
     out = tmp_path / "fig1-quick"
     assert sweep.main(["--config", "fig1", "--quick", "--reps", "2", "--out", str(out), "--no-progress"]) == 0
-    config = resolve_config(load_config("fig1", config_dir=ROOT / "simulations" / "configs"), quick=True)
+    config = resolve_config(load_config("fig1"), quick=True)
     fig = figure_from_spec(pd.read_parquet(out / "results.parquet"), config)
     ax = fig.axes[0]
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")

@@ -508,7 +508,7 @@ def test_configs_run_quick_through_the_cli(name, tmp_path, monkeypatch):
     from spikedcl.experiments import supervised_plots
     from spikedcl.sweep import load_config, resolve_config
 
-    config = resolve_config(load_config(name, config_dir=ROOT / "simulations" / "configs"), quick=True)
+    config = resolve_config(load_config(name), quick=True)
     fig = getattr(supervised_plots, config["figure"]["function"].split(":")[1])(df, config)
     assert len(fig.axes) >= 2
     import matplotlib.pyplot as plt

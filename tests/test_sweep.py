@@ -98,9 +98,9 @@ def test_the_experiment_validates_every_grid_point_before_running(params, messag
 
 
 def test_load_config_by_name_and_path(tmp_path):
-    assert load_config("fig1", config_dir=ROOT / "simulations" / "configs")["name"] == "fig1"
+    assert load_config("fig1", config_dir=ROOT / "spikedcl" / "configs")["name"] == "fig1"
     with pytest.raises(ConfigError, match="not found.*known configs: .*fig1"):
-        load_config("fig99", config_dir=ROOT / "simulations" / "configs")
+        load_config("fig99", config_dir=ROOT / "spikedcl" / "configs")
     bad = tmp_path / "bad.toml"
     bad.write_text("name = 'x'\n[grid\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
