@@ -13,7 +13,9 @@ module                 contents
 Every figure function has the signature ``fn(df, config) -> Figure`` and draws
 only from the saved results ``df``; ``simulations/make_figures.py`` calls the
 one a configuration names (``[figure] function = "module:function"``) or
-:func:`figure_from_spec`. Matplotlib is imported inside the functions.
+:func:`figure_from_spec`. The figure modules import ``matplotlib.figure`` and
+``matplotlib.axes`` (their annotations name ``Figure`` and ``Axes``); ``pyplot`` is
+imported inside the functions.
 """
 
 from .panels import figure_from_spec, plot_panel, save_figure

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 __all__ = ["fig6", "f6_curves", "F6_PANELS"]
 
@@ -18,7 +23,7 @@ _SERIES = {"cl-gd-cross-view": "CL cross-view", "cl-gd-simclr": "CL simclr", "ae
            "cl-expected": "closed form (M̄)"}
 
 
-def f6_curves(df):
+def f6_curves(df: pd.DataFrame) -> pd.DataFrame:
     """The F6 curves as a long table ``(panel, series, x, value)``, the mean over replicates at each step.
 
     Parameters
@@ -47,7 +52,7 @@ def f6_curves(df):
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["panel", "series", "x", "value"])
 
 
-def fig6(df, config):
+def fig6(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """F6: four panels, log-scaled where the quantity decays geometrically.
 
     Parameters

@@ -23,7 +23,13 @@ Labels, colours and markers come from the one table of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from ..analysis import mean_ci, select
 from ..theory import fit_bound_constant, loglog_slope
@@ -61,7 +67,7 @@ def _axes(ax, spec, data, x):
             ax.set_ylim(bottom=min(positive) / 3)
 
 
-def plot_panel(ax, df, spec):
+def plot_panel(ax: Axes, df: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
     """Draw one panel of a figure from a long results table.
 
     Parameters
@@ -140,7 +146,7 @@ def plot_panel(ax, df, spec):
     return fitted
 
 
-def figure_from_spec(df, config):
+def figure_from_spec(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """Build the figure of a configuration from its saved results.
 
     Parameters
@@ -173,7 +179,7 @@ def figure_from_spec(df, config):
     return fig
 
 
-def save_figure(fig, out_dir, name):
+def save_figure(fig: Figure, out_dir: str | Path, name: str) -> list[Path]:
     """Save ``fig`` as ``out_dir/name.pdf`` and ``.png`` (without a creation date).
 
     Parameters

@@ -9,6 +9,9 @@ matplotlib cycle. Matplotlib is imported only inside :func:`style`.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 __all__ = ["METHOD_STYLES", "METHOD_LABELS", "AXIS_LABELS", "method_label", "method_style", "style"]
 
 #: Label, colour, marker and (optionally) line style of every built-in method.
@@ -59,7 +62,7 @@ AXIS_LABELS = {
 }
 
 
-def method_label(name):
+def method_label(name: str) -> str:
     """Legend label of a method.
 
     Parameters
@@ -75,7 +78,7 @@ def method_label(name):
     return METHOD_LABELS.get(name, str(name))
 
 
-def method_style(name):
+def method_style(name: str) -> dict[str, Any]:
     """Matplotlib keywords (``color``, ``marker``, ``linestyle`` where set) of method ``name``.
 
     Parameters
@@ -91,7 +94,7 @@ def method_style(name):
     return {k: v for k, v in METHOD_STYLES.get(name, {}).items() if k != "label"}
 
 
-def style():
+def style() -> contextlib.AbstractContextManager[Any]:
     """A matplotlib style context for paper figures (small fonts, light grid).
 
     Returns

@@ -8,6 +8,12 @@ replicates with 95 % Student-t bands, one colour per labeled sample size ``m``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
 from ..analysis import mean_ci
 from ._common import describe, mean_band
 from .styles import style
@@ -54,7 +60,7 @@ def _main_method(df):
     return _MAIN if _MAIN in methods else _REALIZED
 
 
-def fig5(df, config):
+def fig5(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """Population risk on the source and the transfer task against ``alpha`` (F5, regression).
 
     Parameters
@@ -109,7 +115,7 @@ def fig5(df, config):
     return fig
 
 
-def fig5_classification(df, config):
+def fig5_classification(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """Test accuracy on the source and transfer classification tasks against ``alpha`` (F5).
 
     Parameters

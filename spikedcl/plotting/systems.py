@@ -13,8 +13,12 @@ Matplotlib is imported inside the functions.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from ..analysis import mean_ci, select
 from ..systems.byol import integrate_modes, mode_fixed_points, predicted_eigenvalues
@@ -82,7 +86,7 @@ def _finish(fig, config, axes, *, below=False, xlabel=None):
 
 
 @figure_docstring("losses", "Three panels.")
-def losses(df, config):
+def losses(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """Head-to-head: sinΘ, ΔR_U* and ΔR_lin vs n for every method."""
     with style():
         fig, axes = _figure(3)
@@ -97,7 +101,7 @@ def losses(df, config):
 
 
 @figure_docstring("nt_xent", "Three panels.")
-def nt_xent(df, config):
+def nt_xent(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """S-2: sinΘ, ΔR_lin and RankMe vs temperature."""
     with style():
         fig, axes = _figure(3)
@@ -107,7 +111,7 @@ def nt_xent(df, config):
 
 
 @figure_docstring("nt_xent_style", "Two panels: the style, then the signal.")
-def nt_xent_style(df, config):
+def nt_xent_style(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """S-3: held-out R² of ridge probes of the style c and of the signal, from h and from z, vs training steps."""
     names = {("nt-xent-head", "h"): "ReLU head: h (before the head)", ("nt-xent-head", "z"): "ReLU head: z (after)",
              ("nt-xent", "h"): "no head: h = z"}
@@ -128,7 +132,7 @@ def nt_xent_style(df, config):
 
 
 @figure_docstring("align_uniform", "Three panels.")
-def align_uniform(df, config):
+def align_uniform(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """U-3: sinΘ / ΔR_lin and the two losses vs the weight ratio λa/λu."""
     with style():
         fig, axes = _figure(3)
@@ -147,7 +151,7 @@ def align_uniform(df, config):
 
 
 @figure_docstring("spectral", "Three panels.")
-def spectral(df, config):
+def spectral(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """G-3: sinΘ and the two excess risks vs n; GD's loss gap to the closed form."""
     with style():
         fig, axes = _figure(3)
@@ -168,7 +172,7 @@ def spectral(df, config):
 
 
 @figure_docstring("siglip", "Three panels.")
-def siglip(df, config):
+def siglip(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """Sg-1/Sg-2: retrieval and tower sinΘ vs batch size at a fixed budget; initial loss vs bias."""
     with style():
         fig, axes = _figure(3)
@@ -185,7 +189,7 @@ def siglip(df, config):
 
 
 @figure_docstring("byol", "Two panels; the phase plane is evaluated from the per-mode ODE.")
-def byol(df, config):
+def byol(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """B-1–B-4: final eigenvalues vs weight decay against the fixed points; the (p, s) phase plane."""
     params = config.get("params", {})
     sigma2, alpha_p = float(params.get("sigma2", 0.5)), float(params.get("alpha_p", 1.0))
@@ -225,7 +229,7 @@ def byol(df, config):
 
 
 @figure_docstring("collapse", "Three panels.")
-def collapse(df, config):
+def collapse(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """D-1–D-3: spectra of the toys, RankMe vs augmentation noise, RankMe vs keep-probability."""
     with style():
         fig, axes = _figure(3)
@@ -259,7 +263,7 @@ def collapse(df, config):
 BIAS_FIT_MIN_N = 16
 
 
-def bias_slopes(df, *, min_n=BIAS_FIT_MIN_N, level=0.95):
+def bias_slopes(df: pd.DataFrame, *, min_n: int = BIAS_FIT_MIN_N, level: float = 0.95) -> pd.DataFrame:
     """Log-log slopes in N of the N-2 biases, with confidence intervals, from the ``batch_size`` results.
 
     Parameters
@@ -336,7 +340,7 @@ def _bias_panels(ax_scaled, ax_abs, df):
 
 
 @figure_docstring("batch_size", "One panel for N-1, two for N-2 and one for N-3 (those whose results are present).")
-def batch_size(df, config):
+def batch_size(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     """N-1: InfoNCE vs K against log K and I; N-2: the minibatch NT-Xent bias vs N; N-3: ΔR_lin vs batch size."""
     training = select(df, "excess_risk_linear")
     has_bias = len(select(_task_rows(df, "bias"), "bias")) > 0
