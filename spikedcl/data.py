@@ -15,11 +15,14 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from ._array_api import device_of, get_namespace, is_cupy_namespace, is_numpy_namespace, to_namespace
+from ._typing import Array, Device, Namespace, RNGLike
 from ._validation import check_choice, check_int, check_positive, check_rank
 from .exceptions import SpikedModelWarning
 from .random import check_rng
@@ -67,8 +70,11 @@ NOISE_PROFILES = {
 }
 _BUILTIN_PROFILES = tuple(NOISE_PROFILES)
 
+#: A noise profile: ``profile(d, min_var, max_var, rng)`` returning the ``d`` variances.
+NoiseProfile = Callable[[int, float, float, np.random.Generator], np.ndarray]
 
-def register_noise_profile(name, profile):
+
+def register_noise_profile(name: str, profile: NoiseProfile) -> NoiseProfile:
     """Add a noise profile: ``SpikedModel.random(..., noise=name)`` then draws its variances.
 
     Parameters
@@ -83,6 +89,20 @@ def register_noise_profile(name, profile):
     -------
     callable
         ``profile``, so the call can decorate the function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> def one_loud(d, min_var, max_var, rng):
+    ...     out = np.full(d, min_var)
+    ...     out[0] = max_var  # a single noisy coordinate
+    ...     return out
+    >>> profile = sc.register_noise_profile("one-loud", one_loud)
+    >>> model = sc.SpikedModel.random(40, 2, noise="one-loud", condition=10.0, rng=0)
+    >>> np.round(model.noise_var[:3], 3)
+    array([1. , 0.1, 0.1])
+    >>> del sc.data.NOISE_PROFILES["one-loud"]  # unregister (leaves the registry as it was)
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
@@ -98,7 +118,7 @@ def register_noise_profile(name, profile):
 GENERATORS = ("host", "device")
 
 
-def namespace_generator(xp, seed, device=None):
+def namespace_generator(xp: Namespace, seed: int, device: Device = None) -> Any:
     """A random generator that draws directly in namespace ``xp`` (``generator="device"``).
 
     Parameters
@@ -145,7 +165,9 @@ class _null:
 INCOHERENCE_WARN_RATIO = 2.0
 
 
-def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=None):
+def noise_variances(
+    d: int, profile: str = "uniform", *, condition: float = 4.0, max_var: float = 1.0, rng: RNGLike = None
+) -> np.ndarray:
     """Noise variances of a heteroskedastic profile (docs/model.md §1, "Noise profiles").
 
     Parameters
@@ -168,6 +190,15 @@ def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=Non
     -------
     numpy.ndarray of shape (d,)
         The variances :math:`\\sigma_i^2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> np.round(sc.noise_variances(5, "uniform", condition=4.0), 3)
+    array([0.25 , 0.438, 0.625, 0.812, 1.   ])
+    >>> sc.noise_variances(6, "two-block", condition=4.0)
+    array([1.  , 1.  , 1.  , 0.25, 0.25, 0.25])
     """
     d = check_int(d, "d", low=2)
     check_choice(profile, "noise", NOISE_PROFILES)
@@ -182,7 +213,7 @@ def noise_variances(d, profile="uniform", *, condition=4.0, max_var=1.0, rng=Non
     return out
 
 
-def haar_basis(d, r, rng=None):
+def haar_basis(d: int, r: int, rng: RNGLike = None) -> np.ndarray:
     """A Haar-distributed orthonormal ``d x r`` basis, ``Q sign(diag R)`` of ``qr(randn(d, r))``.
 
     Parameters
@@ -198,6 +229,14 @@ def haar_basis(d, r, rng=None):
     -------
     numpy.ndarray of shape (d, r)
         Orthonormal columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> B = sc.haar_basis(20, 3, rng=0)
+    >>> B.shape, bool(np.allclose(B.T @ B, np.eye(3)))
+    ((20, 3), True)
     """
     d = check_int(d, "d", low=2)
     r = check_rank(r, d)
@@ -235,6 +274,20 @@ class SpikedModel:
     docs/model.md §1. The condition number is the variance ratio
     :math:`\\max_i \\sigma_i^2 / \\min_i \\sigma_i^2`; the SNR is
     :math:`\\rho = \\nu / \\sigma_{\\max}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(50, 3, snr=2.0, noise="two-block", condition=4.0, rng=0)
+    >>> model
+    SpikedModel(d=50, r=3, nu=1, noise='two-block', condition=4, incoherence_ratio=0.717)
+    >>> X, Z = model.sample(200, rng=1, return_latent=True)
+    >>> X.shape, Z.shape, model.covariance().shape
+    ((200, 50), (200, 3), (50, 50))
+    >>> custom = sc.SpikedModel(U=model.U, nu=2.0, noise_var=np.full(50, 0.5))  # explicit parameters
+    >>> custom.profile, round(custom.condition, 3)
+    ('custom', 1.0)
     """
 
     U: np.ndarray
@@ -279,7 +332,17 @@ class SpikedModel:
             )
 
     @classmethod
-    def random(cls, d, r, *, nu=1.0, snr=1.0, noise="uniform", condition=4.0, rng=None):
+    def random(
+        cls,
+        d: int,
+        r: int,
+        *,
+        nu: float = 1.0,
+        snr: float = 1.0,
+        noise: str | np.ndarray = "uniform",
+        condition: float = 4.0,
+        rng: RNGLike = None,
+    ) -> SpikedModel:
         """Draw a model with a Haar :math:`U^\\star` and a named noise profile.
 
         Parameters
@@ -303,6 +366,15 @@ class SpikedModel:
         -------
         SpikedModel
             The model.
+
+        Examples
+        --------
+        >>> import spikedcl as sc
+        >>> model = sc.SpikedModel.random(60, 2, nu=1.0, snr=2.0, noise="linear-std", condition=9.0, rng=0)
+        >>> model.d, model.r, model.profile, round(model.condition, 3)
+        (60, 2, 'linear-std', 9.0)
+        >>> round(float(model.noise_var.max()), 3)  # sigma_max^2 = (nu / snr)^2
+        0.25
         """
         d = check_int(d, "d", low=2)
         r = check_int(r, "r", low=1, high=d - 1)
@@ -320,35 +392,35 @@ class SpikedModel:
         return model
 
     @property
-    def d(self):
+    def d(self) -> int:
         """Ambient dimension."""
         return self.U.shape[0]
 
     @property
-    def r(self):
+    def r(self) -> int:
         """Signal rank."""
         return self.U.shape[1]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"SpikedModel(d={self.d}, r={self.r}, nu={self.nu:.4g}, noise={self.profile!r}, "
                 f"condition={self.condition:.4g}, incoherence_ratio={self.incoherence_ratio:.3g})")
 
     @property
-    def condition(self):
+    def condition(self) -> float:
         """Variance condition number :math:`\\max \\sigma_i^2 / \\min \\sigma_i^2`."""
         return float(self.noise_var.max() / self.noise_var.min())
 
     @property
-    def incoherence(self):
+    def incoherence(self) -> float:
         """:math:`I(U^\\star) = \\max_i \\|e_i^\\top U^\\star\\|^2`."""
         return float(np.max(np.sum(self.U**2, axis=1)))
 
     @property
-    def incoherence_ratio(self):
+    def incoherence_ratio(self) -> float:
         """:math:`I(U^\\star) / (r \\log d / d)`, at most about 2 for a Haar basis."""
         return self.incoherence / (self.r * math.log(self.d) / self.d)
 
-    def covariance(self):
+    def covariance(self) -> np.ndarray:
         """Population covariance :math:`\\nu^2 U^\\star U^{\\star\\top} + \\operatorname{diag}(\\sigma^2)`.
 
         Returns
@@ -358,7 +430,17 @@ class SpikedModel:
         """
         return self.nu**2 * (self.U @ self.U.T) + np.diag(self.noise_var)
 
-    def sample(self, n, *, rng=None, return_latent=False, xp=None, device=None, dtype=None, generator="host"):
+    def sample(
+        self,
+        n: int,
+        *,
+        rng: RNGLike = None,
+        return_latent: bool = False,
+        xp: Namespace | None = None,
+        device: Device = None,
+        dtype: Any = None,
+        generator: Literal["host", "device"] = "host",
+    ) -> Array | tuple[Array, Array]:
         """Draw ``n`` iid samples ``X = Z U*^T + randn(n, d) * sqrt(noise_var)``.
 
         Parameters
@@ -394,6 +476,16 @@ class SpikedModel:
         See Also
         --------
         SpikedModel.sample_chunks : The same rows in chunks of bounded memory.
+
+        Examples
+        --------
+        >>> import spikedcl as sc
+        >>> model = sc.SpikedModel.random(40, 2, rng=0)
+        >>> X = model.sample(500, rng=1)
+        >>> X.shape
+        (500, 40)
+        >>> bool((X == model.sample(500, rng=1)).all())  # the same rng, the same rows
+        True
         """
         n = check_int(n, "n", low=2)
         check_choice(generator, "generator", GENERATORS)
@@ -430,7 +522,17 @@ class SpikedModel:
         noise = xpn.asarray(gen.standard_normal((n, self.d), dtype=U.dtype), device=device_of(U))
         return Z @ U.mT + noise * s, Z
 
-    def sample_chunks(self, n, chunk_size, *, rng=None, xp=None, device=None, dtype=None, generator="host"):
+    def sample_chunks(
+        self,
+        n: int,
+        chunk_size: int,
+        *,
+        rng: RNGLike = None,
+        xp: Namespace | None = None,
+        device: Device = None,
+        dtype: Any = None,
+        generator: Literal["host", "device"] = "host",
+    ) -> Iterator[Array]:
         """Draw the rows of :meth:`sample` in consecutive chunks, holding one chunk at a time.
 
         With ``generator="host"`` the chunks use exactly the random numbers of
@@ -463,6 +565,17 @@ class SpikedModel:
         ------
         array of shape (k, d)
             The next ``k <= chunk_size`` samples.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import spikedcl as sc
+        >>> model = sc.SpikedModel.random(50, 3, rng=0)
+        >>> chunks = list(model.sample_chunks(200, 64, rng=1))
+        >>> [chunk.shape for chunk in chunks]
+        [(64, 50), (64, 50), (64, 50), (8, 50)]
+        >>> bool(np.allclose(np.vstack(chunks), model.sample(200, rng=1)))
+        True
         """
         n = check_int(n, "n", low=2)
         chunk_size = check_int(chunk_size, "chunk_size", low=1)

@@ -17,12 +17,13 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import fix_signs, sym
+from ._typing import Array, Device, Namespace
 from ._validation import check_choice, check_int, check_positive
 from .exceptions import ConvergenceWarning
 
@@ -37,6 +38,8 @@ __all__ = [
 
 #: Accepted values of ``eigensolver=``.
 EIGENSOLVERS = ("auto", "dense", "matrix-free")
+#: The ``eigensolver=`` choices.
+EigensolverChoice = Literal["auto", "dense", "matrix-free"]
 
 #: With ``eigensolver="auto"`` fits from data go matrix-free from this ``d`` on
 #: (a float64 ``d x d`` matrix is then 128 MiB or more).
@@ -65,17 +68,31 @@ class SymmetricOperator:
         Device of the operator's data.
     batch_shape : tuple of int, default=()
         Leading (replicate) axes of the operator.
+
+    Examples
+    --------
+    A diagonal operator known only by its action on blocks of vectors:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> w = np.linspace(1.0, 0.0, 100) ** 8
+    >>> op = sc.SymmetricOperator(lambda V: w[:, None] * V, d=100, xp=np, dtype=np.float64, device="cpu")
+    >>> values, vectors = sc.top_eigenpairs(op, 3)
+    >>> np.round(values, 3), vectors.shape
+    (array([1.   , 0.922, 0.849]), (100, 3))
+    >>> sc.SymmetricOperator.from_matrix(np.diag(w)).d
+    100
     """
 
-    matmat: Callable[[Any], Any]
+    matmat: Callable[[Array], Array]
     d: int
-    xp: Any
+    xp: Namespace
     dtype: Any
-    device: Any
-    batch_shape: tuple = ()
+    device: Device
+    batch_shape: tuple[int, ...] = ()
 
     @classmethod
-    def from_matrix(cls, A):
+    def from_matrix(cls, A: Array) -> SymmetricOperator:
         """Wrap a formed (stack of) symmetric matrix.
 
         Parameters
@@ -92,7 +109,9 @@ class SymmetricOperator:
         return cls(lambda V: A @ V, A.shape[-1], xp, A.dtype, device_of(A), tuple(A.shape[:-2]))
 
 
-def choose_eigensolver(eigensolver, d, k, *, formed):
+def choose_eigensolver(
+    eigensolver: EigensolverChoice, d: int, k: int, *, formed: bool
+) -> Literal["dense", "matrix-free"]:
     """Resolve ``eigensolver="auto"`` to ``"dense"`` or ``"matrix-free"``.
 
     Parameters
@@ -170,7 +189,16 @@ def _orthonormal_complement(V, Y, xp, noise):
     return _cholqr(Y, xp)
 
 
-def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_restarts=60, seed=0):
+def block_krylov_eigh(
+    op: SymmetricOperator | Array,
+    k: int,
+    *,
+    block_size: int | None = None,
+    steps: int | None = None,
+    tol: float | None = None,
+    max_restarts: int = 60,
+    seed: int = 0,
+) -> tuple[Array, Array, dict[str, Any]]:
     """Top-``k`` eigenpairs of a symmetric operator by restarted block Lanczos.
 
     Each cycle builds the block Krylov basis
@@ -216,6 +244,21 @@ def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_resta
     info : dict
         ``"converged"`` (bool), ``"n_restarts"``, ``"n_applied"`` (columns the
         operator was applied to) and ``"residual"`` (largest relative residual).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> w = np.linspace(1.0, 0.0, 100) ** 8
+    >>> op = sc.SymmetricOperator(lambda V: w[:, None] * V, d=100, xp=np, dtype=np.float64, device="cpu")
+    >>> values, vectors, info = sc.block_krylov_eigh(op, 3)
+    >>> np.round(values, 3), info["converged"]
+    (array([1.   , 0.922, 0.849]), True)
+    >>> np.round(np.abs(vectors[:4]), 3)  # the first three coordinate axes
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.],
+           [0., 0., 0.]])
     """
     if not isinstance(op, SymmetricOperator):
         op = SymmetricOperator.from_matrix(op)
@@ -264,7 +307,14 @@ def block_krylov_eigh(op, k, *, block_size=None, steps=None, tol=None, max_resta
     return theta[..., :k], fix_signs(Q[..., :k]), info
 
 
-def top_eigenpairs(A, k, *, eigensolver="auto", tol=None, max_restarts=None):
+def top_eigenpairs(
+    A: Array | SymmetricOperator,
+    k: int,
+    *,
+    eigensolver: EigensolverChoice = "auto",
+    tol: float | None = None,
+    max_restarts: int | None = None,
+) -> tuple[Array, Array]:
     """Top-``k`` eigenpairs of a symmetric matrix or operator, descending.
 
     Parameters
@@ -296,6 +346,17 @@ def top_eigenpairs(A, k, *, eigensolver="auto", tol=None, max_restarts=None):
     -----
     ConvergenceWarning
         When the Krylov solver misses ``tol`` and no dense fallback exists.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> A = np.diag([3.0, 1.0, 4.0, 1.5, 0.5])
+    >>> values, vectors = sc.top_eigenpairs(A, 2)
+    >>> values
+    array([4., 3.])
+    >>> np.abs(vectors).argmax(axis=0)  # e_3 and e_1
+    array([2, 0])
     """
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     formed = not isinstance(A, SymmetricOperator)

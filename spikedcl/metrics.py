@@ -25,14 +25,18 @@ representation (then no row is written).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
 from ._array_api import to_numpy
 from ._linalg import orthonormalize
 from ._registry import Registry
+from ._typing import Array
 from ._validation import check_choice, check_data
+from .data import SpikedModel
 from .downstream import excess_risk
 
 __all__ = [
@@ -71,7 +75,7 @@ def _sines_cosines(U, V):
     return xp, xp.linalg.svdvals(R), xp.linalg.svdvals(C)
 
 
-def sin_theta(U, V, *, norm="fro"):
+def sin_theta(U: Array, V: Array, *, norm: Literal["fro", "op"] = "fro") -> Array:
     """Norm of :math:`\\sin\\Theta(U, V)` between the column spaces of ``U`` and ``V``.
 
     .. math::
@@ -99,6 +103,19 @@ def sin_theta(U, V, *, norm="fro"):
     -----
     docs/model.md §5. The sines are the singular values of :math:`(I - Q_U Q_U^\\top) Q_V`,
     which keeps full relative accuracy for nearly equal subspaces.
+
+    Examples
+    --------
+    Two planes of R^4 at a principal angle of 30 degrees:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> U = np.eye(4)[:, :2]
+    >>> V = np.array([[1.0, 0.0], [0.0, np.cos(np.pi / 6)], [0.0, np.sin(np.pi / 6)], [0.0, 0.0]])
+    >>> round(float(sc.sin_theta(U, V)), 3), round(float(sc.sin_theta(U, V, norm="op")), 3)
+    (0.5, 0.5)
+    >>> round(float(sc.sin_theta(U, U @ np.array([[2.0, 1.0], [0.0, 3.0]]))), 3)  # same span, other basis
+    0.0
     """
     check_choice(norm, "norm", SIN_THETA_NORMS)
     xp, sines, _ = _sines_cosines(U, V)
@@ -108,7 +125,7 @@ def sin_theta(U, V, *, norm="fro"):
     return xp.max(sines)
 
 
-def principal_angles(U, V):
+def principal_angles(U: Array, V: Array) -> Array:
     """Principal angles between the column spaces of ``U`` and ``V``, ascending.
 
     Parameters
@@ -124,6 +141,15 @@ def principal_angles(U, V):
         Angles in :math:`[0, \\pi/2]`, ascending. Small angles come from the
         sines and large ones from the cosines, for accuracy over the whole range
         (as :func:`scipy.linalg.subspace_angles`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> U = np.eye(4)[:, :2]
+    >>> V = np.array([[1.0, 0.0], [0.0, np.cos(np.pi / 6)], [0.0, np.sin(np.pi / 6)], [0.0, 0.0]])
+    >>> np.round(np.degrees(sc.principal_angles(U, V)), 6)
+    array([ 0., 30.])
     """
     xp, sines, cosines = _sines_cosines(U, V)
     from_sin = xp.flip(xp.asin(xp.clip(sines, max=1.0)))  # ascending angles
@@ -158,8 +184,8 @@ class Metric:
     """
 
     name: str
-    fn: object
-    needs: tuple = ("basis",)
+    fn: Callable[[Representation], float | None]
+    needs: tuple[str, ...] = ("basis",)
     doc: str = ""
 
 
@@ -167,7 +193,9 @@ class Metric:
 METRICS = Registry("metric")
 
 
-def register_metric(name, *, needs=("basis",), doc=None, replace=False):
+def register_metric(
+    name: str, *, needs: Iterable[str] = ("basis",), doc: str | None = None, replace: bool = False
+) -> Callable[[Callable[[Representation], float | None]], Callable[[Representation], float | None]]:
     """Decorator: register ``fn(rep) -> float or None`` as the metric ``name``.
 
     Parameters
@@ -190,6 +218,19 @@ def register_metric(name, *, needs=("basis",), doc=None, replace=False):
     ------
     ValueError
         For an unknown field in ``needs`` or a name already taken.
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> from spikedcl.metrics import METRICS, Representation, metric_rows, register_metric
+    >>> @register_metric("top_cosine", needs=("basis", "model"), doc="|cos| of the first directions")
+    ... def top_cosine(rep):
+    ...     return float(abs(rep.model.U[:, 0] @ rep.basis[:, 0]))
+    >>> model = sc.SpikedModel.random(40, 2, rng=0)
+    >>> rep = Representation(basis=model.U, model=model)
+    >>> [(row["metric"], round(row["value"], 3)) for row in metric_rows("oracle", rep, ["sin_theta", "top_cosine"])]
+    [('sin_theta', 0.0), ('top_cosine', 1.0)]
+    >>> del METRICS["top_cosine"]  # unregister (leaves the registry as it was)
     """
     needs = tuple(needs)
     unknown = [n for n in needs if n not in REPRESENTATION_FIELDS]
@@ -228,26 +269,26 @@ class Representation:
         Keep probability of those views.
     """
 
-    basis: object
-    W: object = None
-    X: object = None
-    model: object = None
-    w: object = None
-    rng: object = None
+    basis: np.ndarray
+    W: np.ndarray | None = None
+    X: Array | None = None
+    model: SpikedModel | None = None
+    w: np.ndarray | None = None
+    rng: np.random.Generator | None = None
     mask_prob: float = 0.5
-    cache: dict = field(default_factory=dict, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def provides(self, needs):
+    def provides(self, needs: Iterable[str]) -> bool:
         """Whether every field named in ``needs`` is set."""
         return all(getattr(self, n) is not None for n in needs)
 
-    def host_samples(self):
+    def host_samples(self) -> np.ndarray:
         """The samples on the host in float64, converted once."""
         if "X" not in self.cache:
             self.cache["X"] = np.asarray(to_numpy(self.X), dtype=np.float64)
         return self.cache["X"]
 
-    def views(self, draw, m):
+    def views(self, draw: Callable[..., tuple[Array, Array]], m: int) -> tuple[np.ndarray, np.ndarray]:
         """Two views of the first ``m`` samples, drawn once by ``draw(X[:m], p, rng)`` and cached.
 
         Parameters
@@ -268,7 +309,7 @@ class Representation:
         return self.cache["views"]
 
 
-def check_metrics(names, provides, where="metrics"):
+def check_metrics(names: Iterable[str], provides: Sequence[str], where: str = "metrics") -> tuple[str, ...]:
     """Check metric names against the registry and what a representation provides.
 
     Parameters
@@ -300,7 +341,7 @@ def check_metrics(names, provides, where="metrics"):
     return tuple(names)
 
 
-def metric_rows(method, rep, names):
+def metric_rows(method: str, rep: Representation, names: Sequence[str]) -> list[dict[str, Any]]:
     """One row per defined metric: ``{"method", "metric", "value"}``.
 
     Parameters
