@@ -4,7 +4,17 @@ Spiked-covariance data, random-masking views, closed-form linear contrastive
 learning and its baselines (PCA, autoencoder, GAN, HeteroPCA), subspace
 metrics, downstream risks and the theoretical bounds of Ji, Deng, Nakada, Zou
 & Zhang, "The Power of Contrast for Feature Learning" (JMLR 2023).
+
+The function API (``spikedcl.fit_contrastive`` ...) loads with the package;
+the heavier submodules (``spikedcl.sweep``, ``analysis``, ``plotting``,
+``systems``, ``io``, ``experiments``, ``engine``, ``estimators``, ``cli``,
+``configs``) and the scikit-learn estimators (``spikedcl.LinearContrastive``,
+``LinearAutoencoder``, ``HeteroPCA``, ``SupervisedContrastive``) load on
+first access, so ``import spikedcl`` imports neither pandas, matplotlib nor
+scikit-learn.
 """
+
+import importlib as _importlib
 
 from . import theory
 from ._array_api import namespace_for
@@ -119,3 +129,33 @@ __all__ = [
     "RankDeficientWarning",
     "__version__",
 ]
+
+#: submodules loaded on first attribute access (``spikedcl.sweep`` ...)
+_LAZY_MODULES = frozenset({
+    "analysis", "cli", "configs", "engine", "estimators", "experiments", "io", "plotting", "sweep", "systems",
+})
+#: names loaded from a submodule on first access (not in ``__all__``: they need scikit-learn)
+_LAZY_NAMES = {
+    "LinearContrastive": "estimators",
+    "LinearAutoencoder": "estimators",
+    "HeteroPCA": "estimators",
+    "SupervisedContrastive": "estimators",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        return _importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        module = _LAZY_NAMES[name]
+        try:
+            return getattr(_importlib.import_module(f".{module}", __name__), name)
+        except ModuleNotFoundError as exc:
+            if exc.name != "sklearn" and not (exc.name or "").startswith("sklearn."):
+                raise
+            raise ImportError(f"spikedcl.{name} needs scikit-learn: pip install 'spikedcl[sklearn]'") from exc
+    raise AttributeError(f"module 'spikedcl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_MODULES | set(_LAZY_NAMES))

@@ -67,6 +67,8 @@ from .engine import EngineUnavailable, make_engine, single_threaded
 from .engine.base import error_text, signals_handled, signals_ignored
 from .exceptions import CorruptCellWarning
 from .experiments import EXPERIMENTS, Experiment
+from .notebook import metric_figure_png, sweep_html
+from .progress import progress_bar
 from .random import cell_seed
 
 __all__ = [
@@ -194,6 +196,8 @@ class SweepResult:
         Cells that run on their experiment's streamed path to fit the memory budget.
     failures_saved : bool
         Whether ``failures.json`` holds the failures (not on a full disk).
+    config : dict, optional
+        The resolved configuration that was run.
     """
 
     table: pd.DataFrame
@@ -204,11 +208,28 @@ class SweepResult:
     elapsed: float = 0.0
     n_streamed: int = 0
     failures_saved: bool = False
+    config: dict | None = None
 
     def __repr__(self):
         return (f"SweepResult(cells={len(self.cells)}, run={self.n_run}, reused={self.n_skipped}, "
                 f"failed={len(self.failures)}, streamed={self.n_streamed}, rows={len(self.table)}, "
                 f"elapsed={self.elapsed:.1f} s)")
+
+    def _repr_html_(self):
+        """Notebook view: the counts, the summary table of the configuration's metric and a small figure."""
+        config = self.config or {}
+        metric = config.get("summary", {}).get("metric", "sin_theta")
+        details = repr(self)[len("SweepResult("):-1]
+        summary = png = None
+        if not self.table.empty and metric in set(self.table["metric"]):
+            summary = summary_table(self.table, metric)
+            coords = coordinate_columns(self.table)
+            numeric = [c for c in summary.index.names if c in coords and pd.api.types.is_numeric_dtype(self.table[c])]
+            if len(summary.index.names) == 1 and numeric:
+                png = metric_figure_png(self.table, metric, numeric[0])
+            details += f"; mean {metric} ± 95% CI over replicates"
+        name = config.get("name") or (self.cells[0].sweep if self.cells else "sweep")
+        return sweep_html(f"sweep {name}", details, summary, png)
 
 
 # --------------------------------------------------------------------------- config
@@ -961,8 +982,6 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, backend="loky", engine_options=
 
 def _run_locked(config, cells, out, engine, *, backend, resume, force, progress, context, meta, rebuild_config):
     """The cells not on disk, on ``engine``, under the output directory's lock; then the consolidation."""
-    from tqdm.auto import tqdm
-
     digest = None
     if out is not None:
         digest = _open_dir(out, config, force=force, rebuild_config=rebuild_config)
@@ -982,7 +1001,7 @@ def _run_locked(config, cells, out, engine, *, backend, resume, force, progress,
     failures = []
     try:
         with signals_handled(_raise_terminated, *_ENDING_SIGNALS):  # so the workers are ended too
-            with tqdm(total=len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
+            with progress_bar(len(todo), disable=not progress, desc=config["name"], unit="cell") as bar:
                 stopped = _collect(engine, tasks, todo, out, digest, frames, failures, bar)
             if stopped is not None:
                 failed = {f["cell_id"] for f in failures}
@@ -1006,7 +1025,7 @@ def _run_locked(config, cells, out, engine, *, backend, resume, force, progress,
         signum = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT
         raise SweepInterrupted(len(frames), len(cells), out, signum) from None
     return SweepResult(table, cells, n_run=len(ok_ids) - n_skipped, n_skipped=n_skipped, failures=failures,
-                       failures_saved=saved)
+                       failures_saved=saved, config=config)
 
 
 def _collect(engine, tasks, todo, out, digest, frames, failures, bar):
