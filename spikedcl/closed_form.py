@@ -26,19 +26,27 @@ what they call receives checked arrays and frozen options.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
 
 from ._array_api import get_namespace
 from ._linalg import diag_part, offdiag, sym
+from ._typing import Array, RNGLike
 from ._validation import check_choice, check_data, check_int, check_positive, check_rank
-from .eigensolvers import EIGENSOLVERS, choose_eigensolver, top_eigenpairs
+from .augment import MaskLaw
+from .eigensolvers import EIGENSOLVERS, EigensolverChoice, SymmetricOperator, choose_eigensolver, top_eigenpairs
 from .exceptions import RankDeficientWarning
-from .forms import CL_LOSSES, get_form
+from .forms import CL_LOSSES, BatchForm, get_form
 from .objectives import autoencoder_loss
 from .options import (
     CL_MASKS,
     GD_OPTIONS,
     MINIBATCH_OPTIONS,
+    ContrastiveOptions,
+    MasksChoice,
     check_bool,
     check_fit_data,
     contrastive_options,
@@ -73,9 +81,12 @@ __all__ = [
 SOLVERS = ("closed_form", "gd")
 CL_SOLVERS = SOLVERS + ("sgd", "adam")
 PRINCIPAL_METHODS = ("pca", "autoencoder", "gan")
+#: ``solver=`` choices: of the principal fits, and of :func:`fit_contrastive`.
+PrincipalSolver = Literal["closed_form", "gd"]
+ContrastiveSolver = Literal["closed_form", "gd", "sgd", "adam"]
 
 
-def second_moment(X, *, center=False, batched=False):
+def second_moment(X: Array, *, center: bool = False, batched: bool = False) -> Array:
     """Second-moment matrix :math:`\\hat\\Sigma_0 = X^\\top X / n` (or the centred covariance).
 
     Parameters
@@ -92,6 +103,16 @@ def second_moment(X, *, center=False, batched=False):
     -------
     array of shape (n_features, n_features)
         The symmetric second-moment matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> S = sc.second_moment(X)
+    >>> S.shape, bool(np.allclose(S, X.T @ X / 2000))
+    ((60, 60), True)
     """
     check_bool(center, "center")
     _, X = check_fit_data(X, finite=center, batched=batched)
@@ -108,7 +129,7 @@ def _moment_of(X, center):
     return stats.second_moment()
 
 
-def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
+def contrastive_matrix(X1: Array, X2: Array, *, loss: str | BatchForm = "cross-view", batched: bool = False) -> Array:
     """Realized contrastive matrix :math:`M = S_{pos} - S_{neg}` from two views (docs/model.md §3).
 
     With :math:`f(x) = Wx`, the batch losses equal
@@ -139,6 +160,20 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     Cost: one (cross-view) or two (SimCLR) ``d x n x d`` products; the pair
     sums use the column-sum identity
     :math:`\\sum_{i \\ne j} a_i b_j^\\top = (\\sum a_i)(\\sum b_j)^\\top - \\sum a_i b_i^\\top`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> X1, X2 = sc.random_mask(X, 0.5, rng=2)
+    >>> M = sc.contrastive_matrix(X1, X2)
+    >>> M.shape, bool(np.allclose(M, M.T))
+    ((60, 60), True)
+    >>> fit = sc.fit_contrastive(X, 2, rng=2)  # draws the same masks from the same rng
+    >>> round(float(sc.sin_theta(fit.basis, sc.closed_form.contrastive_fit_from_matrix(M, 2).basis)), 6)
+    0.0
     """
     _, X1 = check_fit_data(X1, "X1", batched=batched)
     _, X2 = check_fit_data(X2, "X2", batched=batched)
@@ -148,7 +183,9 @@ def contrastive_matrix(X1, X2, *, loss="cross-view", batched=False):
     return view_statistics(X1, X2, form.needs).form_matrix(form, X=X1, name="X1")
 
 
-def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
+def expected_contrastive_matrix(
+    X: Array, p: float = 0.5, *, loss: str | BatchForm = "cross-view", batched: bool = False
+) -> Array:
     """Mask-averaged contrastive matrix :math:`\\bar M = \\mathbb{E}_A[M]` (docs/model.md §3).
 
     Parameters
@@ -168,13 +205,26 @@ def expected_contrastive_matrix(X, p=0.5, *, loss="cross-view", batched=False):
         ``"cross-view"``: :math:`p(1-p)[\\Delta(\\hat\\Sigma_0) - N]`;
         ``"simclr"``: :math:`p(1-p)\\Delta(\\hat\\Sigma_0) - N/4`, with
         :math:`N = (s s^\\top - X^\\top X)/(n(n-1))`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> M = sc.expected_contrastive_matrix(X, p=0.5)
+    >>> n, s = X.shape[0], X.sum(axis=0)
+    >>> S0 = X.T @ X / n
+    >>> N = (np.outer(s, s) - X.T @ X) / (n * (n - 1))  # negative pairs
+    >>> bool(np.allclose(M, 0.25 * (S0 - np.diag(np.diag(S0)) - N)))  # p(1-p)[Delta(S0) - N]
+    True
     """
     _, X = check_fit_data(X, finite=False, batched=batched)
     opts = contrastive_options(p, 1.0, "expected", loss)
     return data_contrastive_matrix(X, opts, None)
 
 
-def data_contrastive_matrix(X, options, rng):
+def data_contrastive_matrix(X: Array, options: ContrastiveOptions, rng: np.random.Generator | None) -> Array:
     """The formed ``M`` of checked data ``X`` (n, d) or a stack (R, n, d), for validated ``options``.
 
     Parameters
@@ -200,20 +250,20 @@ def data_contrastive_matrix(X, options, rng):
 
 
 def fit_contrastive(
-    X,
-    r,
+    X: Array,
+    r: int,
     *,
-    p=0.5,
-    lam=1.0,
-    masks="realized",
-    loss="cross-view",
-    mask_mode="per-sample",
-    rng=None,
-    solver="closed_form",
-    solver_options=None,
-    eigensolver="auto",
-    batched=False,
-):
+    p: float = 0.5,
+    lam: float = 1.0,
+    masks: MasksChoice = "realized",
+    loss: str | BatchForm = "cross-view",
+    mask_mode: str | MaskLaw = "per-sample",
+    rng: RNGLike = None,
+    solver: ContrastiveSolver = "closed_form",
+    solver_options: Mapping[str, Any] | None = None,
+    eigensolver: EigensolverChoice = "auto",
+    batched: bool = False,
+) -> FitResult:
     """Linear contrastive learning with random-masking views (docs/model.md §3), in closed form or by GD.
 
     Minimises
@@ -278,6 +328,29 @@ def fit_contrastive(
         (with a leading replicate axis on each for stacked ``X``).
         Warns with :class:`RankDeficientWarning` when :math:`\\mu_r \\le 0`
         (then ``W`` has rank < r; ``basis`` is still :math:`V_r`).
+
+    Examples
+    --------
+    Under heteroskedastic noise contrastive learning recovers :math:`U^\\star` better than PCA:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> cl = sc.fit_contrastive(X, 2, p=0.5, rng=2)
+    >>> cl.method, cl.W.shape
+    ('contrastive', (2, 60))
+    >>> round(float(sc.sin_theta(model.U, cl.basis)), 3), round(float(sc.sin_theta(model.U, sc.fit_pca(X, 2).basis)), 3)
+    (0.302, 0.619)
+
+    Gradient descent on the mask-averaged matrix lands on the closed form:
+
+    >>> exact = sc.fit_contrastive(X, 2, masks="expected")
+    >>> gd = sc.fit_contrastive(X, 2, masks="expected", solver="gd", rng=3)
+    >>> exact.method, gd.solver, gd.converged
+    ('contrastive-expected', 'gd', True)
+    >>> round(float(sc.sin_theta(exact.basis, gd.basis)), 6), round(float(gd.loss - exact.loss), 6)
+    (0.0, 0.0)
     """
     check_choice(solver, "solver", CL_SOLVERS)
     # the closed forms detect non-finite data in the statistics they compute anyway
@@ -317,7 +390,7 @@ def _options(options, kind):
     return solver_options(options, GD_OPTIONS if kind == "gd" else MINIBATCH_OPTIONS)
 
 
-def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
+def replicates_per_batch(n_replicates: int, n: int, d: int, *, memory_limit: int = 2**30, itemsize: int = 8) -> int:
     """How many replicates to stack on a leading axis within a memory budget.
 
     A batched realized-mask fit holds, per replicate, the data and its two views
@@ -341,6 +414,14 @@ def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
     -------
     int
         Batch size in ``[1, n_replicates]`` (1 when a single replicate exceeds the budget).
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> sc.replicates_per_batch(100, 1000, 200)  # all fit in 1 GiB
+    100
+    >>> sc.replicates_per_batch(100, 10**6, 1000)  # one replicate alone exceeds it
+    1
     """
     n_replicates = check_int(n_replicates, "n_replicates", low=1)
     n = check_int(n, "n", low=2)
@@ -351,7 +432,15 @@ def replicates_per_batch(n_replicates, n, d, *, memory_limit=2**30, itemsize=8):
     return max(1, min(n_replicates, memory_limit // per_replicate))
 
 
-def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=None, batched=False):
+def contrastive_operator(
+    X: Array,
+    *,
+    p: float = 0.5,
+    loss: str | BatchForm = "cross-view",
+    masks: MasksChoice = "expected",
+    Y: Array | None = None,
+    batched: bool = False,
+) -> SymmetricOperator:
     """The contrastive matrix as a matrix-free operator: ``M @ V`` without forming ``M``.
 
     For the mask-averaged cross-view matrix
@@ -385,6 +474,17 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
     -------
     SymmetricOperator
         ``op.matmat(V)`` equals ``M @ V`` for ``V`` of shape (..., d, b).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> op = sc.contrastive_operator(X, p=0.5)
+    >>> V = np.random.default_rng(5).standard_normal((60, 3))
+    >>> op.d, bool(np.allclose(op.matmat(V), sc.expected_contrastive_matrix(X, 0.5) @ V))
+    (60, True)
     """
     _, X = check_fit_data(X, batched=batched)
     opts = contrastive_options(p, 1.0, masks, loss)
@@ -395,7 +495,7 @@ def contrastive_operator(X, *, p=0.5, loss="cross-view", masks="expected", Y=Non
     return operator_statistics(X, signed=Y).operator(opts.form)
 
 
-def second_moment_operator(X, *, center=False, batched=False):
+def second_moment_operator(X: Array, *, center: bool = False, batched: bool = False) -> SymmetricOperator:
     """:math:`\\hat\\Sigma_0 = X^\\top X/n` (or the centred covariance) as a matrix-free operator.
 
     Parameters
@@ -411,13 +511,26 @@ def second_moment_operator(X, *, center=False, batched=False):
     -------
     SymmetricOperator
         ``op.matmat(V) = X^T (X V)/n`` for ``V`` of shape (..., d, b).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> op = sc.second_moment_operator(X)
+    >>> V = np.random.default_rng(5).standard_normal((60, 3))
+    >>> bool(np.allclose(op.matmat(V), sc.second_moment(X) @ V))
+    True
     """
     check_bool(center, "center")
     _, X = check_fit_data(X, batched=batched)
     return operator_statistics(X).moment_operator(center)
 
 
-def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto"):
+def contrastive_fit_from_matrix(
+    M: Array, r: int, *, lam: float = 1.0, info: dict[str, Any] | None = None, eigensolver: EigensolverChoice = "auto"
+) -> FitResult:
     """Minimise :math:`-\\operatorname{tr}(WMW^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2` for a given ``M``.
 
     Parameters
@@ -437,6 +550,17 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto")
     -------
     FitResult
         As :func:`fit_contrastive`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> fit = sc.closed_form.contrastive_fit_from_matrix(np.diag([4.0, 1.0, 0.5, 0.0]), 2, lam=2.0)
+    >>> fit.eigenvalues, float(fit.loss)  # loss = -(4^2 + 1^2) / (2 lam)
+    (array([4., 1.]), -4.25)
+    >>> np.round(fit.W, 3)  # sqrt(mu / lam) on the top eigenvectors
+    array([[1.414, 0.   , 0.   , 0.   ],
+           [0.   , 0.707, 0.   , 0.   ]])
     """
     M = _check_square(M, "M")
     r = check_rank(r, M.shape[-1])
@@ -445,7 +569,9 @@ def contrastive_fit_from_matrix(M, r, *, lam=1.0, info=None, eigensolver="auto")
     return solve_contrastive(M, r, lam=lam, info=info, eigensolver=eigensolver)
 
 
-def solve_contrastive(M, r, *, lam, info=None, eigensolver="auto"):
+def solve_contrastive(
+    M: Array, r: int, *, lam: float, info: dict[str, Any] | None = None, eigensolver: EigensolverChoice = "auto"
+) -> FitResult:
     """The closed-form minimiser for a checked, finite ``M`` and validated ``r``, ``lam``, ``eigensolver``.
 
     Parameters
@@ -534,8 +660,16 @@ def _principal_fit(X, r, method, center, eigensolver, batched, lam=0.0):
 
 
 def fit_pca(
-    X, r, *, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto", batched=False
-):
+    X: Array,
+    r: int,
+    *,
+    center: bool = False,
+    solver: PrincipalSolver = "closed_form",
+    solver_options: Mapping[str, Any] | None = None,
+    rng: RNGLike = None,
+    eigensolver: EigensolverChoice = "auto",
+    batched: bool = False,
+) -> FitResult:
     """Principal component analysis: top-``r`` eigenvectors of the second moment (docs/model.md §4).
 
     .. math::
@@ -571,6 +705,21 @@ def fit_pca(
         ``W = V_r^T`` (orthonormal rows), ``eigenvalues`` the top-``r`` eigenvalues
         of :math:`\\hat\\Sigma_0`, ``loss`` the reconstruction error
         :math:`\\operatorname{tr}\\hat\\Sigma_0 - \\sum_{k \\le r}\\sigma_k`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> fit = sc.fit_pca(X, 2)
+    >>> fit.method, bool(np.allclose(fit.W @ fit.W.T, np.eye(2)))  # orthonormal rows
+    ('pca', True)
+    >>> round(float(sc.sin_theta(model.U, fit.basis)), 3)  # biased by the heteroskedastic noise
+    0.619
+    >>> gd = sc.fit_pca(X, 2, solver="gd", rng=4)
+    >>> round(float(sc.sin_theta(fit.basis, gd.basis)), 6)  # the Grassmann GD finds the same subspace
+    0.0
     """
     check_choice(solver, "solver", SOLVERS)
     check_bool(center, "center")
@@ -585,9 +734,17 @@ def fit_pca(
 
 
 def fit_autoencoder(
-    X, r, *, lam=0.0, center=False, solver="closed_form", solver_options=None, rng=None, eigensolver="auto",
-    batched=False,
-):
+    X: Array,
+    r: int,
+    *,
+    lam: float = 0.0,
+    center: bool = False,
+    solver: PrincipalSolver = "closed_form",
+    solver_options: Mapping[str, Any] | None = None,
+    rng: RNGLike = None,
+    eigensolver: EigensolverChoice = "auto",
+    batched: bool = False,
+) -> FitResult:
     """Two-factor linear autoencoder in closed form (docs/model.md §4).
 
     .. math::
@@ -629,6 +786,18 @@ def fit_autoencoder(
     FitResult
         ``W`` the encoder (r, d); ``info["decoder"]`` the decoder (d, r);
         ``basis`` spans the PCA subspace while :math:`\\sigma_r > \\lambda`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> fit = sc.fit_autoencoder(X, 2, lam=0.1)
+    >>> fit.method, fit.W.shape, fit.info["decoder"].shape
+    ('autoencoder', (2, 60), (60, 2))
+    >>> round(float(sc.sin_theta(sc.fit_pca(X, 2).basis, fit.basis)), 6)  # the PCA subspace
+    0.0
     """
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(solver, "solver", SOLVERS)
@@ -643,7 +812,9 @@ def fit_autoencoder(
     return _principal_fit(X, r, "autoencoder", center, eigensolver, batched, lam=lam)
 
 
-def fit_gan(X, r, *, center=False, eigensolver="auto", batched=False):
+def fit_gan(
+    X: Array, r: int, *, center: bool = False, eigensolver: EigensolverChoice = "auto", batched: bool = False
+) -> FitResult:
     """Linear GAN in the LQG setting: the optimal generator spans the PCA subspace (docs/model.md §4).
 
     With a linear generator :math:`G z`, :math:`z \\sim N(0, I_r)`, and a quadratic
@@ -676,6 +847,19 @@ def fit_gan(X, r, *, center=False, eigensolver="auto", batched=False):
     -------
     FitResult
         ``W = G^T`` of shape (r, d); ``loss`` the optimal :math:`W_2^2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> fit = sc.fit_gan(X, 2)
+    >>> bool(np.allclose(fit.W @ fit.W.T, np.diag(fit.eigenvalues)))  # G = V_r diag(sqrt(sigma))
+    True
+    >>> tail = np.linalg.eigvalsh(sc.second_moment(X))[:-2].sum()
+    >>> round(float(fit.loss), 3), round(float(tail), 3)  # the optimal W_2^2 is the spectrum's tail
+    (32.283, 32.283)
     """
     return _principal_fit(X, r, "gan", center, eigensolver, batched)
 
@@ -686,7 +870,15 @@ def _check_batched_solver(batched, solver):
         raise ValueError(f"batched=True (X of shape (R, n, d)) needs solver='closed_form', got {solver!r}")
 
 
-def principal_fit_from_moment(S, r, method="pca", *, lam=0.0, info=None, eigensolver="auto"):
+def principal_fit_from_moment(
+    S: Array,
+    r: int,
+    method: Literal["pca", "autoencoder", "gan"] = "pca",
+    *,
+    lam: float = 0.0,
+    info: dict[str, Any] | None = None,
+    eigensolver: EigensolverChoice = "auto",
+) -> FitResult:
     """PCA, linear autoencoder or linear GAN fitted to a given second-moment matrix.
 
     Parameters
@@ -746,7 +938,7 @@ def _principal_result(xp, method, sig, V, tail, S, lam, info):
     return FitResult("autoencoder", W_enc, V, sig, loss, info=info)
 
 
-def fit_heteropca(X, r, *, max_iter=50, tol=1e-8):
+def fit_heteropca(X: Array, r: int, *, max_iter: int = 50, tol: float = 1e-8) -> FitResult:
     """HeteroPCA (Zhang, Cai & Wu 2022) — an extra baseline, **not in the paper**.
 
     Starting from :math:`N_0 = \\Delta(\\hat\\Sigma_0)` (the contrastive estimator),
@@ -770,12 +962,24 @@ def fit_heteropca(X, r, *, max_iter=50, tol=1e-8):
     FitResult
         ``basis`` the top-``r`` singular vectors of the final ``N``; ``loss`` the
         off-diagonal residual :math:`\\|\\Delta(\\hat\\Sigma_0 - \\operatorname{trunc}_r N)\\|_F^2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X = model.sample(2000, rng=1)
+    >>> fit = sc.fit_heteropca(X, 2)
+    >>> fit.method, fit.converged
+    ('heteropca', True)
+    >>> round(float(sc.sin_theta(model.U, fit.basis)), 3)  # PCA: 0.619, contrastive: 0.302
+    0.231
     """
     S, r = _moment(X, r, False)
     return heteropca_fit_from_moment(S, r, max_iter=max_iter, tol=tol)
 
 
-def heteropca_fit_from_moment(S, r, *, max_iter=50, tol=1e-8):
+def heteropca_fit_from_moment(S: Array, r: int, *, max_iter: int = 50, tol: float = 1e-8) -> FitResult:
     """HeteroPCA on a given second-moment matrix (see :func:`fit_heteropca`).
 
     Parameters
