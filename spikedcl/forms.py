@@ -42,6 +42,23 @@ class BatchForm:
     needs : frozenset of str
         Fields of :class:`~spikedcl.stats.ViewStatistics` that :meth:`matrix` reads
         (among ``"gram"``, ``"total"``, ``"cross"``, ``"total1"``, ``"total2"``).
+
+    Examples
+    --------
+    A built-in form and the matrix it builds from the statistics of two views:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.forms import get_form
+    >>> from spikedcl.stats import view_statistics
+    >>> form = get_form("cross-view")
+    >>> form.name, sorted(form.needs)
+    ('cross-view', ['cross', 'total1', 'total2'])
+    >>> X = np.random.default_rng(0).standard_normal((100, 6))
+    >>> X1, X2 = sc.augment.split_views(X, 0.5, rng=np.random.default_rng(1))
+    >>> M = form.matrix(view_statistics(X1, X2, form.needs))
+    >>> bool(np.allclose(M, sc.contrastive_matrix(X1, X2)))
+    True
     """
 
     name: ClassVar[str] = ""
@@ -305,6 +322,41 @@ def register_form(form: BatchForm, *, replace: bool = False) -> BatchForm:
     -------
     BatchForm
         ``form``.
+
+    Examples
+    --------
+    A tiny form without negatives, :math:`M = \\operatorname{sym}(X_1^\\top X_2)/n`, whose mask
+    average is :math:`q` times the off-diagonal second moment (NumPy only, closed forms
+    only: :meth:`~BatchForm.matrix` and :meth:`~BatchForm.expected`):
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.forms import FORMS, BatchForm, register_form
+    >>> class PositivesOnly(BatchForm):
+    ...     name = "positives-only"
+    ...     needs = frozenset({"cross"})
+    ...     def matrix(self, stats):
+    ...         C = stats.cross / stats.n
+    ...         return (C + C.T) / 2
+    ...     def expected(self, stats, q):
+    ...         G = stats.gram / stats.n
+    ...         return q * (G - np.diag(np.diag(G)))
+    >>> form = register_form(PositivesOnly())
+    >>> X = np.random.default_rng(0).standard_normal((100, 6))
+    >>> X1, X2 = sc.augment.split_views(X, 0.5, rng=np.random.default_rng(1))
+    >>> M = sc.contrastive_matrix(X1, X2, loss="positives-only")
+    >>> bool(np.allclose(M, (X1.T @ X2 + X2.T @ X1) / 200))
+    True
+    >>> sc.fit_contrastive(X, 2, loss="positives-only", rng=0).W.shape
+    (2, 6)
+
+    A name is registered once (``replace=True`` rebinds it); remove the entry to undo:
+
+    >>> register_form(PositivesOnly())
+    Traceback (most recent call last):
+        ...
+    ValueError: a batch form named 'positives-only' is already registered
+    >>> del FORMS["positives-only"]
     """
     return register_named(FORMS, form, BatchForm, CL_LOSSES, what="form", kind="batch form", replace=replace)
 

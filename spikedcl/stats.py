@@ -107,6 +107,27 @@ class ViewStatistics:
         :math:`Y^\\top 1`.
     info : dict, default={}
         How the statistics were drawn (``p``, ``mask_mode``, ``chunk_size``, ...).
+
+    Examples
+    --------
+    The statistics of two views give the contrastive matrix of the views themselves:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.stats import view_statistics
+    >>> X = np.random.default_rng(0).standard_normal((200, 5))
+    >>> X1, X2 = sc.augment.split_views(X, 0.5, rng=np.random.default_rng(1))
+    >>> stats = view_statistics(X1, X2, {"cross", "total1", "total2"})
+    >>> stats.n, stats.d, stats.cross.shape
+    (200, 5, (5, 5))
+    >>> bool(np.allclose(stats.contrastive_matrix(), sc.contrastive_matrix(X1, X2)))
+    True
+
+    Built by hand from the Gram matrix, they give the second moment:
+
+    >>> stats = sc.ViewStatistics(200, gram=X.T @ X, total=X.sum(axis=0))
+    >>> bool(np.allclose(stats.second_moment(), X.T @ X / 200))
+    True
     """
 
     n: int
@@ -537,6 +558,21 @@ def data_statistics(
     -------
     ViewStatistics
         With the fields of ``need`` (the others ``None``).
+
+    Examples
+    --------
+    The unmasked statistics suffice for the mask-averaged matrix:
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.stats import data_statistics
+    >>> X = np.random.default_rng(0).standard_normal((200, 5))
+    >>> stats = data_statistics(X, {"gram", "total"})
+    >>> bool(np.allclose(stats.gram, X.T @ X))
+    True
+    >>> M = stats.contrastive_matrix(masks="expected", p=0.5)
+    >>> bool(np.allclose(M, sc.expected_contrastive_matrix(X, 0.5)))
+    True
     """
     xp = get_namespace(X)
     need = frozenset(need)

@@ -69,6 +69,13 @@ def cl_bound_terms(n: float | Array, d: float | Array, r: float | Array) -> tupl
         :math:`r^{3/2}\\log d / d` (incoherence bias through Davis–Kahan).
     variance : array
         :math:`\\sqrt{d r / n}` (sampling error of the off-diagonal moments).
+
+    Examples
+    --------
+    >>> from spikedcl import theory
+    >>> bias, variance = theory.cl_bound_terms(1000, 100, 2)
+    >>> print(f"{float(bias):.4f} {float(variance):.4f}")
+    0.1303 0.4472
     """
     xp, (n, d, r) = _as_arrays(n, d, r)
     _check_dims(n, d, r)
@@ -92,6 +99,18 @@ def cl_upper_bound(n: float | Array, d: float | Array, r: float | Array, *, a: f
     -------
     array
         The bound; with ``a = b = 1`` it is the "shape" the reproduction report plots.
+
+    Examples
+    --------
+    >>> from spikedcl import theory
+    >>> print(f"{float(theory.cl_upper_bound(1000, 100, 2, a=0.11, b=0.86)):.4f}")
+    0.3989
+
+    Arrays broadcast: the bound at several sample sizes at once.
+
+    >>> import numpy as np
+    >>> np.round(theory.cl_upper_bound(np.array([100, 1000, 10000]), 100, 2), 3)
+    array([1.544, 0.577, 0.272])
     """
     bias, var = cl_bound_terms(n, d, r)
     return a * bias + b * var
@@ -112,6 +131,12 @@ def ae_lower_bound(r: float | Array, c: float = 0.35) -> Array:
     -------
     array
         :math:`c\\sqrt r`.
+
+    Examples
+    --------
+    >>> from spikedcl import theory
+    >>> print(f"{float(theory.ae_lower_bound(4)):.2f}")
+    0.70
     """
     if not 0 < c < 1:
         raise ValueError(f"c must lie in (0, 1), got {c}")
@@ -133,6 +158,12 @@ def random_subspace_value(d: float | Array, r: float | Array) -> Array:
     -------
     array
         The "nothing learned" anchor (:math:`E\\|\\sin\\Theta\\|_F^2 = r(d-r)/d` exactly).
+
+    Examples
+    --------
+    >>> from spikedcl import theory
+    >>> print(f"{float(theory.random_subspace_value(100, 4)):.4f}")
+    1.9596
     """
     xp, (d, r) = _as_arrays(d, r)
     _check_dims(None, d, r)
@@ -176,6 +207,18 @@ def fit_bound_constant(shape: Array, observed: Array) -> BoundFit:
     -------
     BoundFit
         ``coef = [c]`` with :math:`c = \\exp(\\mathrm{mean}(\\log y - \\log s))`.
+
+    Examples
+    --------
+    Errors that follow :math:`0.9` times the variance shape give back the constant:
+
+    >>> import numpy as np
+    >>> from spikedcl import theory
+    >>> n = np.array([250, 500, 1000, 2000])
+    >>> shape = np.sqrt(100 * 2 / n)
+    >>> fit = theory.fit_bound_constant(shape, 0.9 * shape)
+    >>> np.round(fit.coef, 6), round(fit.max_rel_misfit, 6)
+    (array([0.9]), 0.0)
     """
     s = _positive_host("shape", shape)
     y = _positive_host("observed", observed)
@@ -203,6 +246,17 @@ def fit_bound_coefficients(n: Array, d: Array, r: Array, observed: Array) -> Bou
     -------
     BoundFit
         ``coef = [a, b]`` (docs/model.md §7 reports a ≈ 0.11, b ≈ 0.86–1.01 on F1 + F2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import theory
+    >>> n = np.array([250, 500, 1000, 2000, 4000])
+    >>> d, r = np.full(5, 100), np.full(5, 2)
+    >>> bias, variance = theory.cl_bound_terms(n, d, r)
+    >>> fit = theory.fit_bound_coefficients(n, d, r, 0.1 * bias + 0.9 * variance)
+    >>> np.round(fit.coef, 6)
+    array([0.1, 0.9])
     """
     bias, var = (np.asarray(to_numpy(t), dtype=float).ravel() for t in cl_bound_terms(n, d, r))
     y = _positive_host("observed", observed)
@@ -231,6 +285,17 @@ def loglog_slope(x: Array, y: Array) -> tuple[float, float]:
         The fitted exponent.
     intercept : float
         The fitted log-constant.
+
+    Examples
+    --------
+    A :math:`n^{-1/2}` rate has slope -1/2:
+
+    >>> import numpy as np
+    >>> from spikedcl import theory
+    >>> n = np.array([250, 500, 1000, 2000])
+    >>> slope, intercept = theory.loglog_slope(n, 3 / np.sqrt(n))
+    >>> round(slope, 6)
+    -0.5
     """
     lx = np.log(_positive_host("x", x))
     ly = np.log(_positive_host("y", y))
