@@ -57,6 +57,21 @@ def select(
     -------
     pandas.DataFrame
         The matching rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from spikedcl import analysis
+    >>> rng = np.random.default_rng(0)
+    >>> n = np.repeat([250, 500, 1000, 2000], 5)  # 5 replicates per sample size
+    >>> df = pd.DataFrame({"n": n, "method": "cl", "metric": "sin_theta",
+    ...                    "value": 3 / np.sqrt(n) * rng.uniform(0.9, 1.1, n.size)})
+    >>> df = pd.concat([df, df.assign(method="pca", value=0.7)], ignore_index=True)
+    >>> len(analysis.select(df, metric="sin_theta", method="cl"))
+    20
+    >>> analysis.select(df, method="pca", where={"n": 500})["value"].tolist()
+    [0.7, 0.7, 0.7, 0.7, 0.7]
     """
     mask = np.ones(len(df), dtype=bool)
     if metric is not None:
@@ -88,6 +103,25 @@ def mean_ci(df: pd.DataFrame, by: str | list[str], *, level: float = 0.95) -> pd
     pandas.DataFrame
         Columns ``by`` + ``mean, half, low, high, count``; ``half`` is 0 for a
         single replicate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from spikedcl import analysis
+    >>> rng = np.random.default_rng(0)
+    >>> n = np.repeat([250, 500, 1000, 2000], 5)  # 5 replicates per sample size
+    >>> df = pd.DataFrame({"n": n, "method": "cl", "metric": "sin_theta",
+    ...                    "value": 3 / np.sqrt(n) * rng.uniform(0.9, 1.1, n.size)})
+    >>> ci = analysis.mean_ci(df, "n")
+    >>> ci[["n", "mean", "count"]].round(3)
+          n   mean  count
+    0   250  0.184      5
+    1   500  0.141      5
+    2  1000  0.095      5
+    3  2000  0.067      5
+    >>> bool((ci["low"] < ci["mean"]).all() and (ci["mean"] < ci["high"]).all())
+    True
     """
     from scipy import stats
 
@@ -139,6 +173,21 @@ def slope_ci(
     -------
     slope, low, high : float
         Estimate and interval.
+
+    Examples
+    --------
+    A :math:`n^{-1/2}` rate measured with 10 % noise: the slope and its interval.
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from spikedcl import analysis
+    >>> rng = np.random.default_rng(0)
+    >>> n = np.repeat([250, 500, 1000, 2000], 5)  # 5 replicates per sample size
+    >>> df = pd.DataFrame({"n": n, "method": "cl", "metric": "sin_theta",
+    ...                    "value": 3 / np.sqrt(n) * rng.uniform(0.9, 1.1, n.size)})
+    >>> slope, low, high = analysis.slope_ci(df, "n", rng=1)
+    >>> round(slope, 2), bool(low < -0.5 < high)
+    (-0.5, True)
     """
     rng = np.random.default_rng(rng)
     groups = [g["value"].to_numpy(float) for _, g in df.groupby(x, sort=True)]

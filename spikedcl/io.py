@@ -403,6 +403,21 @@ def write_cell(out_dir: str | Path, cell_id: str, df: pd.DataFrame, *, meta: Map
         If ``df`` is not a DataFrame or ``meta`` not a mapping of str to str.
     OSError
         Whatever the file system reports (nothing is left behind).
+
+    Examples
+    --------
+    A round trip in a temporary directory:
+
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from spikedcl import io
+    >>> df = pd.DataFrame({"method": ["cl", "pca"], "value": [0.12, 0.7]})
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     path = io.write_cell(out, "n=100", df, meta={"seed": "0"})
+    ...     status = io.check_cell(out, "n=100")
+    ...     back = io.read_cell(out, "n=100")
+    ...     print(path.relative_to(out), status.ok, status.meta, back.equals(df))
+    cells/n=100.parquet True {'seed': '0'} True
     """
     path = cell_path(out_dir, cell_id)
     extra = _check_meta(meta)
@@ -676,6 +691,18 @@ def consolidate(
     pandas.DataFrame
         All rows, cells in the given order; ``attrs["bad_cells"]`` maps each
         skipped cell id to its reason (empty when none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from spikedcl import io
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     for cell, values in {"a": [1.0], "b": [2.0, 3.0]}.items():
+    ...         _ = io.write_cell(out, cell, pd.DataFrame({"value": values}))
+    ...     table = io.consolidate(out, ["a", "b"])
+    ...     print(table["value"].tolist(), io.cell_is_complete(out, "c"))
+    [1.0, 2.0, 3.0] False
     """
     df, bad = consolidate_cells(out_dir, cell_ids, path=path, tables=tables)
     df.attrs["bad_cells"] = bad
@@ -701,6 +728,19 @@ def write_json(path: str | Path, obj: Any, *, if_changed: bool = True) -> bool:
     -------
     bool
         Whether the file was written.
+
+    Examples
+    --------
+    A second write of the same object leaves the file untouched:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from spikedcl import io
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     path = Path(out) / "config.json"
+    ...     print(io.write_json(path, {"n": [100, 200]}), io.write_json(path, {"n": [100, 200]}),
+    ...           io.read_json(path))
+    True False {'n': [100, 200]}
     """
     data = (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode()
     path = Path(path)
@@ -838,6 +878,17 @@ def results_lock(
         If ``wait`` is false and the lock is held.
     TypeError
         If ``on_wait`` is neither ``None`` nor callable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spikedcl import io
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     with io.results_lock(out) as removed:
+    ...         print(removed)
+    ...     with io.results_lock(out, wait=False):  # free again once the block ends
+    ...         pass
+    []
     """
     if on_wait is not None and not callable(on_wait):
         raise TypeError(f"on_wait must be callable or None, got {type(on_wait).__name__}")

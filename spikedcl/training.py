@@ -112,6 +112,24 @@ def train_contrastive(
     -------
     FitResult
         ``solver="gd"``; ``info`` holds ``loss_history``, ``stop_reason``, ``step``.
+
+    Examples
+    --------
+    Gradient descent lands on the closed-form minimiser (the same :math:`W^\\top W`):
+
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.training import train_contrastive
+    >>> X = sc.SpikedModel.random(d=20, r=2, rng=0).sample(500, rng=1)
+    >>> M = sc.expected_contrastive_matrix(X, 0.5)
+    >>> gd = train_contrastive(M, 2, rng=2)
+    >>> closed = sc.fit_contrastive(X, 2, masks="expected")
+    >>> gd.solver, gd.converged
+    ('gd', True)
+    >>> bool(np.allclose(gd.W.T @ gd.W, closed.W.T @ closed.W, atol=1e-8))
+    True
+    >>> bool(np.isclose(gd.loss, closed.loss))
+    True
     """
     options = _check_options(solver_options)
     W0 = _init((r, M.shape[0]), options.pop("init_scale", 1e-3), rng, M)
