@@ -18,16 +18,23 @@ the results agree to rounding, for every chunk size.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
 
 from ._array_api import device_of, get_namespace
+from ._typing import Device, Namespace, RNGLike
 from ._validation import check_choice, check_int, check_rank, check_unit_interval
-from .augment import get_mask_law
+from .augment import MaskLaw, get_mask_law
 from .closed_form import principal_fit_from_moment, solve_contrastive
 from .data import GENERATORS, SpikedModel, namespace_generator
-from .eigensolvers import EIGENSOLVERS
-from .options import check_bool, contrastive_options
+from .eigensolvers import EIGENSOLVERS, EigensolverChoice
+from .forms import BatchForm
+from .options import MasksChoice, check_bool, contrastive_options
 from .random import check_rng
+from .results import FitResult
 from .stats import StatisticsAccumulator, ViewStatistics
 
 __all__ = [
@@ -51,7 +58,7 @@ _CHUNK_ARRAYS = 6
 _SQUARE_ARRAYS = 4
 
 
-def chunk_size_for(n, d, memory_limit=DEFAULT_MEMORY_LIMIT, *, itemsize=8):
+def chunk_size_for(n: int, d: int, memory_limit: int = DEFAULT_MEMORY_LIMIT, *, itemsize: int = 8) -> int:
     """Largest chunk whose working set fits in ``memory_limit`` bytes.
 
     Parameters
@@ -74,6 +81,14 @@ def chunk_size_for(n, d, memory_limit=DEFAULT_MEMORY_LIMIT, *, itemsize=8):
     ------
     ValueError
         When the budget cannot hold the ``d x d`` statistics and one row.
+
+    Examples
+    --------
+    >>> from spikedcl.streaming import chunk_size_for
+    >>> chunk_size_for(10**6, 1000)  # rows of d = 1000 that fit in 256 MiB with the d x d sums
+    4925
+    >>> chunk_size_for(100, 10)  # everything fits: one chunk
+    100
     """
     n = check_int(n, "n", low=2)
     d = check_int(d, "d", low=2)
@@ -96,21 +111,21 @@ StreamedMoments = ViewStatistics
 
 
 def streamed_moments(
-    model,
-    n,
+    model: SpikedModel,
+    n: int,
     *,
-    rng=None,
-    mask_rng=None,
-    p=0.5,
-    mask_mode="per-sample",
-    views=True,
-    chunk_size=None,
-    memory_limit=None,
-    xp=None,
-    device=None,
-    dtype=None,
-    generator="host",
-):
+    rng: RNGLike = None,
+    mask_rng: RNGLike = None,
+    p: float = 0.5,
+    mask_mode: str | MaskLaw = "per-sample",
+    views: bool = True,
+    chunk_size: int | None = None,
+    memory_limit: int | None = None,
+    xp: Namespace | None = None,
+    device: Device = None,
+    dtype: Any = None,
+    generator: Literal["host", "device"] = "host",
+) -> StreamedMoments:
     """Draw ``n`` samples chunk by chunk and accumulate their sufficient statistics.
 
     .. math::
@@ -156,6 +171,18 @@ def streamed_moments(
     -------
     StreamedMoments
         The statistics; ``info`` records ``p``, ``mask_mode``, ``chunk_size``, ``n_chunks``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> mom = sc.streamed_moments(model, 2000, rng=1, chunk_size=500)
+    >>> mom.info["n_chunks"], mom.gram.shape
+    (4, (60, 60))
+    >>> X = model.sample(2000, rng=1)  # the same rows, held in memory at once
+    >>> bool(np.allclose(mom.second_moment(False), sc.second_moment(X)))
+    True
     """
     if not isinstance(model, SpikedModel):
         raise TypeError(f"model must be a SpikedModel, got {type(model).__name__}")
@@ -216,25 +243,25 @@ def _device_uniforms(gen, p):
 
 
 def fit_contrastive_streamed(
-    model,
-    n,
-    r,
+    model: SpikedModel,
+    n: int,
+    r: int,
     *,
-    p=0.5,
-    lam=1.0,
-    masks="realized",
-    loss="cross-view",
-    mask_mode="per-sample",
-    rng=None,
-    mask_rng=None,
-    chunk_size=None,
-    memory_limit=None,
-    xp=None,
-    device=None,
-    dtype=None,
-    generator="host",
-    eigensolver="auto",
-):
+    p: float = 0.5,
+    lam: float = 1.0,
+    masks: MasksChoice = "realized",
+    loss: str | BatchForm = "cross-view",
+    mask_mode: str | MaskLaw = "per-sample",
+    rng: RNGLike = None,
+    mask_rng: RNGLike = None,
+    chunk_size: int | None = None,
+    memory_limit: int | None = None,
+    xp: Namespace | None = None,
+    device: Device = None,
+    dtype: Any = None,
+    generator: Literal["host", "device"] = "host",
+    eigensolver: EigensolverChoice = "auto",
+) -> FitResult:
     """Linear contrastive learning on ``n`` streamed samples (docs/model.md §3), memory independent of ``n``.
 
     Minimises :math:`-\\operatorname{tr}(WMW^\\top) + \\frac{\\lambda}{2}\\|WW^\\top\\|_F^2`
@@ -282,6 +309,18 @@ def fit_contrastive_streamed(
     -------
     FitResult
         As :func:`spikedcl.fit_contrastive`; ``info`` adds the streaming details.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> fit = sc.fit_contrastive_streamed(model, 2000, 2, rng=1, mask_rng=2, chunk_size=500)
+    >>> fit.method, fit.info["streamed"]["n_chunks"]
+    ('contrastive', 4)
+    >>> in_memory = sc.fit_contrastive(model.sample(2000, rng=1), 2, rng=2)  # the same data and masks
+    >>> round(float(sc.sin_theta(fit.basis, in_memory.basis)), 6)
+    0.0
     """
     opts = contrastive_options(p, lam, masks, loss, mask_mode, d=model.d if isinstance(model, SpikedModel) else None)
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
@@ -298,20 +337,20 @@ def fit_contrastive_streamed(
 
 
 def fit_pca_streamed(
-    model,
-    n,
-    r,
+    model: SpikedModel,
+    n: int,
+    r: int,
     *,
-    center=False,
-    rng=None,
-    chunk_size=None,
-    memory_limit=None,
-    xp=None,
-    device=None,
-    dtype=None,
-    generator="host",
-    eigensolver="auto",
-):
+    center: bool = False,
+    rng: RNGLike = None,
+    chunk_size: int | None = None,
+    memory_limit: int | None = None,
+    xp: Namespace | None = None,
+    device: Device = None,
+    dtype: Any = None,
+    generator: Literal["host", "device"] = "host",
+    eigensolver: EigensolverChoice = "auto",
+) -> FitResult:
     """PCA on ``n`` streamed samples (docs/model.md §4): top-``r`` eigenvectors of :math:`\\hat\\Sigma_0 = G/n`.
 
     .. math::
@@ -349,6 +388,16 @@ def fit_pca_streamed(
     -------
     FitResult
         As :func:`spikedcl.fit_pca` on ``model.sample(n, rng=rng)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(60, 2, noise="two-block", condition=8.0, rng=0)
+    >>> fit = sc.fit_pca_streamed(model, 2000, 2, rng=1, chunk_size=500)
+    >>> in_memory = sc.fit_pca(model.sample(2000, rng=1), 2)
+    >>> fit.method, round(float(sc.sin_theta(fit.basis, in_memory.basis)), 6)
+    ('pca', 0.0)
     """
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
     if isinstance(model, SpikedModel):
@@ -379,13 +428,23 @@ class StatisticsRequest:
         ``n`` rows (:func:`spikedcl.stats.data_statistics`) consumes it.
     """
 
-    need: frozenset
-    law: object = None
+    need: frozenset[str]
+    law: MaskLaw | None = None
     p: float | None = None
-    rng: object = None
+    rng: np.random.Generator | None = None
 
 
-def streamed_statistics(model, n, requests, *, rng, chunk_size, xp=None, device=None, dtype=None):
+def streamed_statistics(
+    model: SpikedModel,
+    n: int,
+    requests: Mapping[Hashable, StatisticsRequest],
+    *,
+    rng: RNGLike,
+    chunk_size: int,
+    xp: Namespace | None = None,
+    device: Device = None,
+    dtype: Any = None,
+) -> dict[Hashable, ViewStatistics]:
     """Several sets of statistics of the same ``n`` streamed samples, in one pass over their chunks.
 
     Draws the rows of ``model.sample(n, rng=rng)`` chunk by chunk
