@@ -17,10 +17,13 @@ for ``K > 2`` classes) and report the gap to the oracle features :math:`U^\\star
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
 from ._linalg import eye_like
+from ._typing import Array, RNGLike
 from ._validation import check_choice, check_data, check_int, check_positive
 from .data import SpikedModel
 from .random import check_rng
@@ -48,7 +51,7 @@ RISK_REFERENCES = ("latent", "linear")
 NEWTON_ACCEPT_TOL = 1e-6
 
 
-def draw_task(r, *, rng=None):
+def draw_task(r: int, *, rng: RNGLike = None) -> np.ndarray:
     """Draw a task vector :math:`w^\\star` uniformly on the unit sphere :math:`S^{r-1}`.
 
     Parameters
@@ -62,6 +65,14 @@ def draw_task(r, *, rng=None):
     -------
     numpy.ndarray of shape (r,)
         Unit vector (host array; it is moved to the data's device where used).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> w = sc.draw_task(2, rng=2)
+    >>> np.round(w, 3), round(float(np.linalg.norm(w)), 3)
+    (array([ 0.34, -0.94]), 1.0)
     """
     r = check_int(r, "r", low=1)
     w = check_rng(rng).standard_normal(r)
@@ -78,7 +89,9 @@ def _task(w, like):
     return w
 
 
-def regression_labels(Z, w, *, nu=1.0, noise_std=0.1, rng=None):
+def regression_labels(
+    Z: Array, w: Array, *, nu: float = 1.0, noise_std: float = 0.1, rng: RNGLike = None
+) -> Array:
     """Regression labels :math:`y = Z w/\\nu + \\varepsilon`.
 
     Parameters
@@ -98,6 +111,17 @@ def regression_labels(Z, w, *, nu=1.0, noise_std=0.1, rng=None):
     -------
     array of shape (n_samples,)
         Labels in the namespace and on the device of ``Z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> y = sc.regression_labels(Z, w, noise_std=0.1, rng=3)
+    >>> y.shape, round(float(np.var(y)), 3)  # Var(y) = |w|^2 + 0.1^2 = 1.01 in the population
+    ((1000,), 1.057)
     """
     xp, Z = check_data(Z, "Z", min_rows=1)
     w = _task(w, Z)
@@ -107,7 +131,7 @@ def regression_labels(Z, w, *, nu=1.0, noise_std=0.1, rng=None):
     return Z @ w / nu + to_namespace(eps, xp, device=device_of(Z), dtype=Z.dtype)
 
 
-def class_labels(Z, w, *, nu=1.0, scale=1.0, rng=None):
+def class_labels(Z: Array, w: Array, *, nu: float = 1.0, scale: float = 1.0, rng: RNGLike = None) -> Array:
     """Binary labels :math:`y \\sim \\mathrm{Bernoulli}(\\mathrm{sigmoid}(T \\langle z, w\\rangle/\\nu))`.
 
     Parameters
@@ -128,6 +152,17 @@ def class_labels(Z, w, *, nu=1.0, scale=1.0, rng=None):
     -------
     array of shape (n_samples,)
         Labels in {0, 1} as floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> y = sc.class_labels(Z, w, rng=3)
+    >>> y[:8], round(float(y.mean()), 3)
+    (array([1., 1., 0., 0., 1., 0., 0., 1.]), 0.499)
     """
     xp, Z = check_data(Z, "Z", min_rows=1)
     w = _task(w, Z)
@@ -178,7 +213,7 @@ def _model_arrays(model, like):
     return xp, U, s2
 
 
-def population_risk(B, model, w, *, noise_std=0.1):
+def population_risk(B: Array, model: SpikedModel, w: Array, *, noise_std: float = 0.1) -> Array:
     """Exact population risk of linear regression on the features :math:`B^\\top x`.
 
     .. math::
@@ -204,6 +239,18 @@ def population_risk(B, model, w, *, noise_std=0.1):
     -------
     array of shape ()
         :math:`R(B)`, computed in O(d k^2) without forming :math:`\\Sigma_x`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> round(float(sc.population_risk(model.U, model, w)), 3)  # the features U*^T x
+    0.241
+    >>> round(float(sc.population_risk(np.eye(40)[:, :1], model, w)), 3)  # one coordinate: about Var(y)
+    1.009
     """
     _check_risk_args(B, model, w, "population_risk")
     xp, B = _check_basis(B, model)
@@ -215,7 +262,9 @@ def population_risk(B, model, w, *, noise_std=0.1):
     return xp.sum(w**2) + noise_std**2 - bc @ (xp.linalg.pinv(gram) @ bc)
 
 
-def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
+def linear_oracle_risk(
+    model: SpikedModel, w: Array, *, noise_std: float = 0.1, like: Array | None = None
+) -> Array:
     """Risk :math:`R_{lin} = 1 + \\sigma_\\varepsilon^2 - c^\\top\\Sigma_x^{-1}c` of the best linear predictor.
 
     Computed by Woodbury: :math:`c^\\top\\Sigma_x^{-1}c = \\nu^2 w^\\top K(I + \\nu^2 K)^{-1} w`,
@@ -237,6 +286,16 @@ def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
     -------
     array of shape ()
         :math:`R_{lin}`, a lower bound on :math:`R(B)` for every ``B``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> round(float(sc.linear_oracle_risk(model, w)), 3)  # below R(U*) = 0.241: no features do better
+    0.142
     """
     like = np.zeros((1, 1)) if like is None else check_data(like, "like", min_rows=1)[1]
     xp, U, s2 = _model_arrays(model, like)
@@ -247,7 +306,14 @@ def linear_oracle_risk(model, w, *, noise_std=0.1, like=None):
     return xp.sum(w**2) + noise_std**2 - explained
 
 
-def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
+def excess_risk(
+    B: Array,
+    model: SpikedModel,
+    w: Array,
+    *,
+    reference: Literal["latent", "linear"] = "latent",
+    noise_std: float = 0.1,
+) -> Array:
     """Excess population risk :math:`R(B) - R_{ref}` (docs/model.md §6).
 
     Parameters
@@ -270,6 +336,19 @@ def excess_risk(B, model, w, *, reference="latent", noise_std=0.1):
     -------
     array of shape ()
         The excess risk.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> for fit in (sc.fit_contrastive(X, 2, rng=4), sc.fit_pca(X, 2)):
+    ...     print(fit.method, round(float(sc.excess_risk(fit.basis, model, w)), 4),
+    ...           round(float(sc.excess_risk(fit.basis, model, w, reference="linear")), 4))
+    contrastive 0.0283 0.1277
+    pca 0.2457 0.3451
     """
     _check_risk_args(B, model, w, "excess_risk")
     check_choice(reference, "reference", RISK_REFERENCES)
@@ -297,7 +376,7 @@ def _check_xy(F, y, name):
     return xp, F, y
 
 
-def ols_test_mse(F_train, y_train, F_test, y_test):
+def ols_test_mse(F_train: Array, y_train: Array, F_test: Array, y_test: Array) -> Array:
     """Test mean squared error of ordinary least squares with an intercept.
 
     Parameters
@@ -315,6 +394,21 @@ def ols_test_mse(F_train, y_train, F_test, y_test):
     -------
     array of shape ()
         :math:`\\frac1{n_{test}}\\|y_{test} - [1, F_{test}]\\hat\\beta\\|^2`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> X_test, Z_test = model.sample(1000, rng=7, return_latent=True)
+    >>> y, y_test = sc.regression_labels(Z, w, rng=6), sc.regression_labels(Z_test, w, rng=8)
+    >>> B = sc.fit_contrastive(X, 2, rng=4).basis
+    >>> round(float(sc.ols_test_mse(X @ B, y, X_test @ B, y_test)), 3)
+    0.302
+    >>> round(float(sc.ols_test_mse(X @ model.U, y, X_test @ model.U, y_test)), 3)  # oracle features
+    0.269
     """
     xp, F_train, y_train = _check_xy(F_train, y_train, "train")
     _, F_test, y_test = _check_xy(F_test, y_test, "test")
@@ -354,7 +448,7 @@ def _logistic_objective(A, y, beta, ridge):
     return xp.mean(xp.logaddexp(xp.zeros_like(a), a) - y * a) + penalty
 
 
-def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
+def fit_logistic(F: Array, y: Array, *, ridge: float = 1e-6, max_iter: int = 100, tol: float = 1e-10) -> Array:
     """Ridge logistic regression with an intercept, by damped Newton steps.
 
     .. math::
@@ -383,6 +477,18 @@ def fit_logistic(F, y, *, ridge=1e-6, max_iter=100, tol=1e-10):
     -------
     array of shape (k + 1,)
         Intercept followed by the coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> from spikedcl.downstream import fit_logistic
+    >>> beta = fit_logistic(X @ model.U, sc.class_labels(Z, w, rng=6))
+    >>> beta.shape, np.round(beta, 3)  # intercept, then one coefficient per feature
+    ((3,), array([-0.031,  0.314, -0.733]))
     """
     xp, F, y = _check_xy(F, y, "train")
     if not bool(xp.all((y == 0) | (y == 1))):
@@ -487,7 +593,15 @@ def _n_classes(n_classes, *labels):
     return max(int(top) + 1, 2) if top == int(top) else 2  # a non-integer label fails validation later
 
 
-def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, tol=1e-10):
+def fit_multinomial_logistic(
+    F: Array,
+    y: Array,
+    *,
+    n_classes: int | None = None,
+    ridge: float = 1e-6,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> Array:
     """Ridge multinomial (softmax) logistic regression with intercepts, by damped Newton steps.
 
     Class 0 is the reference class (coefficients fixed at 0), so the parameters
@@ -519,6 +633,19 @@ def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, 
     -------
     array of shape (k + 1, K - 1)
         Column ``c - 1`` holds class ``c``'s intercept followed by its coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> from spikedcl.downstream import fit_logistic, fit_multinomial_logistic
+    >>> F, y = X @ model.U, sc.class_labels(Z, w, rng=6)
+    >>> beta = fit_multinomial_logistic(F, y)
+    >>> beta.shape, bool(np.allclose(beta[:, 0], fit_logistic(F, y), atol=1e-6))  # K = 2 is the binary fit
+    ((3, 1), True)
     """
     xp, F, y = _check_xy(F, y, "train")
     K = _n_classes(n_classes, y)
@@ -542,7 +669,9 @@ def fit_multinomial_logistic(F, y, *, n_classes=None, ridge=1e-6, max_iter=100, 
     )
 
 
-def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None, ridge=1e-6):
+def multiclass_test_metrics(
+    F_train: Array, y_train: Array, F_test: Array, y_test: Array, *, n_classes: int | None = None, ridge: float = 1e-6
+) -> tuple[Array, Array]:
     """Test accuracy and log-loss of multinomial logistic regression (:func:`fit_multinomial_logistic`).
 
     Parameters
@@ -566,6 +695,22 @@ def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None,
         Fraction of test labels equal to the most probable class (ties: the lowest class).
     log_loss : array of shape ()
         Mean negative log-likelihood :math:`-\\frac1{n_{test}}\\sum_i \\log \\hat p_{y_i}(F_i)` on the test set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> X_test, Z_test = model.sample(1000, rng=7, return_latent=True)
+    >>> W = np.random.default_rng(9).standard_normal((2, 2))  # K = 3 classes
+    >>> y, y_test = sc.multiclass_labels(Z, W, rng=6), sc.multiclass_labels(Z_test, W, rng=8)
+    >>> np.bincount(y.astype(int))
+    array([252, 409, 339])
+    >>> accuracy, log_loss = sc.multiclass_test_metrics(X @ model.U, y, X_test @ model.U, y_test)
+    >>> round(float(accuracy), 3), round(float(log_loss), 3)
+    (0.603, 0.871)
     """
     xp, F_train, y_train = _check_xy(F_train, y_train, "train")
     _, F_test, y_test = _check_xy(F_test, y_test, "test")
@@ -585,7 +730,9 @@ def multiclass_test_metrics(F_train, y_train, F_test, y_test, *, n_classes=None,
     return acc, log_loss
 
 
-def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6, n_classes=None):
+def logistic_test_metrics(
+    F_train: Array, y_train: Array, F_test: Array, y_test: Array, *, ridge: float = 1e-6, n_classes: int | None = None
+) -> tuple[Array, Array]:
     """Test accuracy and log-loss of ridge logistic regression, binary or multinomial.
 
     Two classes use :func:`fit_logistic` (the model document's classifier); more classes
@@ -613,6 +760,19 @@ def logistic_test_metrics(F_train, y_train, F_test, y_test, *, ridge=1e-6, n_cla
         Fraction of test labels predicted correctly (binary: threshold 1/2).
     log_loss : array of shape ()
         Mean negative log-likelihood on the test set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> X_test, Z_test = model.sample(1000, rng=7, return_latent=True)
+    >>> y, y_test = sc.class_labels(Z, w, rng=6), sc.class_labels(Z_test, w, rng=8)
+    >>> accuracy, log_loss = sc.logistic_test_metrics(X @ model.U, y, X_test @ model.U, y_test)
+    >>> round(float(accuracy), 3), round(float(log_loss), 3)
+    (0.642, 0.624)
     """
     if n_classes is None:
         n_classes = 2 if all(_is_binary(y) for y in (y_train, y_test)) else None
@@ -661,7 +821,17 @@ def _train_test_features(B, model, X, Z, n_test, rng, labels):
     return y, y_t, {"B": (X @ B, X_t @ B), "oracle": (X @ U, X_t @ U)}
 
 
-def regression_excess(B, model, w, X, Z, *, n_test=10_000, noise_std=0.1, rng=None):
+def regression_excess(
+    B: Array,
+    model: SpikedModel,
+    w: Array,
+    X: Array,
+    Z: Array,
+    *,
+    n_test: int = 10_000,
+    noise_std: float = 0.1,
+    rng: RNGLike = None,
+) -> dict[str, Array]:
     """Finite-sample regression: OLS test MSE on :math:`XB` minus that on :math:`XU^\\star`.
 
     Training labels are drawn for ``(X, Z)``; ``n_test`` fresh samples are drawn
@@ -690,6 +860,18 @@ def regression_excess(B, model, w, X, Z, *, n_test=10_000, noise_std=0.1, rng=No
     -------
     dict of str to array of shape ()
         ``"mse"``, ``"mse_oracle"`` (features :math:`U^\\star`) and ``"excess"`` = their difference.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> B = sc.fit_contrastive(X, 2, rng=4).basis
+    >>> out = sc.regression_excess(B, model, w, X, Z, n_test=2000, rng=5)
+    >>> {key: round(float(value), 4) for key, value in out.items()}
+    {'mse': 0.2736, 'mse_oracle': 0.2478, 'excess': 0.0258}
     """
     rng = check_rng(rng)
     y, y_t, feats = _train_test_features(
@@ -700,7 +882,17 @@ def regression_excess(B, model, w, X, Z, *, n_test=10_000, noise_std=0.1, rng=No
     return {"mse": mse, "mse_oracle": mse_oracle, "excess": mse - mse_oracle}
 
 
-def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=None):
+def classification_excess(
+    B: Array,
+    model: SpikedModel,
+    w: Array,
+    X: Array,
+    Z: Array,
+    *,
+    n_test: int = 10_000,
+    scale: float = 1.0,
+    rng: RNGLike = None,
+) -> dict[str, Array]:
     """Finite-sample classification: logistic regression on :math:`XB` against :math:`XU^\\star`.
 
     Parameters
@@ -731,6 +923,20 @@ def classification_excess(B, model, w, X, Z, *, n_test=10_000, scale=1.0, rng=No
         ``"accuracy"``, ``"accuracy_oracle"``, ``"accuracy_deficit"`` (oracle minus
         ``B``, positive when ``B`` is worse), ``"log_loss"``, ``"log_loss_oracle"``
         and ``"excess_log_loss"`` (``B`` minus oracle).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 2, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(1000, rng=1, return_latent=True)
+    >>> w = sc.draw_task(2, rng=2)
+    >>> B = sc.fit_contrastive(X, 2, rng=4).basis
+    >>> out = sc.classification_excess(B, model, w, X, Z, n_test=2000, rng=5)
+    >>> sorted(out)
+    ['accuracy', 'accuracy_deficit', 'accuracy_oracle', 'excess_log_loss', 'log_loss', 'log_loss_oracle']
+    >>> round(float(out["accuracy"]), 3), round(float(out["accuracy_oracle"]), 3)
+    (0.652, 0.65)
     """
     rng = check_rng(rng)
     n_classes = 2
