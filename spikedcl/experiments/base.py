@@ -647,6 +647,38 @@ def register_experiment(
         The decorator; it returns the :class:`Experiment` (bind it to a module
         attribute of the same name as the function, so that the sweep's worker
         processes can import it).
+
+    Examples
+    --------
+    A toy experiment: the error of a sample mean, drawn from the replicate's seed
+    (``draw`` defaults to passing the seed through):
+
+    >>> import numpy as np
+    >>> from spikedcl.experiments.base import EXPERIMENTS, Param, register_experiment
+    >>> @register_experiment("toy-mean", params=(Param("n", int, low=1, doc="number of samples"),))
+    ... def toy_mean(P, seed):
+    ...     x = np.random.default_rng(seed).standard_normal(P["n"])
+    ...     return [{"method": "sample-mean", "metric": "abs_error", "value": abs(float(x.mean()))}]
+    >>> print(toy_mean.describe())
+    toy-mean (spikedcl.experiments.base:toy_mean); devices cpu
+      n : int, [1, inf), required -- number of samples
+      ...
+    >>> rows = toy_mean({"n": 100}, np.random.SeedSequence(0))
+    >>> rows[0]["method"], round(rows[0]["value"], 4)
+    ('sample-mean', 0.0811)
+    >>> toy_mean({"n": 0}, np.random.SeedSequence(0))
+    Traceback (most recent call last):
+        ...
+    ValueError: n must be an integer in [1, inf], got 0
+
+    Another function under a taken name is refused unless ``replace=True``; remove the
+    entry to undo the registration:
+
+    >>> register_experiment("toy-mean")(lambda P, seed: [])
+    Traceback (most recent call last):
+        ...
+    ValueError: experiment 'toy-mean' is already registered (spikedcl.experiments.base:toy_mean)
+    >>> del EXPERIMENTS["toy-mean"]
     """
 
     def decorator(run):

@@ -84,6 +84,16 @@ def alignment(Z1: Array, Z2: Array, *, alpha: float = DEFAULT_ALPHA, normalize: 
     -------
     array of shape ()
         :math:`\\mathcal L_{\\mathrm{align}} \\in [0, 2^\\alpha]` for normalised rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> float(systems.alignment(Z1, Z1)), round(float(systems.alignment(Z1, Z2)), 4)
+    (0.0, 0.0187)
     """
     xp, Z1, Z2 = check_pair(Z1, Z2, min_rows=1)
     alpha = check_positive(alpha, "alpha")
@@ -155,6 +165,16 @@ def uniformity(Z: Array, *, t: float = DEFAULT_T, normalize: bool = True) -> Arr
     -----
     docs/systems.md §2: the reference code's stable form
     ``logsumexp(-t * pdist**2) - log(N(N-1)/2)``, within one view.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> bool(np.isclose(systems.uniformity(3 * Z1), systems.uniformity(Z1)))  # on the sphere: scale-free
+    True
     """
     _, Z = check_data(Z, "Z", min_rows=2)
     t = check_positive(t, "t")
@@ -181,6 +201,12 @@ def uniformity_lower_bound(t: float, m: int) -> float:
     -------
     float
         The value (a host float; it uses :func:`scipy.special.hyp0f1`).
+
+    Examples
+    --------
+    >>> from spikedcl import systems
+    >>> round(systems.uniformity_lower_bound(2.0, 3), 4)
+    -2.0798
     """
     t = check_positive(t, "t")
     return float(-2 * t + _log_hyp0f1(m, t**2))
@@ -227,6 +253,18 @@ def align_uniform_value_and_grad(
     Notes
     -----
     docs/systems.md §2; reference defaults :math:`\\alpha = t = 2`, weights 1/1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> loss = systems.align_uniform_loss(Z1, Z2)  # alignment + the mean uniformity of the two views
+    >>> u = (systems.uniformity(Z1) + systems.uniformity(Z2)) / 2
+    >>> bool(np.isclose(loss, systems.alignment(Z1, Z2) + u)), round(float(loss), 4)
+    (True, -2.182)
     """
     xp, Z1, Z2 = check_pair(Z1, Z2)
     lam_align = check_positive(lam_align, "lam_align", allow_zero=True)

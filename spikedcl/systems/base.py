@@ -175,6 +175,12 @@ def make_loss(name: str, params: Mapping[str, Any] | None = None) -> Contrastive
     ValueError
         If ``name`` is not registered (the message lists the registered names),
         or a hyperparameter is out of range.
+
+    Examples
+    --------
+    >>> from spikedcl import systems
+    >>> systems.make_loss("nt-xent", {"temperature": 0.2, "n": 100})  # keys it does not declare are ignored
+    NTXent(temperature=0.2, similarity='cosine')
     """
     cls = LOSSES.get(name) if isinstance(name, str) else None
     if cls is None:

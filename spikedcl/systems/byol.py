@@ -102,6 +102,12 @@ def mode_fixed_points(
     docs/systems.md §5: :math:`\\dot p = \\alpha_p s[\\tau - (1+\\sigma^2)p] - \\eta p`,
     :math:`\\dot s = 2ps[\\tau - (1+\\sigma^2)p] - 2\\eta s`; the fixed points solve
     :math:`p(\\tau - (1+\\sigma^2)p) = \\eta`.
+
+    Examples
+    --------
+    >>> from spikedcl import systems
+    >>> systems.mode_fixed_points(tau=1.0)
+    {'p_plus': 1.0, 'p_minus': 0.0, 's_plus': 1.0, 's_minus': 0.0, 'threshold': 0.25}
     """
     tau = check_positive(tau, "tau")
     eta = check_positive(eta, "eta", allow_zero=True)

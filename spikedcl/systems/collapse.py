@@ -94,6 +94,13 @@ def rankme(
     -------
     array of shape ()
         Between about 1 (rank one) and ``min(N, k)`` (flat spectrum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> round(float(systems.rankme(np.eye(4))), 4)  # four equal singular values
+    4.0
     """
     xp, Z = check_data(Z, "Z")
     check_choice(spectrum, "spectrum", SPECTRA)
@@ -121,6 +128,14 @@ def participation_ratio(Z: Array, *, center: bool = True) -> Array:
     -------
     array of shape ()
         Between 1 and ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> Z = np.random.default_rng(0).standard_normal((1000, 4))
+    >>> round(float(systems.participation_ratio(Z)), 1)  # isotropic: about k
+    4.0
     """
     lam = embedding_spectrum(Z, center=center)
     xp = get_namespace(lam)

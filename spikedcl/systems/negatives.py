@@ -59,6 +59,13 @@ def gaussian_mutual_information(rho: float, d: int) -> float:
     -------
     float
         :math:`I(X; Y)` in nats.
+
+    Examples
+    --------
+    >>> import math
+    >>> from spikedcl import systems
+    >>> math.isclose(systems.gaussian_mutual_information(0.5, 4), -2 * math.log(1 - 0.5**2))
+    True
     """
     rho = check_unit_interval(rho, "rho")
     d = check_int(d, "d", low=1)

@@ -116,6 +116,16 @@ def siglip_value_and_grad(
     docs/systems.md §4. :math:`G_{ij} = \\partial\\mathcal L/\\partial\\ell_{ij} =
     -z_{ij}\\sigma(-z_{ij}\\ell_{ij})/N`; :math:`\\log\\sigma` and :math:`\\sigma` are
     evaluated in their overflow-free forms.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> round(float(systems.siglip_loss(Z1, Z2)), 4)  # at the initial temperature and bias
+    0.9614
     """
     xp, X, Y, norms, t = _towers(X, Y, log_temperature, normalize)
     if not hasattr(bias, "shape"):
@@ -163,6 +173,16 @@ def clip_value_and_grad(
         Gradients with respect to ``X`` and ``Y``.
     dlog_temperature : array of shape ()
         Gradient with respect to :math:`t'`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> round(float(systems.clip_loss(Z1, Z2)), 4)
+    0.2264
     """
     xp, X, Y, norms, t = _towers(X, Y, log_temperature, normalize)
     N = X.shape[0]

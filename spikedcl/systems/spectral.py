@@ -87,6 +87,16 @@ def spectral_value_and_grad(Z1: Array, Z2: Array, *, mu: float = 1.0, project: b
         (divided by :math:`\\mu`) when ``project=False``.
     dZ1, dZ2 : array of shape (N, k)
         Gradients with respect to ``Z1`` and ``Z2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> rng = np.random.default_rng(0)
+    >>> Z1 = rng.standard_normal((8, 3))
+    >>> Z2 = Z1 + 0.1 * rng.standard_normal((8, 3))  # close positives
+    >>> round(float(systems.spectral_loss(Z1, Z2)), 4)
+    -2.4924
     """
     xp, Z1, Z2 = check_pair(Z1, Z2)
     mu = check_positive(mu, "mu")
@@ -206,6 +216,16 @@ def spectral_closed_form(Sigma: Array, Cplus: Array, k: int) -> tuple[Array, Arr
     -----
     docs/systems.md §3: :math:`\\mathcal L(W) = \\|M_s - B^\\top B\\|_F^2 - \\|M_s\\|_F^2` with
     :math:`B = W\\Sigma^{1/2}`, so the row space :math:`\\Sigma^{-1/2}U_k` is whitened.
+
+    Examples
+    --------
+    With isotropic :math:`\\Sigma` the minimiser picks the top direction of :math:`C_+`:
+
+    >>> import numpy as np
+    >>> from spikedcl import systems
+    >>> W, loss, eigenvalues = systems.spectral_closed_form(np.eye(3), np.diag([3.0, 2.0, 1.0]), 1)
+    >>> np.round(W**2, 6)
+    array([[3., 0., 0.]])
     """
     xp = _check_moments(None, Sigma, Cplus)
     d = Sigma.shape[0]
