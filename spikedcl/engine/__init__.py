@@ -1,11 +1,11 @@
 """Execution engines of the sweep: where cells run, and what happens when workers fail.
 
-=============  ==============================================================
-``sequential`` this process, one cell after the other (``n_jobs=1``)
-``threading``  daemon threads of this process
-``loky``       worker processes on this machine; a dead worker's cell is retried once, alone
-``dask``       a Dask cluster through ``distributed`` futures (:mod:`spikedcl.engine.dask`)
-=============  ==============================================================
+==============  ==============================================================================
+``sequential``  this process, one cell after the other (``n_jobs=1``)
+``threading``   daemon threads of this process
+``loky``        worker processes on this machine; a dead worker's cell is retried once, alone
+``dask``        a Dask cluster through ``distributed`` futures (:mod:`spikedcl.engine.dask`)
+==============  ==============================================================================
 
 Every engine yields one :class:`~spikedcl.engine.base.Outcome` per task and
 runs each task with one BLAS thread (:func:`~spikedcl.engine.base.single_threaded`),
