@@ -16,20 +16,37 @@ import pytest
 import spikedcl
 
 MODULES = [
+    "spikedcl.analysis",
     "spikedcl.augment",
     "spikedcl.closed_form",
     "spikedcl.data",
     "spikedcl.downstream",
     "spikedcl.eigensolvers",
     "spikedcl.exceptions",
+    "spikedcl.experiments.base",
+    "spikedcl.experiments.subspace",
+    "spikedcl.forms",
+    "spikedcl.io",
     "spikedcl.metrics",
     "spikedcl.objectives",
     "spikedcl.options",
     "spikedcl.population",
     "spikedcl.random",
     "spikedcl.results",
+    "spikedcl.solvers",
+    "spikedcl.stats",
     "spikedcl.streaming",
     "spikedcl.supervised",
+    "spikedcl.systems.align_uniform",
+    "spikedcl.systems.base",
+    "spikedcl.systems.byol",
+    "spikedcl.systems.collapse",
+    "spikedcl.systems.negatives",
+    "spikedcl.systems.nt_xent",
+    "spikedcl.systems.siglip",
+    "spikedcl.systems.spectral",
+    "spikedcl.theory",
+    "spikedcl.training",
 ]
 
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
