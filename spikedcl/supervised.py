@@ -31,16 +31,23 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 
 from ._array_api import device_of, get_namespace, to_namespace
+from ._typing import Array, Device, Namespace, RNGLike
 from ._validation import check_choice, check_data, check_int, check_positive, check_rank
+from .augment import MaskLaw
 from .closed_form import contrastive_fit_from_matrix, data_contrastive_matrix, solve_contrastive
-from .options import GD_OPTIONS, contrastive_options
+from .data import SpikedModel
+from .forms import BatchForm
+from .options import GD_OPTIONS, MasksChoice, contrastive_options
 from .options import solver_options as check_solver_options
 from .population import population_matrix
 from .random import check_rng
+from .results import FitResult
 from .training import train_contrastive
 
 __all__ = [
@@ -58,13 +65,15 @@ __all__ = [
 ]
 
 LABEL_TYPES = ("regression", "class")
+#: The ``label_type=`` choices.
+LabelType = Literal["regression", "class"]
 SUPERVISED_SOLVERS = ("closed_form", "gd")
 
 
 # --------------------------------------------------------------------------- label models
 
 
-def task_pair(r, *, source=0, transfer=1):
+def task_pair(r: int, *, source: int = 0, transfer: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Source and transfer task vectors on two different latent directions (docs/model.md §8).
 
     Parameters
@@ -82,6 +91,13 @@ def task_pair(r, *, source=0, transfer=1):
         The unit vector :math:`e_{source}` (default of the model document :math:`e_1`).
     w_transfer : numpy.ndarray of shape (r,)
         The unit vector :math:`e_{transfer}` (default of the model document :math:`e_2`).
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> w_source, w_transfer = sc.task_pair(3)
+    >>> w_source, w_transfer
+    (array([1., 0., 0.]), array([0., 1., 0.]))
     """
     r = check_int(r, "r", low=2)
     source = check_int(source, "source", low=0, high=r - 1)
@@ -103,7 +119,9 @@ def _host_weights(W, r):
     return W
 
 
-def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
+def multiclass_labels(
+    Z: Array, W: Array, *, nu: float = 1.0, scale: float = 1.0, rng: RNGLike = None
+) -> Array:
     """Class labels from the multinomial-logistic model on the latent factors.
 
     Class 0 is the reference class with logit 0 and class ``k >= 1`` has logit
@@ -139,6 +157,20 @@ def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
     array of shape (n_samples,)
         Labels in :math:`\\{0, \\dots, K-1\\}` as floats, in the namespace and on the
         device of ``Z``. A sample gets class :math:`\\#\\{k \\ge 1 : u < \\Pr(y \\ge k \\mid z)\\}`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 3, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(600, rng=1, return_latent=True)
+    >>> W = np.random.default_rng(5).standard_normal((3, 2))  # K = 3 classes
+    >>> y = sc.multiclass_labels(Z, W, rng=6)
+    >>> y[:10], np.bincount(y.astype(int))
+    (array([1., 2., 2., 1., 0., 0., 1., 2., 1., 2.]), array([223, 182, 195]))
+    >>> w = np.array([1.0, 0.0, 0.0])  # one column: the binary model of class_labels, the same draws
+    >>> bool(np.array_equal(sc.multiclass_labels(Z, w, rng=6), sc.class_labels(Z, w, rng=6)))
+    True
     """
     xp, Z = check_data(Z, "Z", min_rows=1)
     W = _host_weights(W, Z.shape[1])
@@ -163,7 +195,17 @@ def multiclass_labels(Z, W, *, nu=1.0, scale=1.0, rng=None):
     return xp.sum(xp.astype(u[:, None] < tail, Z.dtype), axis=1)
 
 
-def sample_class_means(model, n, means, *, priors=None, rng=None, xp=None, device=None, dtype=None):
+def sample_class_means(
+    model: SpikedModel,
+    n: int,
+    means: Array,
+    *,
+    priors: Array | None = None,
+    rng: RNGLike = None,
+    xp: Namespace | None = None,
+    device: Device = None,
+    dtype: Any = None,
+) -> tuple[Array, Array, Array]:
     """Draw from the spiked model with a class-mean (Gaussian-mixture) latent factor.
 
     A reconstruction (docs/model.md §8: "the paper's own model may differ, e.g. class-mean
@@ -209,6 +251,19 @@ def sample_class_means(model, n, means, *, priors=None, rng=None, xp=None, devic
         Latent factors.
     y : array of shape (n,)
         Classes in :math:`\\{0, \\dots, K-1\\}` as floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 3, rng=0)
+    >>> X, Z, y = sc.sample_class_means(model, 500, means=[[0.8, 0.0, 0.0], [-0.8, 0.0, 0.0]], rng=7)
+    >>> X.shape, Z.shape, np.bincount(y.astype(int))
+    ((500, 40), (500, 3), array([235, 265]))
+    >>> np.round(Z.T @ Z / 500, 1)  # the latent covariance stays nu^2 I
+    array([[1. , 0. , 0. ],
+           [0. , 1. , 0.1],
+           [0. , 0.1, 1. ]])
     """
     n = check_int(n, "n", low=2)
     means = np.asarray(means, dtype=float)
@@ -255,7 +310,7 @@ def _check_labels(y, m, label_type, like):
     return label_embedding(y, label_type=label_type, dtype=like.dtype)
 
 
-def label_embedding(y, *, label_type="regression", dtype=None):
+def label_embedding(y: Array, *, label_type: LabelType = "regression", dtype: Any = None) -> Array:
     """The label vectors :math:`\\tilde y_i` of the kernel :math:`K_{ij} = \\langle\\tilde y_i, \\tilde y_j\\rangle` (docs/model.md §8).
 
     Parameters
@@ -274,6 +329,21 @@ def label_embedding(y, *, label_type="regression", dtype=None):
     array of shape (m, q)
         The embedding; ``q = 1`` for regression and two classes, ``q = K`` for
         ``K >= 3`` classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from spikedcl.supervised import label_embedding
+    >>> label_embedding(np.array([0.0, 2.0, 2.0, 0.0]), label_type="class")  # two classes: -1 / +1
+    array([[-1.],
+           [ 1.],
+           [ 1.],
+           [-1.]])
+    >>> label_embedding(np.array([0.0, 1.0, 2.0, 2.0]), label_type="class")  # one-hot minus frequencies
+    array([[ 0.75, -0.25, -0.5 ],
+           [-0.25,  0.75, -0.5 ],
+           [-0.25, -0.25,  0.5 ],
+           [-0.25, -0.25,  0.5 ]])
     """
     xp, y = check_data(y, "y", ndim=1)
     check_choice(label_type, "label_type", LABEL_TYPES)
@@ -302,7 +372,7 @@ def _supervised_matrix(X, E):
     return (M + M.mT) / (2 * m * (m - 1))
 
 
-def supervised_matrix(X, y, *, label_type="regression"):
+def supervised_matrix(X: Array, y: Array, *, label_type: LabelType = "regression") -> Array:
     """Supervised contrastive matrix :math:`M_{sup}` over distinct labeled pairs (docs/model.md §8).
 
     .. math::
@@ -328,6 +398,19 @@ def supervised_matrix(X, y, *, label_type="regression"):
         ``m x m`` kernel. Its mean is :math:`cc^\\top` with :math:`c = \\mathbb E[x\\tilde y]`
         (regression: :math:`c = \\nu U^\\star w^\\star`, eigenvalue :math:`\\nu^2`, four
         times the signal eigenvalue :math:`\\nu^2/4` of :math:`M_{self}` at ``p = 1/2``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 3, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(600, rng=1, return_latent=True)
+    >>> y = sc.regression_labels(Z, sc.task_pair(3)[0], rng=2)
+    >>> Xl, yl, m = X[:100], y[:100], 100
+    >>> M = sc.supervised_matrix(Xl, yl)
+    >>> pairs = (np.outer(Xl.T @ yl, Xl.T @ yl) - (Xl.T * yl**2) @ Xl) / (m * (m - 1))  # sum over i != j
+    >>> M.shape, bool(np.allclose(M, pairs))
+    ((40, 40), True)
     """
     _, X = check_data(X)
     E = _check_labels(y, X.shape[0], label_type, X)
@@ -343,7 +426,7 @@ def _pair_terms(W, X, y, label_type):
     return xp, X, E, X @ W.mT, xp.sum(E * E, axis=1), m * (m - 1)
 
 
-def supervised_pair_loss(W, X, y, *, label_type="regression"):
+def supervised_pair_loss(W: Array, X: Array, y: Array, *, label_type: LabelType = "regression") -> Array:
     """Supervised pair term of the loss, from the features alone (docs/model.md §8).
 
     .. math::
@@ -369,13 +452,26 @@ def supervised_pair_loss(W, X, y, *, label_type="regression"):
     -------
     array of shape ()
         The loss (no regulariser; add :math:`\\frac{\\lambda}{2}\\|WW^\\top\\|_F^2` for the full objective).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 3, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(600, rng=1, return_latent=True)
+    >>> from spikedcl.supervised import supervised_pair_loss
+    >>> y = sc.regression_labels(Z, sc.task_pair(3)[0], rng=2)
+    >>> W = np.random.default_rng(4).standard_normal((3, 40))
+    >>> M = sc.supervised_matrix(X, y)
+    >>> bool(np.isclose(supervised_pair_loss(W, X, y), -np.trace(W @ M @ W.T)))
+    True
     """
     xp, X, E, F, k, pairs = _pair_terms(W, X, y, label_type)
     FE = F.mT @ E
     return -(xp.sum(FE * FE) - xp.sum(k * xp.sum(F * F, axis=1))) / pairs
 
 
-def supervised_pair_grad(W, X, y, *, label_type="regression"):
+def supervised_pair_grad(W: Array, X: Array, y: Array, *, label_type: LabelType = "regression") -> Array:
     """Gradient of :func:`supervised_pair_loss` with respect to ``W``, in O(m d r).
 
     .. math::
@@ -404,7 +500,15 @@ def supervised_pair_grad(W, X, y, *, label_type="regression"):
     return -2 * ((W @ G) @ G.mT - (F.mT * k[None, :]) @ X) / pairs
 
 
-def population_supervised_matrix(model, w, *, label_type="regression", scale=1.0, xp=None, device=None):
+def population_supervised_matrix(
+    model: SpikedModel,
+    w: Array,
+    *,
+    label_type: LabelType = "regression",
+    scale: float = 1.0,
+    xp: Namespace | None = None,
+    device: Device = None,
+) -> Array:
     """Population limit :math:`\\mathbb E[M_{sup}] = cc^\\top` of the supervised matrix.
 
     Parameters
@@ -430,6 +534,16 @@ def population_supervised_matrix(model, w, *, label_type="regression", scale=1.0
     -------
     array of shape (d, d)
         :math:`cc^\\top`, rank one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> from spikedcl.supervised import population_supervised_matrix
+    >>> model = sc.SpikedModel.random(40, 3, rng=0)
+    >>> M = population_supervised_matrix(model, sc.task_pair(3)[0])
+    >>> M.shape, int(np.linalg.matrix_rank(M))  # c c^T with c = nu U* w
+    ((40, 40), 1)
     """
     check_choice(label_type, "label_type", LABEL_TYPES)
     scale = check_positive(scale, "scale")
@@ -465,22 +579,22 @@ def _as_supervised(fit, info):
 
 
 def fit_supervised_contrastive(
-    X,
-    y,
-    r,
+    X: Array,
+    y: Array,
+    r: int,
     *,
-    alpha,
-    X_unlabeled=None,
-    label_type="regression",
-    p=0.5,
-    lam=1.0,
-    masks="realized",
-    loss="cross-view",
-    mask_mode="per-sample",
-    rng=None,
-    solver="closed_form",
-    solver_options=None,
-):
+    alpha: float,
+    X_unlabeled: Array | None = None,
+    label_type: LabelType = "regression",
+    p: float = 0.5,
+    lam: float = 1.0,
+    masks: MasksChoice = "realized",
+    loss: str | BatchForm = "cross-view",
+    mask_mode: str | MaskLaw = "per-sample",
+    rng: RNGLike = None,
+    solver: Literal["closed_form", "gd"] = "closed_form",
+    solver_options: Mapping[str, Any] | None = None,
+) -> FitResult:
     """Supervised contrastive learning: a convex mix of self-supervised and label pairs (docs/model.md §8).
 
     Minimises the contrastive objective of docs/model.md §3 on the mixed matrix
@@ -551,6 +665,20 @@ def fit_supervised_contrastive(
     ValueError
         For ``alpha`` outside ``[0, 1]``, ``len(y) != m``, NaN or infinite labels,
         a single class with ``label_type="class"``, or mismatched feature counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import spikedcl as sc
+    >>> model = sc.SpikedModel.random(40, 3, noise="two-block", condition=8.0, rng=0)
+    >>> X, Z = model.sample(600, rng=1, return_latent=True)
+    >>> y = sc.regression_labels(Z, sc.task_pair(3)[0], rng=2)
+    >>> fit = sc.fit_supervised_contrastive(X[:100], y[:100], 3, alpha=0.2, X_unlabeled=X, rng=3)
+    >>> fit.method, fit.info["alpha"], fit.info["m"], fit.info["n"]
+    ('supervised-contrastive', 0.2, 100, 600)
+    >>> self_only = sc.fit_supervised_contrastive(X[:100], y[:100], 3, alpha=0.0, X_unlabeled=X, rng=3)
+    >>> bool(np.allclose(self_only.W, sc.fit_contrastive(X, 3, rng=3).W))  # alpha = 0: self-supervised CL
+    True
     """
     xp, X = check_data(X, "X")
     alpha = _check_alpha(alpha)
@@ -588,7 +716,17 @@ def fit_supervised_contrastive(
     return _as_supervised(fit, info)
 
 
-def population_supervised_fit(model, w, r, *, alpha, label_type="regression", scale=1.0, p=0.5, lam=1.0):
+def population_supervised_fit(
+    model: SpikedModel,
+    w: Array,
+    r: int,
+    *,
+    alpha: float,
+    label_type: LabelType = "regression",
+    scale: float = 1.0,
+    p: float = 0.5,
+    lam: float = 1.0,
+) -> FitResult:
     """Population (``n, m → ∞``) supervised contrastive fit on :math:`(1-\\alpha)p(1-p)\\Delta(\\Sigma_x) + \\alpha cc^\\top`.
 
     Parameters
