@@ -104,6 +104,16 @@ def namespace_for(device="cpu", dtype=None):
         CUDA device is visible; the message names the extra to install.
     TypeError
         When ``dtype`` is not a real floating dtype name.
+
+    Examples
+    --------
+    >>> import spikedcl as sc
+    >>> xp, device = sc.namespace_for("cpu")
+    >>> device, xp.__name__
+    ('cpu', 'array_api_compat.numpy')
+    >>> X = sc.SpikedModel.random(40, 2, rng=0).sample(100, rng=1, xp=xp, device=device)
+    >>> sc.fit_pca(X, 2).W.shape
+    (2, 40)
     """
     if not isinstance(device, str):
         raise TypeError(f"device must be a string, one of {', '.join(map(repr, DEVICES))}; got {device!r}")

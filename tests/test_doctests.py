@@ -16,6 +16,7 @@ import pytest
 import spikedcl
 
 MODULES = [
+    "spikedcl._array_api",
     "spikedcl.analysis",
     "spikedcl.augment",
     "spikedcl.closed_form",
@@ -23,6 +24,7 @@ MODULES = [
     "spikedcl.downstream",
     "spikedcl.eigensolvers",
     "spikedcl.exceptions",
+    "spikedcl.engine",
     "spikedcl.experiments.base",
     "spikedcl.experiments.subspace",
     "spikedcl.forms",
@@ -33,6 +35,7 @@ MODULES = [
     "spikedcl.population",
     "spikedcl.random",
     "spikedcl.results",
+    "spikedcl.plotting.styles",
     "spikedcl.solvers",
     "spikedcl.stats",
     "spikedcl.streaming",
