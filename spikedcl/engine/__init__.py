@@ -44,6 +44,14 @@ def resolve_workers(n_jobs: int) -> int:
     ------
     ValueError
         For 0 or a non-integer.
+
+    Examples
+    --------
+    >>> from spikedcl.engine import resolve_workers
+    >>> resolve_workers(3)
+    3
+    >>> resolve_workers(-1) == resolve_workers(-2) + 1 or resolve_workers(-1) == 1  # all cores, all but one
+    True
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a positive integer or negative (-1: all cores), got {n_jobs!r}")
@@ -77,6 +85,16 @@ def make_engine(
     ------
     ValueError
         For an unknown backend, a bad ``n_jobs``, or options the backend does not take.
+
+    Examples
+    --------
+    Every task yields one :class:`Outcome`; one that raises is reported, not re-raised:
+
+    >>> from spikedcl.engine import make_engine
+    >>> with make_engine("threading", n_jobs=2) as engine:
+    ...     outcomes = sorted((o.key, o.kind, o.value) for o in engine.map(divmod, {"a": (7, 2), "b": (1, 0)}))
+    >>> outcomes
+    [('a', 'ok', (3, 1)), ('b', 'raised', None)]
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")

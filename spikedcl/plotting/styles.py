@@ -74,6 +74,12 @@ def method_label(name: str) -> str:
     -------
     str
         Its label in :data:`METHOD_LABELS`, or ``name`` itself when it has none.
+
+    Examples
+    --------
+    >>> from spikedcl.plotting import method_label
+    >>> method_label("cl"), method_label("my-method")
+    ('CL (realized masks)', 'my-method')
     """
     return METHOD_LABELS.get(name, str(name))
 
@@ -90,6 +96,12 @@ def method_style(name: str) -> dict[str, Any]:
     -------
     dict
         A fresh dict, empty for a method outside :data:`METHOD_STYLES`.
+
+    Examples
+    --------
+    >>> from spikedcl.plotting import method_style
+    >>> method_style("cl"), method_style("my-method")
+    ({'color': 'tab:blue', 'marker': 'o'}, {})
     """
     return {k: v for k, v in METHOD_STYLES.get(name, {}).items() if k != "label"}
 
