@@ -55,8 +55,10 @@ import signal
 import time
 import tomllib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -210,12 +212,12 @@ class SweepResult:
     failures_saved: bool = False
     config: dict | None = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"SweepResult(cells={len(self.cells)}, run={self.n_run}, reused={self.n_skipped}, "
                 f"failed={len(self.failures)}, streamed={self.n_streamed}, rows={len(self.table)}, "
                 f"elapsed={self.elapsed:.1f} s)")
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         """Notebook view: the counts, the summary table of the configuration's metric and a small figure."""
         config = self.config or {}
         metric = config.get("summary", {}).get("metric", "sin_theta")
@@ -284,7 +286,7 @@ def _resolve_experiment(spec):
     return target, fn
 
 
-def describe_experiment(spec):
+def describe_experiment(spec: str) -> str:
     """The declared parameters of an experiment, one line each (its docs).
 
     Parameters
@@ -309,7 +311,7 @@ def describe_experiment(spec):
     return f"{target}: " + (fn.__doc__ or "").strip().split("\n\n")[0]
 
 
-def load_config(name, *, config_dir=None):
+def load_config(name: str | os.PathLike, *, config_dir: str | os.PathLike | None = None) -> dict:
     """Read a configuration by name (a packaged one, or one in ``config_dir``) or by path.
 
     Parameters
@@ -432,7 +434,7 @@ def _override_grid(grids, params, new):
     return grids, params
 
 
-def resolve_config(raw, *, quick=False, overrides=None):
+def resolve_config(raw: dict, *, quick: bool = False, overrides: dict | None = None) -> dict:
     """Validate a raw configuration and apply ``--quick`` and command-line overrides.
 
     Parameters
@@ -458,6 +460,17 @@ def resolve_config(raw, *, quick=False, overrides=None):
     ConfigError
         On unknown keys, bad types or ranges, an unknown experiment, or grid
         points the experiment rejects.
+
+    Examples
+    --------
+    >>> from spikedcl.sweep import load_config, resolve_config
+    >>> config = resolve_config(load_config("fig1"), quick=True, overrides={"grid": {"n": [1000]}, "reps": 2})
+    >>> config["grid"], config["reps"], config["params"]["d"]
+    ([{'n': [1000]}], 2, 200)
+    >>> resolve_config(load_config("fig1"), overrides={"params": {"mask_probb": 0.3}})
+    Traceback (most recent call last):
+    ...
+    spikedcl.sweep.ConfigError: unknown key(s) 'mask_probb' (did you mean 'mask_prob'?) ...
     """
     if not isinstance(raw, dict):
         raise ConfigError(f"a configuration must be a table, got {type(raw).__name__}")
@@ -547,7 +560,7 @@ def _check_resolved(config, caller):
         )
 
 
-def config_hash(config):
+def config_hash(config: dict) -> str:
     """Hash of what makes two result sets comparable (not the grid or the reps).
 
     Parameters
@@ -590,7 +603,7 @@ def _data_key(params, keys):
     return ",".join(f"{k}={params[k]:g}" if isinstance(params[k], float) else f"{k}={params[k]}" for k in keys)
 
 
-def expand_cells(config):
+def expand_cells(config: dict) -> list[Cell]:
     """Expand a resolved configuration into its cells, in grid order.
 
     Parameters
@@ -602,6 +615,13 @@ def expand_cells(config):
     -------
     list of Cell
         One cell per grid point and block of ``reps_per_cell`` replicates.
+
+    Examples
+    --------
+    >>> from spikedcl.sweep import expand_cells, load_config, resolve_config
+    >>> cells = expand_cells(resolve_config(load_config("quick"), quick=True))
+    >>> [(cell.params["n"], cell.reps) for cell in cells]
+    [(500, (0, 1)), (2000, (0, 1))]
     """
     _check_resolved(config, "expand_cells")
     cells = []
@@ -662,7 +682,7 @@ def _reuse_prefixes(out, cells):
     return split
 
 
-def replicate(config, point, rep):
+def replicate(config: dict, point: dict, rep: int) -> pd.DataFrame:
     """Regenerate the rows of one replicate at one grid point, alone.
 
     Parameters
@@ -681,6 +701,16 @@ def replicate(config, point, rep):
         The replicate's rows with the sweep's columns (:func:`run_cell` of a
         one-replicate cell, whose ``cell_id`` is its own); ``value`` equals
         that of any sweep of ``config`` that ran this replicate, to the last bit.
+
+    Examples
+    --------
+    >>> from spikedcl.sweep import load_config, replicate, resolve_config, run_sweep
+    >>> config = resolve_config(load_config("quick"), quick=True)
+    >>> rows = replicate(config, {"n": 500}, 1)
+    >>> swept = run_sweep(config).table
+    >>> same = swept[(swept["n"] == 500) & (swept["rep"] == 1)]
+    >>> (rows["value"].to_numpy() == same["value"].to_numpy()).all()  # bit for bit
+    np.True_
     """
     _check_resolved(config, "replicate")
     if not isinstance(point, dict):
@@ -698,7 +728,7 @@ def replicate(config, point, rep):
         return run_cell(cell)
 
 
-def run_cell(cell, *, context=None):
+def run_cell(cell: Cell, *, context: dict | None = None) -> pd.DataFrame:
     """Run every replicate of one cell: a pure function of the cell.
 
     Parameters
@@ -775,14 +805,14 @@ class SweepInterrupted(KeyboardInterrupt):
         The signal (``signal.SIGINT``, ``signal.SIGTERM`` or ``signal.SIGHUP``).
     """
 
-    def __init__(self, saved, total, out_dir, signum):
+    def __init__(self, saved: int, total: int, out_dir: Path | None, signum: int) -> None:
         self.saved, self.total, self.out_dir, self.signum = saved, total, out_dir, signum
         where = f"saved in {out_dir}; rerun the same command to resume" if out_dir is not None \
             else "finished (nothing saved: no output directory)"
         super().__init__(f"{saved} of {total} cells {where}")
 
     @property
-    def exit_code(self):
+    def exit_code(self) -> int:
         """128 + the signal number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), as a shell reports it."""
         return 128 + int(self.signum)
 
@@ -891,9 +921,12 @@ def _reusable(out, cells, resume):
     return tables
 
 
-def run_sweep(config, out_dir=None, *, n_jobs=1, backend="loky", engine_options=None, resume=True, force=False,
-              progress=False, context=None, meta=None, memory_limit="auto", wait=True, on_wait=None,
-              rebuild_config=False):
+def run_sweep(config: dict, out_dir: str | os.PathLike | None = None, *, n_jobs: int = 1,
+              backend: Literal["loky", "threading", "sequential", "dask"] = "loky",
+              engine_options: dict | None = None, resume: bool = True, force: bool = False,
+              progress: bool = False, context: dict | None = None, meta: dict | None = None,
+              memory_limit: int | Literal["auto"] | None = "auto", wait: bool = True,
+              on_wait: Callable[[str], None] | None = None, rebuild_config: bool = False) -> SweepResult:
     """Run the cells of a configuration in parallel, resumably, surviving faults.
 
     Parameters
@@ -952,6 +985,15 @@ def run_sweep(config, out_dir=None, *, n_jobs=1, backend="loky", engine_options=
     SweepInterrupted
         On SIGINT, SIGTERM or SIGHUP, once the workers are ended; every
         finished cell is saved.
+
+    Examples
+    --------
+    >>> from spikedcl.sweep import load_config, resolve_config, run_sweep, summary_table
+    >>> result = run_sweep(resolve_config(load_config("quick"), quick=True))  # no out_dir: nothing written
+    >>> result.n_run, sorted(set(result.table["n"]))
+    (2, [500, 2000])
+    >>> list(summary_table(result.table, "sin_theta").columns)
+    ['pca', 'cl', 'cl-expected', 'cl-fixed-bernoulli']
     """
     _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()
@@ -1070,7 +1112,7 @@ def _write_failures(out, failures):
 # --------------------------------------------------------------------------- summary
 
 
-def coordinate_columns(df):
+def coordinate_columns(df: pd.DataFrame) -> list[str]:
     """The grid coordinates of a results table: the columns constant within every cell.
 
     Parameters
@@ -1093,7 +1135,8 @@ def coordinate_columns(df):
     return [c for c in candidates if per_cell[c] <= 1]
 
 
-def summary_table(df, metric, *, by=None, level=0.95):
+def summary_table(df: pd.DataFrame, metric: str, *, by: list[str] | None = None,
+                  level: float = 0.95) -> pd.DataFrame:
     """Mean and confidence half-width of ``metric`` per grid point and method.
 
     Parameters
@@ -1117,6 +1160,17 @@ def summary_table(df, metric, *, by=None, level=0.95):
     ValueError
         If ``metric`` is not in the table or ``by`` names a column that is
         not a coordinate column (:func:`coordinate_columns`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spikedcl.sweep import summary_table
+    >>> rows = pd.DataFrame({"cell_id": ["a"] * 4, "n": [100] * 4, "method": ["pca", "pca", "cl", "cl"],
+    ...                      "metric": ["sin_theta"] * 4, "value": [0.5, 0.7, 0.2, 0.2], "rep": [0, 1, 0, 1]})
+    >>> print(summary_table(rows, "sin_theta", by=["n"]).to_string())
+    method            pca             cl
+    n
+    100     0.600 ± 1.271  0.200 ± 0.000
     """
     if not isinstance(df, pd.DataFrame) or not {"metric", "method", "value"} <= set(df.columns):
         raise TypeError("df must be a long results table (pandas.DataFrame with method, metric and value columns)")
