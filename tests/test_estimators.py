@@ -84,9 +84,9 @@ def test_docstring_examples():
 
 @pytest.fixture
 def spiked(seed):
-    """d = 40, r = 3, C = 4 spiked data with latent factors and a regression target."""
+    """d = 40, r = 3, C = 4 spiked data (n = 1500) with latent factors and a regression target."""
     model = spikedcl.SpikedModel.random(40, 3, condition=4.0, rng=seed)
-    X, Z = model.sample(2000, rng=seed + 1, return_latent=True)
+    X, Z = model.sample(1500, rng=seed + 1, return_latent=True)
     y = spikedcl.regression_labels(Z, spikedcl.draw_task(3, rng=seed + 2), rng=seed + 3)
     return model, X, y
 
