@@ -193,7 +193,7 @@ _FITTED_ATTRIBUTES = """
         Iterations of the solver (0 for a closed form).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+    feature_names_in_ : numpy.ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, defined only when ``X`` has string column names.
     fit_result_ : FitResult
         The result of the function API."""
