@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._typing import RNGLike
 from ._validation import check_choice, check_int, check_positive, check_unit_interval
 from .augment import MASK_LAWS, MaskLaw
 from .closed_form import CL_SOLVERS, SOLVERS, fit_autoencoder, fit_contrastive, fit_heteropca
@@ -273,18 +274,18 @@ class LinearContrastive(_LinearRepresentation):
 
     def __init__(
         self,
-        n_components=2,
+        n_components: int = 2,
         *,
-        mask_prob=0.5,
-        lam=1.0,
-        masks="realized",
-        loss="cross-view",
-        mask_mode="per-sample",
-        solver="closed_form",
-        solver_options=None,
-        eigensolver="auto",
-        random_state=None,
-    ):
+        mask_prob: float = 0.5,
+        lam: float = 1.0,
+        masks: str = "realized",
+        loss: str = "cross-view",
+        mask_mode: str = "per-sample",
+        solver: str = "closed_form",
+        solver_options: dict | None = None,
+        eigensolver: str = "auto",
+        random_state: RNGLike = None,
+    ) -> None:
         self.n_components = n_components
         self.mask_prob = mask_prob
         self.lam = lam
@@ -394,15 +395,15 @@ class LinearAutoencoder(_LinearRepresentation):
 
     def __init__(
         self,
-        n_components=2,
+        n_components: int = 2,
         *,
-        lam=0.0,
-        center=False,
-        solver="closed_form",
-        solver_options=None,
-        eigensolver="auto",
-        random_state=None,
-    ):
+        lam: float = 0.0,
+        center: bool = False,
+        solver: str = "closed_form",
+        solver_options: dict | None = None,
+        eigensolver: str = "auto",
+        random_state: RNGLike = None,
+    ) -> None:
         self.n_components = n_components
         self.lam = lam
         self.center = center
@@ -486,7 +487,7 @@ class HeteroPCA(_LinearRepresentation):
     0.18
     """
 
-    def __init__(self, n_components=2, *, max_iter=50, tol=1e-8):
+    def __init__(self, n_components: int = 2, *, max_iter: int = 50, tol: float = 1e-8) -> None:
         self.n_components = n_components
         self.max_iter = max_iter
         self.tol = tol
@@ -593,19 +594,19 @@ class SupervisedContrastive(_LinearRepresentation):
 
     def __init__(
         self,
-        n_components=2,
+        n_components: int = 2,
         *,
-        alpha=0.5,
-        label_type="regression",
-        mask_prob=0.5,
-        lam=1.0,
-        masks="realized",
-        loss="cross-view",
-        mask_mode="per-sample",
-        solver="closed_form",
-        solver_options=None,
-        random_state=None,
-    ):
+        alpha: float = 0.5,
+        label_type: str = "regression",
+        mask_prob: float = 0.5,
+        lam: float = 1.0,
+        masks: str = "realized",
+        loss: str = "cross-view",
+        mask_mode: str = "per-sample",
+        solver: str = "closed_form",
+        solver_options: dict | None = None,
+        random_state: RNGLike = None,
+    ) -> None:
         self.n_components = n_components
         self.alpha = alpha
         self.label_type = label_type

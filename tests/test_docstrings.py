@@ -8,6 +8,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import spikedcl  # noqa: E402
 from spikedcl import analysis, io, objectives, plotting, solvers, sweep, theory, training  # noqa: E402
+from spikedcl import estimators  # noqa: E402
 from spikedcl.experiments import subspace  # noqa: E402
 
 # checks that are matters of taste rather than correctness
@@ -46,7 +47,7 @@ def _public_objects():
             for attr, member in vars(obj).items():
                 if not attr.startswith("_") and (inspect.isfunction(member) or isinstance(member, classmethod)):
                     names.append(f"spikedcl.{name}.{attr}")
-    for module in (theory, objectives, solvers, training, sweep, io, analysis, plotting, subspace):
+    for module in (theory, objectives, solvers, training, sweep, io, analysis, plotting, subspace, estimators):
         names += [
             f"{module.__name__}.{name}"
             for name in module.__all__

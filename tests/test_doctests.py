@@ -25,6 +25,7 @@ MODULES = [
     "spikedcl.downstream",
     "spikedcl.eigensolvers",
     "spikedcl.engine",
+    "spikedcl.estimators",
     "spikedcl.exceptions",
     "spikedcl.experiments.base",
     "spikedcl.experiments.subspace",

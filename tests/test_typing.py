@@ -36,6 +36,7 @@ MODULES = [
     "spikedcl.engine.base",
     "spikedcl.engine.dask",
     "spikedcl.engine.local",
+    "spikedcl.estimators",
     "spikedcl.exceptions",
     "spikedcl.experiments.base",
     "spikedcl.experiments.gd",
