@@ -7,8 +7,7 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import spikedcl  # noqa: E402
-from spikedcl import analysis, io, objectives, plotting, solvers, sweep, theory, training  # noqa: E402
-from spikedcl import estimators  # noqa: E402
+from spikedcl import analysis, estimators, io, objectives, plotting, solvers, sweep, theory, training  # noqa: E402
 from spikedcl.experiments import subspace  # noqa: E402
 
 # checks that are matters of taste rather than correctness
