@@ -197,7 +197,7 @@ def test_an_altered_cell_is_named_and_recomputed_and_a_damaged_config_is_reporte
 
 
 def test_misspelled_keys_exit_2_naming_the_closest_parameter(tmp_path):
-    text = (ROOT / "simulations" / "configs" / "fig1.toml").read_text()
+    text = (ROOT / "spikedcl" / "configs" / "fig1.toml").read_text()
     bad = tmp_path / "fig1_typo.toml"
     bad.write_text(text.replace("mask_prob = 0.5", "mask_probb = 0.3"))
     res = run([sys.executable, str(SWEEP), "--config", str(bad), "--quick", "--dry-run"])
