@@ -509,6 +509,77 @@ class SpikedModel:
             X, Z = X.astype(dtype), Z.astype(dtype)
         return (X, Z) if return_latent else X
 
+    def sample_moments(self, n: int, *, rng: RNGLike = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw the sufficient statistics ``(X^T X, X^T 1)`` of ``n`` Gaussian rows in O(d³), whatever ``n``.
+
+        Rows :math:`x_i = \\nu U^\\star z_i + D^{1/2}\\varepsilon_i` are
+        :math:`x_i = A\\,\\xi_i` with :math:`A = [\\nu U^\\star \\;|\\; D^{1/2}]`
+        of shape (d, r + d) and :math:`\\xi_i \\sim N(0, I_{r+d})`, so
+        :math:`X = \\Xi A^\\top`. An orthogonal :math:`H` whose first column is
+        :math:`\\mathbf 1/\\sqrt n` leaves the law of :math:`\\Xi` unchanged, and
+        with :math:`\\Xi' = H^\\top \\Xi`,
+
+        .. math::
+
+            X^\\top X = A\\,(g g^\\top + W)\\,A^\\top, \\qquad X^\\top \\mathbf 1 = \\sqrt n\\, A g,
+
+        where :math:`g \\sim N(0, I_{r+d})` is the first row of :math:`\\Xi'` and
+        :math:`W \\sim \\mathrm{Wishart}_{r+d}(n - 1, I)`, independent of
+        :math:`g`, is drawn by the Bartlett decomposition :math:`W = L L^\\top`
+        (:math:`L_{ii}^2 \\sim \\chi^2_{n-1-i}` for :math:`i = 0, \\dots, r+d-1`,
+        :math:`L_{ij} \\sim N(0, 1)` below the diagonal); for :math:`n - 1 < r + d`,
+        :math:`W` is the Gram matrix of :math:`n - 1` standard normal rows. The
+        pair has exactly the joint law of the data sampler's statistics
+        (docs/model.md §1), but from other random numbers: the same ``rng`` does
+        not give the statistics of :meth:`sample`'s rows.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples, ``n >= 2`` (any size: the cost does not grow with ``n``).
+        rng : None, int or numpy.random.Generator, optional
+            Random generator; ``g`` is drawn first, then the diagonal and the
+            lower triangle of ``L`` (or the ``n - 1`` rows).
+
+        Returns
+        -------
+        gram : numpy.ndarray of shape (d, d)
+            :math:`X^\\top X`, symmetric positive semi-definite.
+        total : numpy.ndarray of shape (d,)
+            :math:`X^\\top \\mathbf 1`, the column sums.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import spikedcl as sc
+        >>> model = sc.SpikedModel.random(50, 2, rng=0)
+        >>> gram, total = model.sample_moments(10**9, rng=1)
+        >>> gram.shape, total.shape
+        ((50, 50), (50,))
+        >>> bool(np.abs(gram / 10**9 - model.covariance()).max() < 1e-3)  # S -> Sigma at n = 1e9
+        True
+        """
+        n = check_int(n, "n", low=2)
+        if n <= self.d:
+            warnings.warn(f"n={n} <= d={self.d}: the theory assumes n > d", SpikedModelWarning, stacklevel=2)
+        rng = check_rng(rng)
+        r, d, m = self.r, self.d, n - 1
+        k = r + d
+        g = rng.standard_normal(k)
+        if m >= k:
+            L = np.zeros((k, k + 1))
+            L[np.diag_indices(k)] = np.sqrt(rng.chisquare(m - np.arange(k)))
+            rows, cols = np.tril_indices(k, -1)
+            L[rows, cols] = rng.standard_normal(rows.size)
+        else:
+            L = np.zeros((k, m + 1))
+            L[:, :m] = rng.standard_normal((m, k)).T
+        L[:, -1] = g
+        B = (self.nu * self.U) @ L[:r] + np.sqrt(self.noise_var)[:, None] * L[r:]  # A [L | g]
+        gram = B @ B.T
+        gram = (gram + gram.T) / 2
+        return gram, np.sqrt(n) * B[:, -1]
+
     def _device_draw(self, n, rng, xp, device, dtype, gen=None):
         """``X, Z`` drawn in ``xp``'s own generator (not bit-identical to the host draw)."""
         if xp is None:
