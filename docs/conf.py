@@ -100,6 +100,10 @@ html_css_files = ["spikedcl.css"]
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": False,
+    # the sidebar shows the current section only: a whole-site tree on each of the ~500 API pages
+    # would dominate the build time
+    "collapse_navigation": True,
+    "navigation_depth": 2,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
@@ -224,7 +228,18 @@ def _write_cli_help(app):
         (out / f"{command or 'main'}.txt").write_text(text)
 
 
+def _public_bases(app, name, obj, options, bases):
+    """Class pages name only public bases (a private helper base says nothing to a reader)."""
+    def public(base):
+        if not getattr(base, "__name__", "x").startswith("_"):
+            return [base]
+        return [b for parent in base.__bases__ for b in public(parent)]
+
+    bases[:] = list(dict.fromkeys(b for base in bases for b in public(base)))
+
+
 def setup(app):
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("builder-inited", _write_cli_help)
     app.connect("source-read", _drop_missing_modules)
     app.connect("builder-inited", _check_api_complete)
