@@ -61,6 +61,7 @@ exclude_patterns = [*_missing_api_pages(), "_build", "**.ipynb_checkpoints", "au
 # Markdown: the model documents use $...$ / $$...$$ maths and raw-HTML section anchors.
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
+myst_dmath_double_inline = True  # "$$...$$" inside a paragraph is display maths
 
 # API reference: one page per public name, generated from api.rst.
 autosummary_generate = True
@@ -169,19 +170,27 @@ def _check_api_complete(app):
 _CITATION = re.compile(r"(?<![`<\w/])docs/(model|systems)\.md §(\d+)")
 
 
-def _link_citations(app, what, name, obj, options, lines):
-    def link(line):
-        out, last = [], 0
-        for m in _CITATION.finditer(line):
-            if line[: m.start()].count("``") % 2:  # inside an inline literal
-                continue
-            out += [line[last : m.start()], f"`docs/{m.group(1)}.md §{m.group(2)} <../{m.group(1)}.html#s{m.group(2)}>`__"]
-            last = m.end()
-        return "".join(out) + line[last:]
+def _linked(line):
+    """``line`` with each citation outside an inline literal turned into a link to its section."""
+    out, last = [], 0
+    for m in _CITATION.finditer(line):
+        if line[: m.start()].count("``") % 2:  # inside an inline literal
+            continue
+        out += [line[last : m.start()], f"`docs/{m.group(1)}.md §{m.group(2)} <../{m.group(1)}.html#s{m.group(2)}>`__"]
+        last = m.end()
+    return "".join(out) + line[last:]
 
+
+def _link_citations(app, what, name, obj, options, lines):
+    # every API page is one level down (generated/, api/), as are the user guide and the gallery
     for i, line in enumerate(lines):
         if "docs/" in line:
-            lines[i] = link(line)
+            lines[i] = _linked(line)
+
+
+def _link_page_citations(app, docname, source):
+    if docname.startswith(("user_guide/", "auto_examples/")) and "docs/" in source[0]:
+        source[0] = "\n".join(_linked(line) if "docs/" in line else line for line in source[0].split("\n"))
 
 
 def _describe_data(app, what, name, obj, options, lines):
@@ -242,6 +251,7 @@ def setup(app):
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("builder-inited", _write_cli_help)
     app.connect("source-read", _drop_missing_modules)
+    app.connect("source-read", _link_page_citations)
     app.connect("builder-inited", _check_api_complete)
     app.connect("autodoc-process-docstring", _describe_data, priority=400)  # before numpydoc
     app.connect("autodoc-process-docstring", _link_citations)

@@ -99,7 +99,7 @@ print("batch gradient == matrix gradient:",
 from spikedcl.sweep import resolve_config, run_sweep, summary_table
 
 config = resolve_config({
-    "name": "positive-only", "experiment": "subspace", "reps": 2, "seed": 0,
+    "name": "positive-only", "experiment": "subspace", "reps": 4, "seed": 0,
     "grid": {"n": [1_000, 4_000]},
     "params": {"d": 40, "r": 2, "C": 8.0, "noise": "uniform", "methods": ["pca", "cl"],
                "loss": "positive-only", "metrics": ["sin_theta"], "theory": False},
