@@ -74,7 +74,8 @@ class AsymptoticPrediction:
     --------
     >>> import spikedcl as sc
     >>> model = sc.SpikedModel.random(100, 2, noise="two-block", condition=4.0, rng=0)
-    >>> pred = sc.asymptotic_sin_theta(model, 1000, method="pca")
+    >>> from spikedcl.asymptotics import asymptotic_sin_theta
+    >>> pred = asymptotic_sin_theta(model, 1000, method="pca")
     >>> pred.n_outliers, pred.overlaps.shape
     (2, (2,))
     """
@@ -284,9 +285,10 @@ def asymptotic_sin_theta(
 
     >>> import numpy as np
     >>> import spikedcl as sc
-    >>> U = sc.haar_basis(400, 1, rng=0)
+    >>> U = sc.haar_basis(400, 1, rng=2)
     >>> model = sc.SpikedModel(U=U, nu=1.0, noise_var=np.full(400, 0.5))  # ell = 2
-    >>> pred = sc.asymptotic_sin_theta(model, 800)  # gamma = 1/2
+    >>> from spikedcl.asymptotics import asymptotic_sin_theta
+    >>> pred = asymptotic_sin_theta(model, 800)  # gamma = 1/2
     >>> round(float(pred.outlier_eigenvalues[0]), 6), 0.5 * 3 * 1.25
     (1.875, 1.875)
     >>> round(float(pred.overlaps[0]), 6), round((1 - 0.5 / 4) / (1 + 0.5 / 2), 6)
@@ -296,7 +298,7 @@ def asymptotic_sin_theta(
 
     >>> model = sc.SpikedModel.random(200, 5, noise="uniform", condition=8, rng=11)
     >>> for method in ("pca", "cl-expected"):
-    ...     pred = sc.asymptotic_sin_theta(model, 20000, method=method)
+    ...     pred = asymptotic_sin_theta(model, 20000, method=method)
     ...     print(method, pred.n_outliers, round(pred.sin_theta_sq, 3))
     pca 5 0.332
     cl-expected 5 0.047
