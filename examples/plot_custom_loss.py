@@ -19,6 +19,7 @@ import numpy as np
 
 import spikedcl as sc
 from spikedcl.forms import FORMS, BatchForm, register_form
+from spikedcl.sweep import resolve_config, run_sweep, summary_table
 
 
 class PositiveOnly(BatchForm):
@@ -95,8 +96,6 @@ print("batch gradient == matrix gradient:",
 # process that makes them, so this sweep runs in this process
 # (``backend="sequential"``); for process workers put the class in an importable
 # module (see the user guide, "Extending spikedcl").
-
-from spikedcl.sweep import resolve_config, run_sweep, summary_table
 
 config = resolve_config({
     "name": "positive-only", "experiment": "subspace", "reps": 4, "seed": 0,

@@ -22,13 +22,13 @@ import spikedcl as sc
 
 rng = np.random.default_rng(0)
 model = sc.SpikedModel.random(d=100, r=3, noise="uniform", condition=8.0, rng=rng)
-model
+print(model)
 
 # %%
 # Samples are rows: ``X`` has shape ``(n, d)``.
 
 X = model.sample(5_000, rng=rng)
-X.shape
+print(X.shape)
 
 # %%
 # Fits
@@ -41,7 +41,7 @@ X.shape
 cl = sc.fit_contrastive(X, r=3, p=0.5, rng=rng)
 cl_expected = sc.fit_contrastive(X, r=3, masks="expected")
 pca = sc.fit_pca(X, r=3)
-cl
+print(cl)
 
 # %%
 # Each fit is a :class:`~spikedcl.FitResult`: ``W`` (r × d), an orthonormal
