@@ -67,7 +67,7 @@ myst_dmath_double_inline = True  # "$$...$$" inside a paragraph is display maths
 autosummary_generate = True
 autosummary_imported_members = True
 autosummary_ignore_module_all = False
-autodoc_default_options = {"members": False}
+
 autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 autodoc_member_order = "bysource"
 add_module_names = False
@@ -258,7 +258,17 @@ def _public_bases(app, name, obj, options, bases):
     bases[:] = list(dict.fromkeys(b for base in bases for b in public(base)))
 
 
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Class pages document spikedcl's own methods, not those a base class of another library adds
+    (scikit-learn's ``set_fit_request`` and the like)."""
+    module = getattr(obj, "__module__", None) or ""
+    if what == "class" and callable(obj) and module and not module.startswith("spikedcl"):
+        return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("builder-inited", _write_cli_help)
     app.connect("source-read", _drop_missing_modules)
