@@ -33,8 +33,10 @@ ASYMPTOTIC_METHODS = ("pca", "cl-expected")
 
 AsymptoticMethod = Literal["pca", "cl-expected"]
 
-# Grid of log(alpha - 1) on which the bulk edge is bracketed (docs/model.md §12, "Bulk edge"):
-# alpha - 1 from e^-70 (n/d ~ 1e60) to e^35 (d/n ~ 1e30), steps of 0.25.
+# Grids of log(alpha - 1) on which the bulk edge is bracketed (docs/model.md §12, "Bulk edge"):
+# first e^+-25 around sqrt(d/n) (the isotropic edge has alpha - 1 = sqrt(d/n) exactly) in steps
+# of 0.5, else alpha - 1 from e^-70 (n/d ~ 1e60) to e^35 (d/n ~ 1e30) in steps of 0.25.
+_LOG_EPS_LOCAL = np.arange(-25.0, 25.0 + 1e-9, 0.5)
 _LOG_EPS_GRID = np.arange(-70.0, 35.0 + 1e-9, 0.25)
 # Outliers closer than this (relative) are one cluster: the residue of a multiple root.
 _CLUSTER_RTOL = 1e-8
@@ -111,7 +113,8 @@ class _Equivalent:
 
     def __init__(self, s2, b, U, nu2, n_eff):
         self.s2, self.b, self.U, self.nu2, self.n = s2, b, U, nu2, float(n_eff)
-        self.r = U.shape[1]
+        self.s4 = s2 * s2
+        self.d, self.r = U.shape
         self._edge()
 
     # -- the bulk ------------------------------------------------------------------------------
@@ -146,21 +149,27 @@ class _Equivalent:
         eps = np.atleast_1d(eps)[:, None]
         return 1.0 - np.sum(self.s2**2 * (1.0 + eps) ** 2 / B**2, axis=1) / self.n
 
+    def _bracket(self, log_grid):
+        """First sign change of the fold along ``log_grid`` (from small eps), or None."""
+        fold = self._fold(np.exp(log_grid), self.z_of_eps(np.exp(log_grid))[1])
+        if not fold[0] > 0:
+            return None
+        k = int(np.argmax(fold <= 0))
+        return None if fold[k] > 0 else (log_grid[k - 1], log_grid[k])
+
     def _edge(self):
         """Locate the right bulk edge: the first fold of the branch ``z(eps)`` from ``eps = 0``."""
-        grid = np.exp(_LOG_EPS_GRID)
-        fold = self._fold(grid, self.z_of_eps(grid)[1])
-        if not fold[0] > 0:  # pragma: no cover - n/d beyond 1e60
-            raise ValueError("n / d is too large for the bulk-edge search (n / d must be below 1e60)")
-        k = int(np.argmax(fold <= 0))
-        if fold[k] > 0:  # pragma: no cover - d/n beyond 1e30
-            raise ValueError("d / n is too large for the bulk-edge search (d / n must be below 1e30)")
+        bracket = self._bracket(0.5 * math.log(self.d / self.n) + _LOG_EPS_LOCAL)
+        if bracket is None:
+            bracket = self._bracket(_LOG_EPS_GRID)
+        if bracket is None:  # pragma: no cover - n/d beyond 1e60 or d/n beyond 1e30
+            raise ValueError("n / d must lie between 1e-30 and 1e60 for the bulk-edge search")
 
         def f(log_eps):
             e = math.exp(log_eps)
             return float(self._fold(e, self.z_of_eps(e)[1])[0])
 
-        log_eps = brentq(f, _LOG_EPS_GRID[k - 1], _LOG_EPS_GRID[k], xtol=1e-13, rtol=1e-15, maxiter=200)
+        log_eps = brentq(f, *bracket, xtol=1e-13, rtol=1e-15, maxiter=200)
         self.eps_edge = math.exp(log_eps)
         self.z_edge = float(self.z_of_eps(self.eps_edge)[0][0])
 
@@ -170,15 +179,15 @@ class _Equivalent:
             return self.eps_edge
         lo, hi, e = 0.0, self.eps_edge, 0.0
         for _ in range(200):
-            B = e * self.s2 + self.b - z
-            H = np.sum(self.s2 / B) / self.n + e / (1.0 + e)  # increasing in eps on [0, eps_edge]
+            w = 1.0 / (e * self.s2 + self.b - z)  # 1/B
+            H = (self.s2 @ w) / self.n + e / (1.0 + e)  # increasing in eps on [0, eps_edge]
             if H == 0.0:
                 return e
             if H < 0.0:
                 lo = e
             else:
                 hi = e
-            Hp = (1.0 - np.sum(self.s2**2 * (1.0 + e) ** 2 / B**2) / self.n) / (1.0 + e) ** 2
+            Hp = (1.0 - (self.s4 @ (w * w)) * (1.0 + e) ** 2 / self.n) / (1.0 + e) ** 2
             new = e - H / Hp if Hp > 0 else 0.5 * (lo + hi)
             if not lo <= new <= hi:
                 new = 0.5 * (lo + hi)

@@ -297,6 +297,6 @@ def test_result_fields_and_repr():
     ],
 )
 def test_bad_input_names_the_parameter(kwargs, error, match):
-    args = {"model": sc.SpikedModel.random(40, 1, rng=0), "n": 100, "method": "pca", "p": 0.5} | kwargs
+    args = {"model": sc.SpikedModel.random(40, 1, rng=2), "n": 100, "method": "pca", "p": 0.5} | kwargs
     with pytest.raises(error, match=match):
         asymptotic_sin_theta(args.pop("model"), args.pop("n"), **args)
