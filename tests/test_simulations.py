@@ -175,10 +175,13 @@ def test_figure_axes_slopes_and_theory_overlay(sweep, tmp_path):
     fig = figure_from_spec(pd.read_parquet(out / "results.parquet"), config)
     ax = fig.axes[0]
     assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
-    assert ax.get_xlabel() == "sample size n" and "sin" in ax.get_ylabel()
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(lab.startswith("CL (realized masks) (slope -0.") for lab in labels)
-    assert any(lab.startswith("theory:") for lab in labels) and any("n = ∞" in lab for lab in labels)
+    assert ax.get_xlabel() == "sample size $n$" and r"\sin\Theta" in ax.get_ylabel()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]  # one legend for the figure
+    assert "CL (realized masks)" in labels and "PCA = autoencoder = GAN" in labels  # coincident curves merged
+    assert any(lab.startswith("bound shape $c") and "fitted $c = " in lab for lab in labels)
+    assert any(r"$n = \infty$" in lab for lab in labels)
+    slopes = {t.get_text() for t in ax.texts}  # the fitted slopes, written at the curves' ends
+    assert f"{fig.fitted[0]['cl']:+.2f}".replace("-", "\u2212") in slopes
     assert -0.6 < fig.fitted[0]["cl"] < -0.35 and fig.fitted[0]["pca"] > fig.fitted[0]["cl"]
 
 
