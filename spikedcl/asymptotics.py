@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ._validation import check_choice, check_int, check_unit_interval
 from .data import SpikedModel
@@ -159,6 +158,8 @@ class _Equivalent:
 
     def _edge(self):
         """Locate the right bulk edge: the first fold of the branch ``z(eps)`` from ``eps = 0``."""
+        from scipy.optimize import brentq  # imported on use: ``import spikedcl`` stays light
+
         bracket = self._bracket(0.5 * math.log(self.d / self.n) + _LOG_EPS_LOCAL)
         if bracket is None:
             bracket = self._bracket(_LOG_EPS_GRID)
@@ -312,6 +313,8 @@ def asymptotic_sin_theta(
     pca 5 0.332
     cl-expected 5 0.047
     """
+    from scipy.optimize import brentq  # imported on use: ``import spikedcl`` stays light
+
     _check_model(model)
     n = check_int(n, "n", low=2)
     check_choice(method, "method", ASYMPTOTIC_METHODS)
