@@ -241,6 +241,11 @@ def _is_scalar(v):
     return isinstance(v, (str, bool, numbers.Real))
 
 
+def _is_scalar_list(v):
+    """A list-valued grid value (e.g. one table's ``methods = [["pca", "cl"]]``)."""
+    return isinstance(v, list) and bool(v) and all(_is_scalar(x) for x in v)
+
+
 def _canonical(v):
     """JSON-ready canonical form: integral floats become ints, tuples lists."""
     if isinstance(v, bool) or v is None or isinstance(v, str):
@@ -417,8 +422,9 @@ def _grid_list(grid, where):
         norm = {}
         for key, values in g.items():
             values = values if isinstance(values, list) else [values]
-            if not values or not all(_is_scalar(v) for v in values):
-                raise ConfigError(f"{where}.{key} must be a non-empty list of numbers or strings, got {values!r}")
+            if not values or not all(_is_scalar(v) or _is_scalar_list(v) for v in values):
+                raise ConfigError(f"{where}.{key} must be a non-empty list of numbers or strings (or of "
+                                  f"non-empty lists of them, for a list parameter), got {values!r}")
             norm[key] = values
         out.append(norm)
     return out
@@ -496,9 +502,15 @@ def resolve_config(raw: dict, *, quick: bool = False, overrides: dict | None = N
             raise ConfigError(f"overrides must be a dict, got {type(overrides).__name__}")
         _check_keys(overrides, _OVERRIDE_KEYS, "the overrides")
         layers.append(overrides)
+    shared = sorted(set(params) & {k for g in grids for k in g})
+    if shared:
+        raise ConfigError(f"config {name!r} sets {shared} both in [params] and as grid axes; keep one")
     for layer in layers:
         scalars.update({k: layer[k] for k in scalars if layer.get(k) is not None})
-        params.update(layer.get("params", {}))
+        for key, value in layer.get("params", {}).items():
+            params[key] = value
+            for g in grids:  # a fixed value replaces that axis wherever a grid table sweeps it
+                g.pop(key, None)
         new = layer.get("grid")
         if isinstance(new, list):  # a list of tables replaces the whole grid
             grids = _grid_list(new, f"[quick] grid of config {name!r}")

@@ -23,15 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from .._array_api import namespace_for
+from .._array_api import namespace_for, to_namespace
 from .._typing import Array
 from ..data import NOISE_PROFILES, SpikedModel
 from ..downstream import draw_task
 from ..exceptions import SpikedModelWarning
+from ..stats import ViewStatistics
 from ..streaming import StatisticsRequest, streamed_statistics
 from .base import REQUIRED, Param, seed_children
 
-__all__ = ["SpikedDraw", "ReplicateContext", "draw_spiked", "draw_spiked_streamed", "spiked_params"]
+__all__ = ["SpikedDraw", "ReplicateContext", "draw_spiked", "draw_spiked_streamed", "draw_spiked_moments",
+           "spiked_params"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,43 @@ def draw_spiked(P: dict[str, Any], seed: np.random.SeedSequence) -> SpikedDraw:
         xp, device = namespace_for(P["device"], P["dtype"])
         X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P["dtype"]))
     return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)
+
+
+def draw_spiked_moments(P: dict[str, Any], seed: np.random.SeedSequence, key: Hashable) -> SpikedDraw:
+    """The replicate's model with the sufficient statistics of ``n`` samples drawn directly, in O(d³).
+
+    The model comes from the data generator as in :func:`draw_spiked`, so a
+    cell's models are those of the data sampler; ``(XᵀX, Xᵀ1)`` are drawn by
+    :meth:`spikedcl.SpikedModel.sample_moments` from the seed's third child, a
+    stream of its own: they have the law of the data sampler's statistics but
+    are other draws (the data sampler's samples are not reproduced), and the
+    task :math:`w^\\star` is drawn from the data generator right after the model.
+
+    Parameters
+    ----------
+    P : dict
+        Resolved parameters: ``n``, ``d``, ``r``, ``C``, ``noise``, ``device``, ``dtype``.
+    seed : numpy.random.SeedSequence
+        The replicate's seed (not modified).
+    key : hashable
+        Key of the statistics in the draw's ``statistics``.
+
+    Returns
+    -------
+    SpikedDraw
+        With ``X = None`` and ``statistics = {key: ViewStatistics(n, gram=XᵀX, total=Xᵀ1)}``.
+    """
+    data_seed, fit_seed, moments_seed = seed_children(seed, 3)
+    rng = np.random.default_rng(data_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
+        gram, total = model.sample_moments(int(P["n"]), rng=np.random.default_rng(moments_seed))
+    xp, device = namespace_for(P["device"], P["dtype"])
+    dtype = getattr(xp, P["dtype"])
+    stats = ViewStatistics(int(P["n"]), gram=to_namespace(gram, xp, device=device, dtype=dtype),
+                           total=to_namespace(total, xp, device=device, dtype=dtype))
+    return SpikedDraw(model, None, draw_task(int(P["r"]), rng=rng), fit_seed, {key: stats})
 
 
 def draw_spiked_streamed(

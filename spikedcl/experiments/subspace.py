@@ -40,6 +40,7 @@ from .. import theory
 from .._array_api import get_namespace, to_numpy
 from .._registry import Registry
 from .._validation import check_rank
+from ..asymptotics import asymptotic_sin_theta
 from ..augment import MASK_LAWS, get_mask_law
 from ..closed_form import (
     fit_autoencoder,
@@ -64,7 +65,7 @@ from ..results import FitResult
 from ..stats import SIGNED_VIEWS_BUDGET, VIEW_BLOCK_ENTRIES, default_threads
 from ..streaming import DEFAULT_MEMORY_LIMIT
 from .base import REQUIRED, Param, format_bytes, register_experiment
-from .spiked import ReplicateContext, draw_spiked, draw_spiked_streamed, spiked_params
+from .spiked import ReplicateContext, draw_spiked, draw_spiked_moments, draw_spiked_streamed, spiked_params
 
 __all__ = ["METHODS", "METRICS", "PARAMS", "StreamedPath", "register_method", "subspace_memory", "streamed_layout",
            "subspace_recovery", "subspace_recovery_batch", "validate", "DATA_STATISTICS", "STACK_MEMORY"]
@@ -80,6 +81,8 @@ METHODS = Registry("method")
 
 #: Key of the unmasked data sums (``gram``, ``total``) among a streamed draw's statistics.
 DATA_STATISTICS = "data"
+#: Samplers of a replicate: the samples themselves, or their sufficient statistics drawn exactly.
+SAMPLERS = ("data", "moments")
 #: Bytes per stacked group of :func:`subspace_recovery_batch` when ``memory_limit`` is ``None`` (1 GiB).
 STACK_MEMORY = 2**30
 
@@ -294,6 +297,27 @@ for _name, _kind in (("pca-population", "pca"), ("cl-population", "contrastive")
     register_method(_name, streamed=StreamedPath(_fit))(_fit)  # population fits read no samples
 
 
+def _asymptotic(name, kind):
+    """Rows of the deterministic-equivalent prediction (docs/model.md §12) for the replicate's own model."""
+
+    def fit(ctx):
+        if "sin_theta" not in ctx.P["metrics"]:
+            return []
+        t0 = time.perf_counter()
+        pred = asymptotic_sin_theta(ctx.model, int(ctx.P["n"]), method=kind, p=float(ctx.P["mask_prob"]))
+        extra = {"method": name, "solver": "exact", "time_s": time.perf_counter() - t0}
+        return [dict(extra, metric="sin_theta", value=float(np.sqrt(pred.sin_theta_sq))),
+                dict(extra, metric="sin_theta_sq", value=float(pred.sin_theta_sq)),
+                dict(extra, metric="n_outliers", value=float(pred.n_outliers))]
+
+    return fit
+
+
+for _name, _kind in (("pca-asymptotic", "pca"), ("cl-asymptotic", "cl-expected")):
+    _fit = _asymptotic(_name, _kind)
+    register_method(_name, streamed=StreamedPath(_fit))(_fit)  # predictions read no samples
+
+
 def _theory_rows(n, d, r, metrics):
     rows = []
     if "sin_theta" in metrics:
@@ -318,12 +342,35 @@ PARAMS = spiked_params(required=True) + (
     Param("theory", bool, True, doc="add the method='theory' rows"),
     Param("batch_replicates", object, "auto", choices=(True, False, "auto"),
           doc="stack the replicates of a cell (default: on a GPU only)"),
+    Param("sampler", str, "data", choices=SAMPLERS,
+          doc="'data': draw the n samples; 'moments': draw only (XᵀX, Xᵀ1), exactly, in O(d³) whatever n "
+              "(methods that read the statistics alone; other draws than the data sampler's)"),
 )
 
 
 def _check(P):
     check_rank(P["r"], P["d"])
     check_metrics(P["metrics"], PROVIDES)
+    if P["sampler"] == "moments":
+        _check_moments(P)
+
+
+def _check_moments(P):
+    """``sampler="moments"`` gives the methods ``XᵀX`` and ``Xᵀ1`` only: refuse what needs more."""
+    needy = []
+    for method in P["methods"]:
+        path = getattr(METHODS[method], "streamed", None)
+        if path is None or not path.available(P) or any(key != DATA_STATISTICS for key in path.needs(P)):
+            needy.append(method)
+    if needy:
+        moment_based = [m for m in METHODS if getattr(METHODS[m], "streamed", None) is not None
+                        and METHODS[m].streamed.available(P)
+                        and not any(key != DATA_STATISTICS for key in METHODS[m].streamed.needs(P))]
+        raise ValueError(f"sampler='moments' draws only XᵀX and Xᵀ1, which methods {needy} cannot fit from "
+                         f"(solver={P['solver']!r}); the moment-based methods are {moment_based}")
+    sample_metrics = [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
+    if sample_metrics:
+        raise ValueError(f"sampler='moments' draws no samples, which metrics {sample_metrics} read")
 
 
 # ----------------------------------------------------------------------------- memory
@@ -477,6 +524,10 @@ def subspace_memory(P: dict[str, Any]) -> tuple[int, int | None, str]:
         a method registered without one), a metric reads the samples, or the
         limit cannot hold the ``d x d`` statistics.
     """
+    if P["sampler"] == "moments":  # (r + d) x (d + 1) Bartlett factor and a few d x d statistics
+        d = int(P["d"])
+        arrays = 8 * (SQUARE_ARRAYS * d * d + (d + int(P["r"])) * (d + 2))
+        return arrays + MEMORY_MARGIN, None, "sampler='moments' holds no samples"
     needs, missing = _streamed_needs(P)
     in_memory = _in_memory_bytes(P)
     if missing:
@@ -491,7 +542,9 @@ def subspace_memory(P: dict[str, Any]) -> tuple[int, int | None, str]:
 
 
 def _draw(P, seed):
-    """The replicate's draw: :func:`draw_spiked`, or streamed when the cell's memory plan says so."""
+    """The replicate's draw: :func:`draw_spiked`, streamed when the cell's memory plan says so, or its moments."""
+    if P["sampler"] == "moments":
+        return draw_spiked_moments(P, seed, DATA_STATISTICS)
     if subspace_recovery.memory_plan(P).path == "streamed":
         needs = _streamed_needs(P)[0]
         rows, _ = streamed_layout(P, needs)
