@@ -51,7 +51,7 @@ class PositiveOnly(BatchForm):
         return -(F1.T @ X2 + F2.T @ X1) / X1.shape[0] + 2 * lam * (W @ W.T) @ W
 
 
-FORMS.pop("positive-only", None)  # so that this example can be run twice in one session
+FORMS.pop("positive-only", None)  # so that this example can run twice in one Python process
 register_form(PositiveOnly())
 
 # %%
