@@ -159,7 +159,7 @@ def fig5_classification(df: pd.DataFrame, config: Mapping[str, Any]) -> Figure:
     cols = [(k, task) for k in ks for task in ("source", "transfer")]
     main = _main_method(df)
     with style():
-        fig, axes = new_figure(len(models), len(cols), width="two", height=1.35, sharex=True)
+        fig, axes = new_figure(len(models), len(cols), width="two", height=1.35, sharex=True, sharey="row")
         for i, (lm, K) in enumerate(models):
             dl = _sub(df if lm is None else _sub(df, label_model=lm), n_classes=K)
             for j, (k, task) in enumerate(cols):
