@@ -18,6 +18,7 @@ import importlib as _importlib
 
 from . import theory
 from ._array_api import namespace_for
+from .asymptotics import AsymptoticPrediction, asymptotic_sin_theta
 from .augment import MaskLaw, draw_mask, expected_mask_moments, random_mask, register_mask_law
 from .closed_form import (
     contrastive_matrix,
@@ -123,6 +124,8 @@ __all__ = [
     "multiclass_labels",
     "sample_class_means",
     "theory",
+    "asymptotic_sin_theta",
+    "AsymptoticPrediction",
     "cell_seed",
     "check_rng",
     "SpikedModelWarning",

@@ -470,9 +470,9 @@ def resolve_config(raw: dict, *, quick: bool = False, overrides: dict | None = N
     Examples
     --------
     >>> from spikedcl.sweep import load_config, resolve_config
-    >>> config = resolve_config(load_config("fig1"), quick=True, overrides={"grid": {"n": [1000]}, "reps": 2})
-    >>> config["grid"], config["reps"], config["params"]["d"]
-    ([{'n': [1000]}], 2, 200)
+    >>> config = resolve_config(load_config("fig2"), quick=True, overrides={"grid": {"d": [50]}, "reps": 2})
+    >>> config["grid"], config["reps"], config["params"]["n"]
+    ([{'d': [50]}], 2, 5000)
     >>> resolve_config(load_config("fig1"), overrides={"params": {"mask_probb": 0.3}})
     Traceback (most recent call last):
     ...
@@ -1005,7 +1005,7 @@ def run_sweep(config: dict, out_dir: str | os.PathLike | None = None, *, n_jobs:
     >>> result.n_run, sorted(set(result.table["n"]))
     (2, [500, 2000])
     >>> list(summary_table(result.table, "sin_theta").columns)
-    ['pca', 'cl', 'cl-expected', 'cl-fixed-bernoulli']
+    ['pca', 'cl', 'cl-expected', 'cl-fixed-bernoulli', 'pca-asymptotic', 'cl-asymptotic']
     """
     _check_resolved(config, "run_sweep")
     t0 = time.perf_counter()

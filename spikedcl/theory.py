@@ -18,6 +18,7 @@ import numpy as np
 
 from ._array_api import device_of, get_namespace, to_numpy
 from ._typing import Array
+from .asymptotics import AsymptoticPrediction, asymptotic_sin_theta
 
 __all__ = [
     "cl_bound_terms",
@@ -28,6 +29,8 @@ __all__ = [
     "fit_bound_coefficients",
     "loglog_slope",
     "BoundFit",
+    "asymptotic_sin_theta",
+    "AsymptoticPrediction",
 ]
 
 def _as_arrays(*args):

@@ -18,6 +18,7 @@ import spikedcl
 MODULES = [
     "spikedcl._array_api",
     "spikedcl.analysis",
+    "spikedcl.asymptotics",
     "spikedcl.augment",
     "spikedcl.closed_form",
     "spikedcl.configs",

@@ -21,6 +21,7 @@ import spikedcl
 MODULES = [
     "spikedcl._typing",
     "spikedcl.analysis",
+    "spikedcl.asymptotics",
     "spikedcl.augment",
     "spikedcl.cli",
     "spikedcl.cli.figures_command",
