@@ -38,23 +38,10 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 
-OPTIONAL_MODULES = {"spikedcl.estimators", "spikedcl.asymptotics"}  # listed when they can be imported
-
-
-def _missing_api_pages():
-    missing = []
-    for name in sorted(OPTIONAL_MODULES):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(f"api/{name.split('.', 1)[1]}.rst")
-    return missing
-
-
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = [*_missing_api_pages(), "_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb", "auto_examples/*.py",
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5",
                     "auto_examples/*.codeobj.json"]
 
@@ -147,12 +134,7 @@ def _check_api_complete(app):
     listed = _listed_names(text)
     missing = []
     for name in PUBLIC_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            if name in OPTIONAL_MODULES:
-                continue
-            raise
+        module = importlib.import_module(name)
         for n in getattr(module, "__all__", ()):
             # a submodule in __all__ is listed by its own page (the module template lists its __all__)
             if n == "__version__" or f"{name}.{n}" in PUBLIC_MODULES or f"{name}.{n}" in listed:
@@ -221,17 +203,6 @@ def _describe_data(app, what, name, obj, options, lines):
     lines[:] = text
 
 
-def _drop_missing_modules(app, docname, source):
-    """The API pages of optional modules that cannot be imported here leave the table of contents."""
-    if docname != "api":
-        return
-    for name in sorted(OPTIONAL_MODULES):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            source[0] = source[0].replace(f"   api/{name.split('.', 1)[1]}\n", "")
-
-
 CLI_COMMANDS = ("sweep", "figures", "list", "replicate")
 
 
@@ -271,7 +242,6 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("autodoc-process-bases", _public_bases)
     app.connect("builder-inited", _write_cli_help)
-    app.connect("source-read", _drop_missing_modules)
     app.connect("source-read", _link_page_citations)
     app.connect("builder-inited", _check_api_complete)
     app.connect("autodoc-process-docstring", _describe_data, priority=400)  # before numpydoc
