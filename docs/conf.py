@@ -69,7 +69,7 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": str(DOCS / "auto_examples"),
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "FileNameSortKey",  # the numbers in the file names give the order
     "download_all_examples": True,
     "remove_config_comments": True,
     "show_memory": False,
