@@ -130,6 +130,16 @@ def spiked_params(
     )
 
 
+def _replicate_model(P, seed):
+    """The replicate's model from its data generator, that generator (left after the model) and the fit seed."""
+    data_seed, fit_seed = seed_children(seed, 2)
+    rng = np.random.default_rng(data_seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpikedModelWarning)
+        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
+    return model, rng, fit_seed
+
+
 def draw_spiked(P: dict[str, Any], seed: np.random.SeedSequence) -> SpikedDraw:
     """Model, samples (in ``P``'s device and dtype), task and fit seed of one replicate.
 
@@ -145,12 +155,10 @@ def draw_spiked(P: dict[str, Any], seed: np.random.SeedSequence) -> SpikedDraw:
     SpikedDraw
         The replicate's data.
     """
-    data_seed, fit_seed = seed_children(seed, 2)
-    rng = np.random.default_rng(data_seed)
+    model, rng, fit_seed = _replicate_model(P, seed)
+    xp, device = namespace_for(P["device"], P["dtype"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
-        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
-        xp, device = namespace_for(P["device"], P["dtype"])
         X = model.sample(int(P["n"]), rng=rng, xp=xp, device=device, dtype=getattr(xp, P["dtype"]))
     return SpikedDraw(model, X, draw_task(int(P["r"]), rng=rng), fit_seed)
 
@@ -179,11 +187,10 @@ def draw_spiked_moments(P: dict[str, Any], seed: np.random.SeedSequence, key: Ha
     SpikedDraw
         With ``X = None`` and ``statistics = {key: ViewStatistics(n, gram=XᵀX, total=Xᵀ1)}``.
     """
-    data_seed, fit_seed, moments_seed = seed_children(seed, 3)
-    rng = np.random.default_rng(data_seed)
+    model, rng, fit_seed = _replicate_model(P, seed)
+    moments_seed = seed_children(seed, 3)[2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
-        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
         gram, total = model.sample_moments(int(P["n"]), rng=np.random.default_rng(moments_seed))
     xp, device = namespace_for(P["device"], P["dtype"])
     dtype = getattr(xp, P["dtype"])
@@ -231,11 +238,7 @@ def draw_spiked_streamed(
         With ``X = None`` and ``statistics`` mapping each key to its
         :class:`~spikedcl.stats.ViewStatistics`.
     """
-    data_seed, fit_seed = seed_children(seed, 2)
-    rng = np.random.default_rng(data_seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpikedModelWarning)
-        model = SpikedModel.random(int(P["d"]), int(P["r"]), noise=P["noise"], condition=float(P["C"]), rng=rng)
+    model, rng, fit_seed = _replicate_model(P, seed)
     xp, device = namespace_for(P["device"], P["dtype"])
     requests = {
         key: StatisticsRequest(frozenset(fields), law=law, p=p if law is not None else None,

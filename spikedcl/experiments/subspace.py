@@ -524,7 +524,7 @@ def subspace_memory(P: dict[str, Any]) -> tuple[int, int | None, str]:
         a method registered without one), a metric reads the samples, or the
         limit cannot hold the ``d x d`` statistics.
     """
-    if P["sampler"] == "moments":  # (r + d) x (d + 1) Bartlett factor and a few d x d statistics
+    if P.get("sampler") == "moments":  # (r + d) x (d + 1) Bartlett factor and a few d x d statistics
         d = int(P["d"])
         arrays = 8 * (SQUARE_ARRAYS * d * d + (d + int(P["r"])) * (d + 2))
         return arrays + MEMORY_MARGIN, None, "sampler='moments' holds no samples"
