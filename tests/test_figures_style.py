@@ -58,9 +58,13 @@ def _subspace_table(ae_offset=0.0):
 
     methods = ["pca", "ae", "gan", "cl", "cl-expected", "cl-fixed-bernoulli", "pca-population", "cl-population",
                "pca-asymptotic", "cl-asymptotic"]
-    rows = _rows({"n": n}, methods, "sin_theta", value, d=200, noise="uniform", C=8.0)
+    rows = _rows({"n": n}, methods, "sin_theta", value, d=200, noise="uniform", C=8.0, sampler="data")
     rows += _rows({"n": n}, ["theory"], "cl_bound_shape", lambda m, p, r, e: 0.1 + np.sqrt(1000 / p["n"]),
-                  d=200, noise="uniform", C=8.0)
+                  d=200, noise="uniform", C=8.0, sampler="data")
+    # fig1's extended panel: the moment-based methods on exactly drawn statistics, n to 1e9
+    moments = ["pca", "ae", "gan", "cl-expected", "pca-asymptotic", "cl-asymptotic"]
+    rows += _rows({"n": [10**6, 10**9]}, moments, "sin_theta", value, d=200, noise="uniform", C=8.0,
+                  sampler="moments")
     return pd.DataFrame(rows)
 
 
@@ -256,7 +260,7 @@ def test_widths_are_one_or_two_paper_columns(figures, tmp_path):
             with style():  # the context save_figure saves in: no tight-bbox cropping
                 fig.savefig(tmp_path / f"{name}.png", dpi=100)
             assert abs(plt.imread(tmp_path / f"{name}.png").shape[1] / 100 - width) < 0.02, name  # at its size
-    assert figures["fig1"].get_size_inches()[0] == pytest.approx(3.4)
+    assert figures["fig1"].get_size_inches()[0] == pytest.approx(7.0)  # with its extended panel
     assert figures["fig6"].get_size_inches()[0] == pytest.approx(7.0)
 
 
@@ -265,7 +269,7 @@ def test_saved_pdf_embeds_truetype_fonts(figures, tmp_path):
     pdf, png = save_figure(figures["fig1"], tmp_path, "fig1")
     data = pdf.read_bytes()
     assert b"/Subtype /Type3" not in data and (b"/Subtype /TrueType" in data or b"/CIDFontType2" in data)
-    assert abs(plt.imread(png).shape[1] / 200 - 3.4) < 0.01
+    assert abs(plt.imread(png).shape[1] / 200 - 7.0) < 0.01
 
 
 def test_log_ticks_are_readable(figures):
