@@ -617,9 +617,9 @@ def _contrastive_label(masks):
     return "contrastive-expected" if masks == "expected" else "contrastive"
 
 
-def _principal(S, r, eigensolver="auto"):
+def _principal(S, r, eigensolver="auto", eigenpairs=None):
     xp = get_namespace(S)
-    sig, V = top_eigenpairs(S, r, eigensolver=eigensolver)
+    sig, V = top_eigenpairs(S, r, eigensolver=eigensolver) if eigenpairs is None else eigenpairs
     tail = xp.linalg.trace(S) - xp.sum(sig, axis=-1)
     return xp, xp.clip(sig, min=0.0), V, tail
 
@@ -878,6 +878,7 @@ def principal_fit_from_moment(
     lam: float = 0.0,
     info: dict[str, Any] | None = None,
     eigensolver: EigensolverChoice = "auto",
+    eigenpairs: tuple[Array, Array] | None = None,
 ) -> FitResult:
     """PCA, linear autoencoder or linear GAN fitted to a given second-moment matrix.
 
@@ -896,6 +897,11 @@ def principal_fit_from_moment(
         Extras stored in the result.
     eigensolver : {"auto", "dense", "matrix-free"}, default="auto"
         How to find the top-``r`` eigenpairs (:func:`spikedcl.eigensolvers.top_eigenpairs`).
+    eigenpairs : tuple of arrays, optional
+        ``(values, vectors)``, the top-``r`` eigenpairs of ``S`` as
+        :func:`~spikedcl.eigensolvers.top_eigenpairs` returns them (shapes (r,)
+        and (d, r)), when already known: PCA, the autoencoder and the GAN of one
+        moment then share one decomposition (``eigensolver`` is unused).
 
     Returns
     -------
@@ -907,11 +913,16 @@ def principal_fit_from_moment(
     r = check_rank(r, S.shape[-1])
     lam = check_positive(lam, "lam", allow_zero=True)
     check_choice(eigensolver, "eigensolver", EIGENSOLVERS)
-    return _principal_from_moment(S, r, method, lam, info, eigensolver)
+    if eigenpairs is not None:
+        sig, V = eigenpairs
+        if tuple(V.shape) != (*S.shape[:-1], r) or tuple(sig.shape) != (*S.shape[:-2], r):
+            raise ValueError(f"eigenpairs must have shapes {(*S.shape[:-2], r)} and {(*S.shape[:-1], r)} "
+                             f"for S of shape {tuple(S.shape)} and r={r}, got {tuple(sig.shape)} and {tuple(V.shape)}")
+    return _principal_from_moment(S, r, method, lam, info, eigensolver, eigenpairs)
 
 
-def _principal_from_moment(S, r, method, lam, info, eigensolver):
-    xp, sig, V, tail = _principal(S, r, eigensolver)
+def _principal_from_moment(S, r, method, lam, info, eigensolver, eigenpairs=None):
+    xp, sig, V, tail = _principal(S, r, eigensolver, eigenpairs)
     return _principal_result(xp, method, sig, V, tail, S, lam, dict(info or {}))
 
 

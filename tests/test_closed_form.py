@@ -334,3 +334,18 @@ def test_method_label_tells_realized_from_expected_masks(solver, eigensolver):
     assert fit_contrastive_streamed(model, 200, 2, masks="expected", rng=1).method == "contrastive-expected"
     assert fit_contrastive_streamed(model, 200, 2, rng=1).method == "contrastive"
     assert contrastive_fit_from_matrix(expected_contrastive_matrix(X), 2).method == "contrastive"
+
+
+def test_principal_fits_share_a_given_decomposition_and_refuse_wrong_shapes():
+    from spikedcl.closed_form import principal_fit_from_moment
+    from spikedcl.eigensolvers import top_eigenpairs
+
+    X = SpikedModel.random(30, 3, rng=0).sample(400, rng=1)
+    S = X.T @ X / 400
+    pairs = top_eigenpairs(S, 3)
+    for kind in ("pca", "autoencoder", "gan"):
+        a, b = principal_fit_from_moment(S, 3, kind), principal_fit_from_moment(S, 3, kind, eigenpairs=pairs)
+        for field in ("W", "basis", "eigenvalues", "loss"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))  # the same decomposition
+    with pytest.raises(ValueError, match="eigenpairs must have shapes"):
+        principal_fit_from_moment(S, 2, "pca", eigenpairs=pairs)

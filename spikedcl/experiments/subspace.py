@@ -55,7 +55,7 @@ from ..closed_form import (
     solve_contrastive,
 )
 from ..downstream import linear_oracle_risk, population_risk
-from ..eigensolvers import MATRIX_FREE_MIN_D
+from ..eigensolvers import MATRIX_FREE_MIN_D, top_eigenpairs
 from ..forms import FORMS, get_form
 from ..metrics import METRICS as METRIC_REGISTRY
 from ..metrics import Representation, check_metrics, metric_rows
@@ -183,6 +183,7 @@ class FitContext(ReplicateContext):
     def __init__(self, P, draw):
         super().__init__(P, draw)
         self._moment = None
+        self._eigenpairs = None
 
     def rng(self):
         """A fresh generator of the fit seed: every method sees the same masks and initialisation."""
@@ -200,6 +201,12 @@ class FitContext(ReplicateContext):
                 self._moment = second_moment(self.X)
         return self._moment
 
+    def principal(self, kind):
+        """PCA, AE or GAN (``kind``) in closed form from :meth:`moment`, one top-``r`` decomposition shared by all."""
+        if self._eigenpairs is None:
+            self._eigenpairs = top_eigenpairs(self.moment(), self.r)
+        return principal_fit_from_moment(self.moment(), self.r, kind, eigenpairs=self._eigenpairs)
+
 
 def _data_needs(P):
     return (DATA_STATISTICS,)
@@ -208,15 +215,14 @@ def _data_needs(P):
 def _principal(kind, fit_solver):
     def fit(ctx):
         if ctx.P["solver"] == "closed_form":
-            return principal_fit_from_moment(ctx.moment(), ctx.r, kind)
+            return ctx.principal(kind)
         return fit_solver(ctx.X, ctx.r, solver=ctx.P["solver"], rng=ctx.rng())
 
     return fit
 
 
 def _principal_streamed(kind):
-    return StreamedPath(lambda ctx: principal_fit_from_moment(ctx.moment(), ctx.r, kind), _data_needs,
-                        closed_form_only=True)
+    return StreamedPath(lambda ctx: ctx.principal(kind), _data_needs, closed_form_only=True)
 
 
 register_method("pca", solver_aware=True, streamed=_principal_streamed("pca"))(_principal("pca", fit_pca))
@@ -225,13 +231,13 @@ register_method("ae", solver_aware=True, streamed=_principal_streamed("autoencod
 
 
 def _gan_streamed(ctx):
-    return principal_fit_from_moment(ctx.moment(), ctx.r, "gan")
+    return ctx.principal("gan")
 
 
 @register_method("gan", streamed=StreamedPath(_gan_streamed, _data_needs))
 def _gan(ctx):
     if ctx.P["solver"] == "closed_form":
-        return principal_fit_from_moment(ctx.moment(), ctx.r, "gan")
+        return ctx.principal("gan")
     return fit_gan(ctx.X, ctx.r)
 
 
