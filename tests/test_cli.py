@@ -126,3 +126,16 @@ def test_replicate_notes_a_point_off_the_grid(capsys):
     assert main(["replicate", "--config", "quick", "--quick", "--point", "n=700", "--rep", "5"]) == 0
     err = capsys.readouterr().err
     assert "not on the configuration's grid" in err and "replicates 0..1" in err
+
+
+def test_fig1_for_sample_only_methods_runs_the_samples_alone(capsys):
+    # fig1's exact-moment table cannot fit realized-mask CL: the refusal says how to run it
+    assert main(["sweep", "--config", "fig1", "--quick", "--methods", "cl", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "methods ['cl'] cannot fit from" in err and "--sampler data and --n" in err
+    assert main(["sweep", "--config", "fig1", "--quick", "--methods", "cl", "--sampler", "data", "--n", "500", "2000",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 cells of <= 5 replicates" in out and "methods=['cl']" in out
+    assert main(["sweep", "--config", "siglip", "--sampler", "data", "--dry-run"]) == 2  # not a siglip parameter
+    assert "'sampler'" in capsys.readouterr().err

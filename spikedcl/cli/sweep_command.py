@@ -49,7 +49,7 @@ from ..sweep import (
 __all__ = ["add_arguments", "run", "overrides_from", "memory_size"]
 
 # command-line flag -> grid axis of the configuration
-GRID_FLAGS = {"n": int, "d": int, "r": int, "condition": float, "noise": str, "mask_prob": float}
+GRID_FLAGS = {"n": int, "d": int, "r": int, "condition": float, "noise": str, "mask_prob": float, "sampler": str}
 AXIS = {"condition": "C"}
 
 
@@ -72,6 +72,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--condition", "--C", dest="condition", type=float, nargs="+", help="noise condition numbers C")
     g.add_argument("--noise", nargs="+", help="noise profiles")
     g.add_argument("--mask-prob", dest="mask_prob", type=float, nargs="+", help="mask probabilities p")
+    g.add_argument("--sampler", nargs="+", help="samplers of the subspace experiment: data (the samples) or moments "
+                                                 "(XᵀX and Xᵀ1 drawn exactly; moment-based methods only)")
     g.add_argument("--methods", nargs="+", help="methods to fit")
     g.add_argument("--solver", choices=("closed_form", "gd"), help="solver of the fits")
     g.add_argument("--reps", type=int, help="replicates per grid point")

@@ -373,7 +373,8 @@ def _check_moments(P):
                         and METHODS[m].streamed.available(P)
                         and not any(key != DATA_STATISTICS for key in METHODS[m].streamed.needs(P))]
         raise ValueError(f"sampler='moments' draws only XᵀX and Xᵀ1, which methods {needy} cannot fit from "
-                         f"(solver={P['solver']!r}); the moment-based methods are {moment_based}")
+                         f"(solver={P['solver']!r}); the moment-based methods are {moment_based} (on the command "
+                         "line, choose among them or run the samples alone with --sampler data and --n)")
     sample_metrics = [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
     if sample_metrics:
         raise ValueError(f"sampler='moments' draws no samples, which metrics {sample_metrics} read")
