@@ -1,6 +1,7 @@
 """The ``spikedcl`` command: its subcommands, packaged configurations found from anywhere, outputs in the cwd."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,16 +44,22 @@ def test_packaged_configurations_are_the_package_data_files():
     assert packaged_path("no-such-config") is None
 
 
-def test_list_prints_every_configuration_with_its_description_and_the_local_files(tmp_path, capsys):
+@pytest.mark.parametrize("columns", ["200", "50"])
+def test_list_prints_every_configuration_with_its_description_and_the_local_files(tmp_path, capsys, monkeypatch,
+                                                                                  columns):
+    monkeypatch.setenv("COLUMNS", columns)  # a wide terminal, and one narrower than the name columns
     (tmp_path / "mine.toml").write_text('experiment = "subspace"\ndescription = "my own study"\n[grid]\nn = [500]\n')
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')  # TOML, but not a configuration
     (tmp_path / "broken.toml").write_text("[grid\n")
     assert main(["list", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for name in packaged_names():
-        _, experiment, description = summary(packaged_path(name))
+        _, experiment, description = summary(packaged_path(name), width=10**4)
         line = next(line for line in out.splitlines() if line.split()[:1] == [name])
-        assert experiment in line and description[:30] in line
+        shown_name, shown_experiment, shown = re.split(r"\s{2,}", line.strip(), maxsplit=2)
+        assert (shown_name, shown_experiment) == (name, experiment)
+        shown = shown.rstrip("…")
+        assert description.startswith(shown) and len(shown) >= min(15, len(description))  # cut at a word
     assert "mine.toml" in out and "my own study" in out
     assert "pyproject.toml" not in out and "broken.toml" not in out
     assert [p.name for p in local_configs(tmp_path)] == ["mine.toml"]

@@ -38,7 +38,7 @@ def _by(table, method, metric="sin_theta"):
 def both():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpikedModelWarning)
-        return {s: run_sweep(_config(s, [200], 300)).table for s in ("data", "moments")}
+        return {s: run_sweep(_config(s, [200], 150)).table for s in ("data", "moments")}
 
 
 def test_the_models_are_the_data_samplers_and_the_model_only_rows_agree_bit_for_bit(both):
@@ -47,7 +47,7 @@ def test_the_models_are_the_data_samplers_and_the_model_only_rows_agree_bit_for_
 
 
 def test_the_fits_from_moments_have_the_data_samplers_law(both):
-    # other draws, the same law: two-sample KS on the 300 per-replicate sinΘ of each method (p > 1e-3)
+    # other draws, the same law: two-sample KS on the 150 per-replicate sinΘ of each method (p > 1e-3)
     for method in ("pca", "cl-expected", "heteropca"):
         a, b = _by(both["data"], method), _by(both["moments"], method)
         assert not np.array_equal(a, b)

@@ -49,8 +49,12 @@ def run(args: argparse.Namespace, prog: str = "spikedcl") -> int:
     int
         0.
     """
-    width = max(40, shutil.get_terminal_size((120, 20)).columns - 40)
-    packaged = [summary(packaged_path(name), width) for name in packaged_names()]
+    names = packaged_names()
+    columns = shutil.get_terminal_size((120, 20)).columns
+    # the description gets what the name and experiment columns leave, and at least 40 characters
+    used = max(map(len, names)) + max(len(summary(packaged_path(n))[1]) for n in names) + 6
+    width = max(40, columns - used)
+    packaged = [summary(packaged_path(name), width) for name in names]
     print("packaged configurations (spikedcl sweep --config NAME):")
     print("\n".join(_table(packaged, width)))
     local = local_configs(args.dir)
