@@ -361,21 +361,26 @@ def _check(P):
         _check_moments(P)
 
 
+def _moment_based(method, P):
+    """Whether ``method`` fits the cell ``P`` from the unmasked ``XᵀX`` and ``Xᵀ1`` alone."""
+    path = getattr(METHODS[method], "streamed", None)
+    return path is not None and path.available(P) and all(key == DATA_STATISTICS for key in path.needs(P))
+
+
+def _sample_metrics(P):
+    """The metrics of ``P`` that read the samples themselves."""
+    return [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
+
+
 def _check_moments(P):
     """``sampler="moments"`` gives the methods ``XᵀX`` and ``Xᵀ1`` only: refuse what needs more."""
-    needy = []
-    for method in P["methods"]:
-        path = getattr(METHODS[method], "streamed", None)
-        if path is None or not path.available(P) or any(key != DATA_STATISTICS for key in path.needs(P)):
-            needy.append(method)
+    needy = [m for m in P["methods"] if not _moment_based(m, P)]
     if needy:
-        moment_based = [m for m in METHODS if getattr(METHODS[m], "streamed", None) is not None
-                        and METHODS[m].streamed.available(P)
-                        and not any(key != DATA_STATISTICS for key in METHODS[m].streamed.needs(P))]
+        moment_based = [m for m in METHODS if _moment_based(m, P)]
         raise ValueError(f"sampler='moments' draws only XᵀX and Xᵀ1, which methods {needy} cannot fit from "
                          f"(solver={P['solver']!r}); the moment-based methods are {moment_based} (on the command "
                          "line, choose among them or run the samples alone with --sampler data and --n)")
-    sample_metrics = [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
+    sample_metrics = _sample_metrics(P)
     if sample_metrics:
         raise ValueError(f"sampler='moments' draws no samples, which metrics {sample_metrics} read")
 
@@ -539,7 +544,7 @@ def subspace_memory(P: dict[str, Any]) -> tuple[int, int | None, str]:
     in_memory = _in_memory_bytes(P)
     if missing:
         return in_memory, None, (f"methods without a streamed path for solver={P['solver']!r}: {missing}")
-    sample_metrics = [m for m in P["metrics"] if "X" in METRIC_REGISTRY.lookup(m, "metrics").needs]
+    sample_metrics = _sample_metrics(P)
     if sample_metrics:
         return in_memory, None, f"metrics that read the samples: {sample_metrics}"
     rows, streamed = streamed_layout(P, needs)
