@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from ..configs import local_configs, packaged_names, packaged_path, summary
+from ..configs import local_configs, packaged_names, packaged_path, shorten, summary
 
 __all__ = ["add_arguments", "run"]
 
@@ -29,9 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _table(rows, width):
+    """Aligned lines ``name  experiment  description``, each description cut to ``width`` characters."""
     name_w = max(len(r[0]) for r in rows)
     exp_w = max(len(r[1]) for r in rows)
-    return [f"  {n:<{name_w}}  {e:<{exp_w}}  {d}" for n, e, d in rows]
+    return [f"  {n:<{name_w}}  {e:<{exp_w}}  {shorten(d, width)}" for n, e, d in rows]
 
 
 def run(args: argparse.Namespace, prog: str = "spikedcl") -> int:
@@ -49,17 +50,16 @@ def run(args: argparse.Namespace, prog: str = "spikedcl") -> int:
     int
         0.
     """
-    names = packaged_names()
+    packaged = [summary(packaged_path(name), None) for name in packaged_names()]
     columns = shutil.get_terminal_size((120, 20)).columns
     # the description gets what the name and experiment columns leave, and at least 40 characters
-    used = max(map(len, names)) + max(len(summary(packaged_path(n))[1]) for n in names) + 6
+    used = max(len(n) for n, _, _ in packaged) + max(len(e) for _, e, _ in packaged) + 6
     width = max(40, columns - used)
-    packaged = [summary(packaged_path(name), width) for name in names]
     print("packaged configurations (spikedcl sweep --config NAME):")
     print("\n".join(_table(packaged, width)))
     local = local_configs(args.dir)
     if local:
-        rows = [(str(path), *summary(path, width)[1:]) for path in local]
+        rows = [(str(path), *summary(path, None)[1:]) for path in local]
         print(f"\nconfiguration files in {Path(args.dir).resolve()} (spikedcl sweep --config PATH):")
         print("\n".join(_table(rows, width)))
     return 0

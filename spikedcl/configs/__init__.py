@@ -13,7 +13,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["packaged_names", "packaged_path", "local_configs", "summary"]
+__all__ = ["packaged_names", "packaged_path", "local_configs", "summary", "shorten"]
 
 
 def _directory() -> Path:
@@ -78,15 +78,43 @@ def local_configs(directory: str | Path = ".") -> list[Path]:
     return found
 
 
-def summary(path: str | Path, width: int = 96) -> tuple[str, str, str]:
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut at a word to at most ``width`` characters (ending in "…" when cut).
+
+    Parameters
+    ----------
+    text : str
+        Any text; runs of whitespace become one space.
+    width : int
+        Longest result.
+
+    Returns
+    -------
+    str
+        The shortened text.
+
+    Examples
+    --------
+    >>> from spikedcl.configs import shorten
+    >>> shorten("sinΘ vs n  for PCA and CL", 16)
+    'sinΘ vs n for…'
+    """
+    text = " ".join(text.split())
+    if len(text) > width:
+        text = text[: width - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def summary(path: str | Path, width: int | None = 96) -> tuple[str, str, str]:
     """``(name, experiment, description)`` of a configuration file, the description cut to one line.
 
     Parameters
     ----------
     path : str or pathlib.Path
         A configuration file.
-    width : int, default=96
-        Longest description kept; a longer one is cut at a word and ends with "…".
+    width : int or None, default=96
+        Longest description kept; a longer one is cut at a word and ends with "…"
+        (:func:`shorten`). ``None``: the whole description, on one line.
 
     Returns
     -------
@@ -95,7 +123,6 @@ def summary(path: str | Path, width: int = 96) -> tuple[str, str, str]:
     """
     path = Path(path)
     raw = tomllib.loads(path.read_text())
-    text = " ".join(str(raw.get("description", "")).split())
-    if len(text) > width:
-        text = text[: width - 1].rsplit(" ", 1)[0] + "…"
+    text = str(raw.get("description", ""))
+    text = " ".join(text.split()) if width is None else shorten(text, width)
     return str(raw.get("name", path.stem)), str(raw.get("experiment", "")), text
