@@ -78,7 +78,10 @@ def _complete(config, point):
     axes = {}
     for grid in config["grid"]:
         for axis, values in grid.items():
-            axes.setdefault(axis, []).extend(v for v in values if v not in axes.get(axis, []))
+            known = axes.setdefault(axis, [])
+            for value in values:  # in order, each once (values may be lists, so no set)
+                if value not in known:
+                    known.append(value)
     unknown = sorted(set(point) - set(axes) - set(config["params"]))
     if unknown:
         raise ConfigError(f"--point: {', '.join(map(repr, unknown))} not an axis or parameter of config "
